@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` (the demo, offline) and `make test` (the whole suite).
+# Both create .venv and install what a fresh machine lacks (Python packages, redis-server).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test bench lint deps redis-server clean
+
+run: deps
+	$(VENV)/bin/wirewatch demo
+
+test: deps
+	$(PY) -m pytest
+
+bench: deps
+	$(PY) -m tests.bench
+
+lint: deps
+	$(VENV)/bin/ruff check workers tests
+	$(VENV)/bin/mypy workers
+
+deps: $(VENV)/.installed redis-server
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# redis-server from Debian's package when missing (root on a fresh machine runs apt-get update first).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
+	  else echo "redis-server is missing: sudo apt-get install -y redis-server"; exit 1; fi; }
+
+clean:
+	rm -rf $(VENV) .wirewatch .pytest_cache

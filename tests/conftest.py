@@ -1,0 +1,104 @@
+"""Fixtures: one real broker and one real redis-server per test session (started here unless
+KAFKA_BOOTSTRAP_SERVERS / WIREWATCH_TEST_REDIS_URL point at running ones), a flushed Redis database
+and unique Kafka topic and key prefixes per test, config directories, and real daemon processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from redis import Redis
+
+from tests.support import ROOT, Daemon
+from workers.names import Names
+from workers.stack import EmbeddedBroker, EmbeddedRedis, free_port
+from workers.webhook import new_secret
+
+
+@pytest.fixture(scope="session")
+def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    broker = EmbeddedBroker(free_port(), tmp_path_factory.mktemp("broker") / "broker.log")
+    broker.start()
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("WIREWATCH_TEST_REDIS_URL"):
+        yield os.environ["WIREWATCH_TEST_REDIS_URL"]
+        return
+    d = tmp_path_factory.mktemp("redis")
+    server = EmbeddedRedis(free_port(), d / "redis.log", d)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(redis_url, socket_timeout=5)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def names() -> Names:
+    tag = uuid.uuid4().hex[:10]
+    return Names(topic_prefix=f"t{tag}.", key_prefix=f"t{tag}:")
+
+
+@pytest.fixture
+def secret() -> str:
+    return new_secret()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, names: Names) -> Callable[..., Path]:
+    """Write a config directory: the shipped topics, the given feeds and subscribers, test settings."""
+
+    def make(feeds: list[dict[str, Any]], subscribers: list[dict[str, Any]] | None = None,
+             settings: dict[str, Any] | None = None, name: str = "config") -> Path:
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        shutil.copy(ROOT / "config" / "topics.yaml", d / "topics.yaml")
+        (d / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}, allow_unicode=True))
+        (d / "subscribers.yaml").write_text(yaml.safe_dump({"subscribers": subscribers or []}, allow_unicode=True))
+        base: dict[str, Any] = {
+            "kafka": {"topic_prefix": names.topic_prefix, "partitions": 2, "session_timeout_ms": 6000},
+            "redis": {"key_prefix": names.key_prefix},
+            "poller": {"fetch_timeout": 2.0},
+            "alerter": {"delivery_timeout": 2.0, "retry_schedule": [0.5, 1, 2]},
+        }
+        for section, values in (settings or {}).items():
+            base.setdefault(section, {}).update(values)
+        (d / "settings.yaml").write_text(yaml.safe_dump(base))
+        return d
+
+    return make
+
+
+@pytest.fixture
+def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, REDIS_URL=redis_url, WIREWATCH_TEST_SECRET=secret,
+               WIREWATCH_LOG_LEVEL="INFO", PYTHONPATH=str(ROOT))
+
+    def start(role: str, config_dir: Path) -> Daemon:
+        d = Daemon(role, config_dir, env, tmp_path / f"{role}-{len(started)}.log")
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.close()

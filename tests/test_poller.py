@@ -1,0 +1,105 @@
+"""The poller against real feeds on a local HTTP server, a real broker and a real Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from kafka import KafkaProducer
+from redis import Redis
+
+from tests.support import read_topic, rss
+from workers.config import Feed, PollerSettings
+from workers.daemon import Stopper
+from workers.feedserver import FeedServer, Route
+from workers.kafka_io import ensure_topics, make_producer
+from workers.names import Names
+from workers.poller import Poller, next_delay
+
+pytestmark = pytest.mark.integration
+
+ITEMS = [{"title": f"Story {i}", "link": f"http://127.0.0.1/s/{i}", "guid": f"g{i}",
+          "description": f"<p>Body <b>{i}</b> &amp; more<script>alert(1)</script></p>"} for i in range(3)]
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def producer(bootstrap: str, names: Names) -> Iterator[KafkaProducer]:
+    ensure_topics(bootstrap, names.all_topics(), 2)
+    p = make_producer(bootstrap, "test-poller")
+    yield p
+    p.close()
+
+
+def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, names: Names) -> Poller:
+    return Poller(feed_list, producer, redis, httpx.Client(), names,
+                  PollerSettings(fetch_timeout=1.0, max_body_bytes=100_000), Stopper())
+
+
+def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    feeds.routes["/a.xml"] = Route(rss(ITEMS))
+    poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], producer, redis, names)
+    assert poller.poll_feed(poller.feeds[0]).new == 3
+    assert poller.poll_feed(poller.feeds[0]).new == 0
+    assert feeds.requests[-1][1].get("if-none-match") == feeds.routes["/a.xml"].etag, "validators were sent"
+    # The feed changes: only the new entry is produced; the edited old entry keeps its id and is not new.
+    edited = [dict(ITEMS[0], description="edited body"), *ITEMS[1:], {**ITEMS[0], "guid": "g9", "title": "New"}]
+    feeds.routes["/a.xml"] = Route(rss(edited))
+    assert poller.poll_feed(poller.feeds[0]).new == 1
+    records = read_topic(bootstrap, names.stories, 4)
+    assert len(records) == 4
+    story = json.loads(records[0].value)
+    assert story["schema"] == 1 and records[0].key.decode() == story["id"]
+    first = next(json.loads(r.value) for r in records if json.loads(r.value)["guid"] == "g0")
+    assert first["text"] == "Body 0 & more" and "<script>" not in first["text"], "clean text, scripts dropped"
+    poller.close()
+
+
+def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    feeds.routes["/good.xml"] = Route(rss(ITEMS))
+    feeds.routes["/malformed.xml"] = Route(b"<rss><channel><title>broken & <<<\x00\xff")
+    feeds.routes["/error.xml"] = Route(b"oops", status=500)
+    feeds.routes["/slow.xml"] = Route(rss(ITEMS), delay=3)
+    feeds.routes["/huge.xml"] = Route(b"<rss>" + b"x" * 200_000 + b"</rss>")
+    feed_list = [Feed(name=n, url=feeds.url(f"/{n}.xml")) for n in ("malformed", "error", "slow", "huge", "good")]
+    poller = make_poller(feed_list, producer, redis, names)
+    outcomes = {o.feed: o for o in poller.run_once()}
+    assert outcomes["good"].new == 3 and outcomes["good"].error is None
+    assert "HTTP 500" in (outcomes["error"].error or "")
+    assert "timed out" in (outcomes["slow"].error or "")
+    assert "exceeds" in (outcomes["huge"].error or "")
+    assert outcomes["malformed"].error
+    assert len(read_topic(bootstrap, names.stories, 3)) == 3
+    assert poller.state["error"].consecutive_errors == 1 and poller.state["good"].consecutive_errors == 0
+    poller.close()
+
+
+def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type: ignore[no-untyped-def]
+    feeds.routes["/a.xml"] = Route(rss(ITEMS))
+    # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
+    dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500,
+                         api_version=(2, 8))
+    poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], dead, redis, names)
+    outcome = poller.poll_feed(poller.feeds[0])
+    assert outcome.error and outcome.new == 0
+    assert not redis.keys(names.seen("*")), "no story marked seen"
+    assert not redis.exists(names.validators(feeds.url("/a.xml"))), "validators kept old so the next poll refetches"
+    poller.close()
+
+
+@pytest.mark.parametrize("errors,low,high", [(0, 54, 66), (1, 108, 132), (3, 432, 528), (30, 3240, 3960)])
+def test_backoff_grows_and_is_capped(errors: int, low: float, high: float) -> None:
+    import random
+
+    rand = random.Random(1)
+    for _ in range(50):
+        assert low <= next_delay(60, errors, rand) <= high

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from workers.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
+
+
+@pytest.mark.parametrize("url,canonical", [
+    ("HTTP://Example.COM/a?utm_source=rss&b=2&a=1#frag", "http://example.com/a?a=1&b=2"),
+    ("https://example.com:443/x?fbclid=1", "https://example.com/x"),
+    ("http://example.com", "http://example.com/"),
+])
+def test_canonical_url(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical
+
+
+def test_story_id_prefers_guid_scoped_to_the_feed() -> None:
+    a = story_id("http://a/feed", "item-1", "http://a/1", "T", None)
+    assert a == story_id("http://a/feed", "item-1", "http://a/changed", "Other title", None), "content edits keep the id"
+    assert a != story_id("http://b/feed", "item-1", "http://a/1", "T", None), "plain guids collide across feeds"
+    url_guid = story_id("http://a/feed", "http://a/story/1", None, "T", None)
+    assert url_guid == story_id("http://b/feed", "http://A/story/1#x", None, "T", None), "URL guids are global"
+
+
+def test_story_id_falls_back_to_link_then_hash() -> None:
+    assert story_id("f", None, "http://x/1?utm_medium=a", "T", None) == story_id("g", "", "http://x/1", "U", None)
+    assert story_id("f", None, None, "T", "2024") != story_id("f", None, None, "T", "2025")
+
+
+def test_content_hash_ignores_whitespace_case_and_credits() -> None:
+    body = "Kim Jong Un ended his visit to Russia on Sunday, state media said, after talks with Putin."
+    assert content_hash("A", body) == content_hash("B", "  " + body.upper().replace(" ", "  ") + " (ANI)")
+    assert content_hash("A", body) != content_hash("A", body.replace("Sunday", "Monday"))
+
+
+def test_story_json_round_trip_and_poison() -> None:
+    s = Story(id="1", feed="f", feed_url="http://f", title="उत्तर कोरिया", link="http://l", text="t")
+    assert Story.from_json(s.to_json()) == s
+    for raw in (b"not json", b"[]", b'{"schema": 99}', b'{"schema": 1, "id": 5}', b"\xff\xfe"):
+        with pytest.raises(StoryFormatError):
+            Story.from_json(raw)

@@ -1,0 +1,249 @@
+"""Loading and validating config/: feeds, topics, subscribers and settings, plus the environment.
+
+Order: each file is validated on its own (unknown keys, types, ranges), then the combinations
+(subscribers naming topics that exist, unique names, secrets present in the environment).
+Any problem is a ConfigError naming the file and the key; nothing starts with a bad config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from workers import configfile
+from workers.errors import ConfigError
+from workers.names import Names
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # the embedded broker of `wirewatch stack up`
+DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"  # the embedded redis-server of `wirewatch stack up`
+
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+_LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def expand_env(value: str) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` so feed and webhook URLs can follow the environment."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set")
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _check_name(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError(f"{v!r} is not a valid name (lowercase letters, digits, '-', '_', '.')")
+    return v
+
+
+def _check_languages(v: list[str]) -> list[str]:
+    for code in v:
+        if not _LANG.match(code):
+            raise ValueError(f"{code!r} is not a language code (ISO 639-1 such as 'en', 'hi', 'ru')")
+    return v
+
+
+class Feed(_Strict):
+    name: str
+    url: str
+    interval: float = Field(default=300, gt=0, description="seconds between polls")
+    language: str | None = None
+    tags: list[str] = []
+
+    _name = field_validator("name")(_check_name)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = expand_env(v)
+        if not re.match(r"^(https?|file)://", v):
+            raise ValueError(f"{v!r} must start with http://, https:// or file://")
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        return None if v is None else _check_languages([v])[0]
+
+
+class FeedsFile(_Strict):
+    feeds: list[Feed] = Field(min_length=1)
+
+
+class Subscriber(_Strict):
+    name: str
+    url: str
+    secret_env: str | None = Field(default=None, description="environment variable holding the whsec_ secret")
+    secret_file: str | None = Field(default=None, description="file holding the whsec_ secret")
+    topics: list[str] = Field(min_length=1)
+    languages: list[str] = []  # empty: every language
+    min_hits: int = Field(default=1, ge=1)
+    local: bool = False  # may deliver to loopback/private addresses (the demo's receiver)
+
+    _name = field_validator("name")(_check_name)
+    _languages = field_validator("languages")(_check_languages)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = expand_env(v)
+        if not re.match(r"^https?://", v):
+            raise ValueError(f"{v!r} must start with http:// or https://")
+        return v
+
+
+class SubscribersFile(_Strict):
+    subscribers: list[Subscriber] = []
+
+
+class KafkaSettings(_Strict):
+    topic_prefix: str = "wirewatch."
+    partitions: int = Field(default=4, ge=1)
+    session_timeout_ms: int = Field(default=10000, ge=1000)
+    max_poll_records: int = Field(default=100, ge=1)
+    max_poll_interval_ms: int = Field(default=300000, ge=10000)
+
+
+class RedisSettings(_Strict):
+    key_prefix: str = "wirewatch:"
+    socket_timeout: float = Field(default=5.0, gt=0)
+
+
+class PollerSettings(_Strict):
+    fetch_timeout: float = Field(default=15.0, gt=0)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    seen_retention_hours: float = Field(default=24 * 14, gt=0)
+    concurrency: int = Field(default=8, ge=1)
+    user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+
+
+class AlerterSettings(_Strict):
+    dedup_retention_hours: float = Field(default=72, gt=0)
+    delivery_timeout: float = Field(default=10.0, gt=0)
+    retry_schedule: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1)
+    excerpt_chars: int = Field(default=500, ge=0)
+
+
+class Settings(_Strict):
+    kafka: KafkaSettings = KafkaSettings()
+    redis: RedisSettings = RedisSettings()
+    poller: PollerSettings = PollerSettings()
+    alerter: AlerterSettings = AlerterSettings()
+
+
+@dataclass(frozen=True)
+class Env:
+    """Server addresses from the environment (never from config/, which is shared between installs)."""
+
+    kafka_bootstrap: str = DEFAULT_BOOTSTRAP
+    redis_url: str = DEFAULT_REDIS_URL
+
+    @classmethod
+    def from_environ(cls) -> Env:
+        return cls(
+            kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
+            redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    feeds: list[Feed]
+    topics: list[Any]  # workers.topics.Topic
+    subscribers: list[Subscriber]
+    settings: Settings
+    secrets: dict[str, SecretStr] = field(repr=False, default_factory=dict)
+
+    @property
+    def names(self) -> Names:
+        return Names(topic_prefix=self.settings.kafka.topic_prefix, key_prefix=self.settings.redis.key_prefix)
+
+
+def _unique(path: Path, section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ConfigError(f"{path}: {section}[{i}].name: duplicate name {name!r}")
+        seen.add(name)
+
+
+def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
+    where = f"{path}: subscribers[{i}]"
+    if bool(sub.secret_env) == bool(sub.secret_file):
+        raise ConfigError(f"{where}: set exactly one of secret_env, secret_file")
+    if sub.secret_env:
+        value = os.environ.get(sub.secret_env)
+        if not value:
+            raise ConfigError(f"{where}.secret_env: environment variable {sub.secret_env} is not set")
+        key = f"{where}.secret_env ({sub.secret_env})"
+    else:
+        secret_path = (path.parent / str(sub.secret_file)).resolve()
+        try:
+            value = secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {exc.strerror}") from None
+        key = f"{where}.secret_file"
+    from workers.webhook import check_secret  # local import: webhook imports config types
+
+    problem = check_secret(value)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")  # never echo the value
+    return SecretStr(value)
+
+
+def load_settings(directory: Path) -> Settings:
+    path = directory / "settings.yaml"
+    return configfile.load(Settings, path) if path.exists() else Settings()
+
+
+def load_feeds(directory: Path) -> list[Feed]:
+    path = directory / "feeds.yaml"
+    feeds = configfile.load(FeedsFile, path).feeds
+    _unique(path, "feeds", [f.name for f in feeds])
+    return feeds
+
+
+def load_subscribers(directory: Path, topic_names: set[str]) -> tuple[list[Subscriber], dict[str, SecretStr]]:
+    path = directory / "subscribers.yaml"
+    subs = configfile.load(SubscribersFile, path).subscribers if path.exists() else []
+    _unique(path, "subscribers", [s.name for s in subs])
+    secrets: dict[str, SecretStr] = {}
+    for i, sub in enumerate(subs):
+        for j, topic in enumerate(sub.topics):
+            if topic not in topic_names:
+                raise ConfigError(f"{path}: subscribers[{i}].topics[{j}]: unknown topic {topic!r} (not in topics.yaml)")
+        secrets[sub.name] = _load_secret(path, i, sub)
+    return subs, secrets
+
+
+def load_config(directory: Path | str, *, need: tuple[str, ...] = ("feeds", "topics", "subscribers")) -> Config:
+    """Load and validate config/; ``need`` names the parts this daemon uses (the poller needs no secrets)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: config directory not found")
+    from workers.topics import load_topics
+
+    settings = load_settings(directory)
+    feeds = load_feeds(directory) if "feeds" in need else []
+    topics = load_topics(directory / "topics.yaml") if ("topics" in need or "subscribers" in need) else []
+    subs: list[Subscriber] = []
+    secrets: dict[str, SecretStr] = {}
+    if "subscribers" in need:
+        subs, secrets = load_subscribers(directory, {t.name for t in topics})
+    return Config(directory=directory, feeds=feeds, topics=topics, subscribers=subs, settings=settings, secrets=secrets)

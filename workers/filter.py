@@ -1,0 +1,98 @@
+"""The filter: consume stories, detect their language, match the topics, produce the matches.
+
+Per batch, in order: decode each story (a poison message goes to the stories dead-letter topic with
+the reason, and the batch goes on); detect the language on title + text, with the feed's hint when
+the detector is unsure; match every topic in one pass; produce the matches and dead letters and wait
+for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the consumer
+seeks back, so the batch is done again (the alerter's idempotency key absorbs the repeats).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from workers import language
+from workers.daemon import Stopper
+from workers.deadletter import dead_letter
+from workers.events import MatchEvent, TopicHit
+from workers.kafka_io import commit_records, poll_records, rewind, send_all
+from workers.matching import Matcher
+from workers.names import Names
+from workers.stories import Story, StoryFormatError
+
+logger = logging.getLogger(__name__)
+
+
+def story_text(story: Story) -> str:
+    return f"{story.title}\n{story.text}" if story.title else story.text
+
+
+def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
+    """Language and topic matches of one story, or None when no topic matches."""
+    text = story_text(story)
+    det = language.detect(text, hint=story.language_hint)
+    found = matcher.match(text, det.language)
+    if not found:
+        return None
+    topics = {
+        name: TopicHit(terms=list(m.terms), hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits],
+                       snippet=m.snippet)
+        for name, m in found.items()
+    }
+    return MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
+
+
+class FilterWorker:
+    def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names,
+                 stopper: Stopper) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.matcher = matcher
+        self.names = names
+        self.stopper = stopper
+        self.totals = {"stories": 0, "matches": 0, "dead": 0}
+
+    def run_once(self) -> int:
+        records = poll_records(self.consumer, timeout_ms=500)
+        if not records:
+            return 0
+        out: list[tuple[str, bytes, bytes]] = []
+        for rec in records:
+            out.extend(self._process(rec))
+        try:
+            send_all(self.producer, out)
+            commit_records(self.consumer, records)
+        except Exception:
+            rewind(self.consumer, records)
+            raise
+        self.totals["stories"] += len(records)
+        return len(records)
+
+    def _process(self, rec: Any) -> list[tuple[str, bytes, bytes]]:
+        try:
+            story = Story.from_json(rec.value or b"")
+            event = evaluate(story, self.matcher)
+        except StoryFormatError as exc:
+            return self._dead(rec, f"malformed story: {exc}")
+        except Exception as exc:  # a story that crashes the matcher must not stop the stream
+            logger.exception("filter crashed on a story offset=%s", rec.offset)
+            return self._dead(rec, f"filter error: {type(exc).__name__}: {exc}")
+        if event is None:
+            return []
+        self.totals["matches"] += 1
+        logger.info("match story=%s feed=%s language=%s topics=%s", story.id, story.feed, event.language,
+                    ",".join(sorted(event.topics)))
+        return [(self.names.matches, story.id.encode(), event.to_json())]
+
+    def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
+        self.totals["dead"] += 1
+        logger.warning("dead letter topic=%s partition=%s offset=%s reason=%s", rec.topic, rec.partition,
+                       rec.offset, reason)
+        return [(self.names.stories_dlq, rec.key or b"", dead_letter(reason, rec))]
+
+    def close(self) -> None:
+        logger.info("filter stopped stories=%d matches=%d dead=%d", self.totals["stories"], self.totals["matches"],
+                    self.totals["dead"])

@@ -1,0 +1,65 @@
+"""Kafka topic and consumer-group names and Redis key names, in one place.
+
+Every Kafka name starts with the configured topic prefix and every Redis key with the configured key
+prefix, so several installs (or several tests) can share one cluster without seeing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Names:
+    topic_prefix: str = "wirewatch."
+    key_prefix: str = "wirewatch:"
+
+    # Kafka topics
+    @property
+    def stories(self) -> str:
+        return f"{self.topic_prefix}stories"
+
+    @property
+    def matches(self) -> str:
+        return f"{self.topic_prefix}matches"
+
+    @property
+    def stories_dlq(self) -> str:
+        return f"{self.topic_prefix}stories.dlq"
+
+    @property
+    def alerts_dlq(self) -> str:
+        return f"{self.topic_prefix}alerts.dlq"
+
+    def all_topics(self) -> list[str]:
+        return [self.stories, self.matches, self.stories_dlq, self.alerts_dlq]
+
+    # Kafka consumer groups
+    @property
+    def filter_group(self) -> str:
+        return f"{self.topic_prefix}filter"
+
+    @property
+    def alerter_group(self) -> str:
+        return f"{self.topic_prefix}alerter"
+
+    # Redis keys (each written with an expiry, except the retry queue which empties itself)
+    def seen(self, story_id: str) -> str:
+        return f"{self.key_prefix}seen:{story_id}"
+
+    def validators(self, feed_url: str) -> str:
+        return f"{self.key_prefix}feed:validators:{feed_url}"
+
+    def dedup(self, subscriber: str, kind: str, value: str) -> str:
+        return f"{self.key_prefix}dedup:{subscriber}:{kind}:{value}"
+
+    def sent(self, alert_id: str) -> str:
+        return f"{self.key_prefix}sent:{alert_id}"
+
+    @property
+    def retry_due(self) -> str:
+        return f"{self.key_prefix}retry:due"
+
+    @property
+    def retry_payloads(self) -> str:
+        return f"{self.key_prefix}retry:payloads"

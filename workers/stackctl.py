@@ -1,0 +1,89 @@
+"""`wirewatch stack up|down|status`: the embedded broker and Redis in the background, with pid and log
+files under $WIREWATCH_STATE_DIR/stack (default .wirewatch/stack). Ports follow the defaults of
+KAFKA_BOOTSTRAP_SERVERS and REDIS_URL, so the daemons find them without any setting.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from workers.config import Env
+from workers.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, StackError, port_open
+
+
+def _dir() -> Path:
+    d = STATE_DIR / "stack"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _services() -> tuple[EmbeddedBroker, EmbeddedRedis]:
+    env = Env.from_environ()
+    kport = int(env.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    rport = urlsplit(env.redis_url).port or 6379
+    d = _dir()
+    return EmbeddedBroker(kport, d / "broker.log"), EmbeddedRedis(rport, d / "redis.log", d / "redis-data")
+
+
+def _pid(name: str) -> int | None:
+    try:
+        pid = int((_dir() / f"{name}.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def up() -> int:
+    for svc in _services():
+        if _pid(svc.name):
+            print(f"{svc.name}: already running (pid {_pid(svc.name)}) on 127.0.0.1:{svc.port}")
+            continue
+        svc.start()
+        (_dir() / f"{svc.name}.pid").write_text(str(svc.pid))
+        print(f"{svc.name}: ready on 127.0.0.1:{svc.port} (pid {svc.pid}, log {svc.log_path})")
+    return 0
+
+
+def down() -> int:
+    for svc in _services():
+        pid = _pid(svc.name)
+        if pid is None:
+            print(f"{svc.name}: not running")
+            continue
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        (_dir() / f"{svc.name}.pid").unlink(missing_ok=True)
+        print(f"{svc.name}: stopped (pid {pid})")
+    return 0
+
+
+def status() -> int:
+    code = 0
+    for svc in _services():
+        pid = _pid(svc.name)
+        ready = svc.ready() if pid else port_open(svc.port)
+        state = "ready" if (pid and ready) else ("starting" if pid else "down")
+        if state != "ready":
+            code = 1
+        print(f"{svc.name}: {state} 127.0.0.1:{svc.port}" + (f" pid {pid} log {svc.log_path}" if pid else ""))
+    return code
+
+
+def main(action: str) -> int:
+    try:
+        return {"up": up, "down": down, "status": status}[action]()
+    except StackError as exc:
+        print(f"wirewatch stack: {exc}")
+        return 1

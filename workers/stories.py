@@ -1,0 +1,119 @@
+"""The story record that flows through Kafka, its stable id, and its content fingerprints.
+
+A story's id is decided in this order: the entry's guid (a URL guid is global; any other guid is
+scoped to its feed, because "1" or "item-5" collide across feeds), else its canonical link, else a
+hash of title + date + feed. The id never depends on content, so an edited entry is not a new story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SCHEMA_VERSION = 1
+
+_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ns_source|ns_mchannel|ref|rss)$", re.I)
+
+
+class StoryFormatError(ValueError):
+    """A Kafka message that is not a story of a schema we understand (a poison message)."""
+
+
+@dataclass(frozen=True)
+class Story:
+    id: str
+    feed: str
+    feed_url: str
+    title: str
+    link: str
+    text: str  # clean text of summary/content
+    html: str = ""  # the original markup, kept for the alert
+    guid: str | None = None
+    published: str | None = None  # ISO 8601 UTC or None
+    fetched_at: str = ""
+    language_hint: str | None = None
+    tags: list[str] = field(default_factory=list)
+    schema: int = SCHEMA_VERSION
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Story:
+        if not isinstance(data, dict):
+            raise StoryFormatError("story is not a JSON object")
+        if data.get("schema") != SCHEMA_VERSION:
+            raise StoryFormatError(f"unsupported story schema {data.get('schema')!r}")
+        missing = [k for k in ("id", "feed", "feed_url", "title", "link", "text") if not isinstance(data.get(k), str)]
+        if missing:
+            raise StoryFormatError(f"story lacks string field(s): {', '.join(missing)}")
+        known = {f for f in cls.__dataclass_fields__}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise StoryFormatError(str(exc)) from None
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Story:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoryFormatError(f"not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:32]
+
+
+def canonical_url(url: str) -> str:
+    """Lowercase scheme and host, drop the fragment, default ports and tracking parameters, sort the query."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port and not (scheme, parts.port) in {("http", 80), ("https", 443)} else None
+    netloc = f"{host}:{port}" if port else host
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(sorted(query)), ""))
+
+
+def story_id(feed_url: str, guid: str | None, link: str | None, title: str, published: str | None) -> str:
+    if guid and guid.strip():
+        guid = guid.strip()
+        if re.match(r"^https?://", guid, re.I):
+            return _digest("guid-url", canonical_url(guid))
+        return _digest("guid", canonical_url(feed_url), guid)
+    if link and link.strip():
+        return _digest("link", canonical_url(link))
+    return _digest("hash", canonical_url(feed_url), title.strip(), published or "")
+
+
+_CREDIT = re.compile(r"[\(\[]?\b(ani|reuters|ap|afp|pti|ians|tass|yonhap|xinhua)\b[\)\]]?[:\s]*", re.I)
+
+
+def normalise_for_fingerprint(text: str) -> str:
+    """Casefolded letters and digits only, so whitespace, punctuation and credit tokens do not matter."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _CREDIT.sub(" ", text)
+    return " ".join("".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in text).split())
+
+
+def content_hash(title: str, text: str) -> str:
+    """Exact-content fingerprint of a story's body (title as fallback when the body is empty).
+
+    The body decides: syndicated copies of a wire story keep the body and often rewrite the headline.
+    """
+    body = normalise_for_fingerprint(text)
+    return _digest("content", body if len(body) >= 40 else normalise_for_fingerprint(title) + "|" + body)

@@ -1,0 +1,105 @@
+"""Standard Webhooks signing, verification and one delivery attempt.
+
+A delivery signs exactly the bytes it sends: ``v1,base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}"))``
+where key is the base64 part of the subscriber's ``whsec_`` secret. ``webhook-id`` is stable for a
+(subscriber, story) so a receiver can drop repeats; the timestamp is fresh on every attempt.
+Only a 2xx counts as delivered; redirects are not followed; 410 means the endpoint is gone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets as _secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from workers.errors import DeliveryError
+
+SECRET_PREFIX = "whsec_"
+TOLERANCE_S = 300
+
+
+def new_secret() -> str:
+    """A fresh signing secret: whsec_ + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode()
+
+
+def check_secret(secret: str) -> str | None:
+    """Return what is wrong with a secret, or None. The message never contains the secret."""
+    if not secret.startswith(SECRET_PREFIX):
+        return f"secret must start with {SECRET_PREFIX}"
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        return "secret is not valid base64 after whsec_"
+    if not 24 <= len(key) <= 64:
+        return f"secret must decode to 24-64 bytes, got {len(key)}"
+    return None
+
+
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> bool:
+    """Receiver side: check the timestamp window and any of the space-separated v1 signatures."""
+    msg_id = headers.get("webhook-id", "")
+    ts_raw = headers.get("webhook-timestamp", "")
+    try:
+        ts = int(ts_raw)
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - ts) > TOLERANCE_S:
+        return False
+    expected = sign(secret, msg_id, ts, body).split(",", 1)[1]
+    for candidate in headers.get("webhook-signature", "").split():
+        version, _, sig = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(sig, expected):
+            return True
+    return False
+
+
+def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    ts = int(time.time() if now is None else now)
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign(secret, msg_id, ts, body),
+    }
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: int
+    elapsed_s: float
+
+
+def deliver(client: httpx.Client, subscriber: str, url: str, secret: str, msg_id: str, body: bytes,
+            *, timeout: float) -> DeliveryResult:
+    """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx."""
+    started = time.monotonic()
+    try:
+        resp = client.post(url, content=body, headers=signed_headers(secret, msg_id, body),
+                           timeout=timeout, follow_redirects=False)
+    except httpx.TimeoutException:
+        raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(subscriber, f"{type(exc).__name__}: {exc}") from None
+    elapsed = time.monotonic() - started
+    if 200 <= resp.status_code < 300:
+        return DeliveryResult(resp.status_code, elapsed)
+    if resp.status_code == 410:
+        raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
+    raise DeliveryError(subscriber, f"endpoint answered {resp.status_code}", status=resp.status_code)
