@@ -62,6 +62,7 @@ def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bo
     first = next(json.loads(r.value) for r in records if json.loads(r.value)["guid"] == "g0")
     assert first["text"] == "Body 0 & more" and "<script>" not in first["text"], "clean text, scripts dropped"
     poller.close()
+    poller.http.close()
 
 
 def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
@@ -81,6 +82,7 @@ def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstr
     assert len(read_topic(bootstrap, names.stories, 3)) == 3
     assert poller.state["error"].consecutive_errors == 1 and poller.state["good"].consecutive_errors == 0
     poller.close()
+    poller.http.close()
 
 
 def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type: ignore[no-untyped-def]
@@ -94,6 +96,7 @@ def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type
     assert not redis.keys(names.seen("*")), "no story marked seen"
     assert not redis.exists(names.validators(feeds.url("/a.xml"))), "validators kept old so the next poll refetches"
     poller.close()
+    poller.http.close()
 
 
 @pytest.mark.parametrize("errors,low,high", [(0, 54, 66), (1, 108, 132), (3, 432, 528), (30, 3240, 3960)])

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from workers.errors import WirewatchError
 
@@ -74,6 +75,7 @@ class _Service:
         self.port = port
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -84,8 +86,8 @@ class _Service:
     def start(self, timeout: float = 30.0) -> None:
         if port_open(self.port):
             raise StackError(f"{self.name}: port {self.port} is already in use")
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -100,6 +102,8 @@ class _Service:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, self.name)
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
 
     @property
     def pid(self) -> int | None:
