@@ -1,0 +1,103 @@
+"""Country names in every language CLDR knows, for topics that say ``countries: [KP]``.
+
+Decisions, in order, for each name CLDR gives a country code:
+
+1. read every locale's own data file once (not babel's merged, cached ``Locale`` objects: those would load
+   each parent again and keep about 100 MB of locale data alive); the reading is cached per process;
+2. drop inverted sort forms ("Korea, North");
+3. drop short names written in Latin script (fewer than ``MIN_LATIN_CHARS`` letters): CLDR's names in small
+   languages include "Nga", "Rus", "Risi", "Lasa", which are words or names in other languages;
+4. drop the names in ``COLLIDING_NAMES``, which are common words or personal names elsewhere;
+5. dedupe after normalisation, keeping the first spelling.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable
+
+import babel.localedata
+
+from workers.textnorm import normalize_term
+
+logger = logging.getLogger(__name__)
+
+MIN_LATIN_CHARS = 5
+# Normalised names that CLDR lists for a country but that mostly mean something else in news text.
+COLLIDING_NAMES = frozenset(
+    {
+        "ruslan",  # "Russia" in one small locale (bew); a common first name everywhere else
+        "ደቡብ፡ኮሪያ",  # Ge'ez CLDR data gives KP a name that reads "South Korea"
+    }
+)
+
+_lock = threading.Lock()
+_names: dict[str, tuple[str, ...]] = {}
+_known_codes: frozenset[str] | None = None
+
+
+def known_codes() -> frozenset[str]:
+    """Two-letter territory codes CLDR has names for (``KP``, ``RU``, ...)."""
+    global _known_codes
+    if _known_codes is None:
+        territories = babel.Locale("en").territories
+        _known_codes = frozenset(code for code in territories if len(code) == 2 and code.isalpha())
+    return _known_codes
+
+
+def _is_latin(name: str) -> bool:
+    return all("LATIN" in unicodedata.name(c, "") for c in name if c.isalpha())
+
+
+def _keep(name: str) -> bool:
+    if "," in name:
+        return False
+    norm = normalize_term(name).strip()
+    if not norm or norm in COLLIDING_NAMES:
+        return False
+    letters = sum(1 for c in norm if c.isalpha())
+    return not (_is_latin(norm) and letters < MIN_LATIN_CHARS)
+
+
+def _load(codes: set[str]) -> None:
+    started = time.perf_counter()
+    found: dict[str, list[str]] = {code: [] for code in codes}
+    for locale_id in sorted(babel.localedata.locale_identifiers()):
+        try:
+            with open(babel.localedata.resolve_locale_filename(locale_id), "rb") as fh:
+                data = pickle.load(fh)
+        except Exception:  # one broken locale file must not lose the others
+            logger.warning("cannot read CLDR locale locale=%s", locale_id, exc_info=True)
+            continue
+        territories = data.get("territories") or {}
+        for code in codes:
+            name = territories.get(code)
+            if name:
+                found[code].append(name)
+    for code, names in found.items():
+        seen: set[str] = set()
+        kept: list[str] = []
+        for name in names:
+            norm = normalize_term(name).strip()
+            if norm not in seen and _keep(name):
+                seen.add(norm)
+                kept.append(name.strip())
+        _names[code] = tuple(kept)
+    logger.info("country names loaded codes=%s seconds=%.2f", ",".join(sorted(codes)), time.perf_counter() - started)
+
+
+def country_names(codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Names of each country code in every CLDR locale, filtered as the module docstring says.
+
+    Codes not yet cached are read in one pass over the locale files, so ask for all codes at once.
+    """
+    wanted = {c.upper() for c in codes}
+    with _lock:
+        missing = wanted - _names.keys()
+        if missing:
+            _load(missing)
+        return {code: _names[code] for code in wanted}

@@ -1,0 +1,196 @@
+"""The filter stage's decision: which topics does a story's text match, with which terms, where.
+
+``Matcher`` compiles every term of every topic once into a single Aho-Corasick automaton (keys are the
+normalised literal starts of the terms, see ``workers.terms``). ``match`` then decides, in this order:
+
+1. normalise the text (``workers.textnorm``) keeping the map back to original offsets;
+2. run the automaton once; confirm each candidate with its term's per-script rules (word boundaries, prefix,
+   Cyrillic case endings, Korean particles, Arabic proclitics);
+3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``none`` term hit;
+   require a hit of ``terms`` (when it has terms), a hit in every ``all`` group, and at least ``min_hits`` hits;
+4. report the hits in original offsets, dropping a hit that lies inside a longer hit of the same topic
+   ("Korea" inside "North Korea"), plus a snippet of about 160 characters around the first hit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import ahocorasick
+
+from workers.terms import Pattern, compile_term
+from workers.textnorm import NormalizedText, normalize, normalize_term
+from workers.topics import Topic
+
+logger = logging.getLogger(__name__)
+
+SNIPPET_CHARS = 160
+SNIPPET_BEFORE = 60  # characters of context kept before the first hit
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: str  # the term as written in config (or the CLDR country name)
+    start: int  # offsets into the original text passed to match()
+    end: int
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    topic: str
+    terms: list[str]  # distinct terms that hit, in order of first hit
+    hits: list[Hit]
+    snippet: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "terms": list(self.terms),
+            "hits": [{"term": h.term, "start": h.start, "end": h.end} for h in self.hits],
+            "snippet": self.snippet,
+        }
+
+
+class _Role(Enum):
+    ANY = "any"
+    ALL = "all"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class _Use:
+    topic: int  # index into Matcher.topics
+    role: _Role
+    group: int = 0  # index into topic.all_of for _Role.ALL
+    order: int = 0  # position of the term in the topic, to break ties between equal spans
+
+
+def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of ``text`` around ``[start, end)``, cut at spaces, whitespace collapsed."""
+    lo = max(0, start - SNIPPET_BEFORE)
+    hi = min(len(text), max(end, lo + width))
+    if hi - lo < width:
+        lo = max(0, hi - width)
+    # Move the cuts outward to the nearest space (within 20 chars) so words are not split.
+    if lo > 0:
+        space = text.rfind(" ", max(0, lo - 20), lo)
+        lo = space + 1 if space >= 0 else lo
+    if hi < len(text):
+        space = text.find(" ", hi, hi + 20)
+        hi = space if space >= 0 else hi
+    body = _SPACE_RE.sub(" ", text[lo:hi]).strip()
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
+
+
+class Matcher:
+    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build)."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self.topics: tuple[Topic, ...] = tuple(topics)
+        self._patterns: list[Pattern] = []
+        self._uses: list[list[_Use]] = []
+        by_form: dict[str, int] = {}
+        automaton = ahocorasick.Automaton()
+        for t_index, topic in enumerate(self.topics):
+            uses: list[tuple[str, _Use]] = [(t, _Use(t_index, _Role.ANY)) for t in topic.terms]
+            for g_index, group in enumerate(topic.all_of):
+                uses += [(t, _Use(t_index, _Role.ALL, g_index)) for t in group]
+            uses += [(t, _Use(t_index, _Role.NONE)) for t in topic.none_of]
+            for order, (term, use) in enumerate(uses):
+                # One pattern per distinct spelling: topics sharing "Russia" share its automaton entry.
+                form = normalize_term(term) + ("*" if term.endswith("*") else "")
+                p_index = by_form.get(form)
+                if p_index is None:
+                    pattern = compile_term(term)
+                    p_index = by_form[form] = len(self._patterns)
+                    self._patterns.append(pattern)
+                    self._uses.append([])
+                    entry = automaton.get(pattern.key, None)
+                    if entry is None:
+                        automaton.add_word(pattern.key, (len(pattern.key), [p_index]))
+                    else:
+                        entry[1].append(p_index)
+                self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
+        if self._patterns:
+            automaton.make_automaton()
+        self._automaton = automaton
+        logger.info("matcher built topics=%d patterns=%d", len(self.topics), len(self._patterns))
+
+    def _find(self, text: str) -> dict[int, list[tuple[int, int]]]:
+        """Pattern index -> normalised spans of its confirmed hits."""
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        if not self._patterns:
+            return found
+        for last, (key_len, p_indexes) in self._automaton.iter(text):
+            start = last - key_len + 1
+            for p_index in p_indexes:
+                end = self._patterns[p_index].match_at(text, start)
+                if end is not None:
+                    found[p_index].append((start, end))
+        return found
+
+    def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
+        """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""
+        if not text:
+            return {}
+        norm = normalize(text)
+        found = self._find(norm.text)
+        # Per topic: positive spans (span, order, term) and which all-groups hit; vetoed topics.
+        positive: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
+        groups: dict[int, set[int]] = defaultdict(set)
+        any_hit: set[int] = set()
+        vetoed: set[int] = set()
+        for p_index, spans in found.items():
+            term = self._patterns[p_index].term
+            for use in self._uses[p_index]:
+                if use.role is _Role.NONE:
+                    vetoed.add(use.topic)
+                    continue
+                if use.role is _Role.ALL:
+                    groups[use.topic].add(use.group)
+                else:
+                    any_hit.add(use.topic)
+                positive[use.topic] += [(s, e, use.order, term) for s, e in spans]
+        result: dict[str, TopicMatch] = {}
+        for t_index, spans in positive.items():
+            topic = self.topics[t_index]
+            if t_index in vetoed:
+                continue
+            if topic.languages is not None and language not in topic.languages:
+                continue
+            if topic.terms and t_index not in any_hit:
+                continue
+            if len(groups[t_index]) < len(topic.all_of):
+                continue
+            hits = self._resolve(spans, norm)
+            if len(hits) < topic.min_hits:
+                continue
+            terms = list(dict.fromkeys(h.term for h in hits))
+            result[topic.name] = TopicMatch(topic.name, terms, hits, snippet(text, hits[0].start, hits[0].end))
+        return result
+
+    @staticmethod
+    def _resolve(spans: list[tuple[int, int, int, str]], norm: NormalizedText) -> list[Hit]:
+        """Hits in text order, without spans inside a longer (or equal, earlier-listed) span."""
+        ordered = sorted(set(spans), key=lambda s: (s[0], -s[1], s[2]))
+        hits: list[Hit] = []
+        covered_to = -1
+        for start, end, _order, term in ordered:
+            if end <= covered_to:
+                continue
+            covered_to = end
+            o_start, o_end = norm.span(start, end)
+            hits.append(Hit(term, o_start, o_end))
+        return hits
+
+    @staticmethod
+    def to_json(matches: dict[str, TopicMatch]) -> list[dict[str, Any]]:
+        """JSON-ready list of matches, in topic-name order."""
+        return [matches[name].to_dict() for name in sorted(matches)]

@@ -1,0 +1,186 @@
+"""Term syntax and the per-script rules that decide whether a candidate found by the automaton is a real hit.
+
+A term is one or more words (split on spaces and hyphens). Compiling it decides, per word, how much of the
+text may follow the written letters:
+
+1. a trailing ``*`` makes the last word a prefix: ``Росси*`` matches России, Россией (the hit runs to the
+   end of the word);
+2. a Cyrillic word of four letters or more, unless written as an acronym (КНДР, США), takes a short case
+   ending: its final vowel, й or ь (or a two-letter adjective ending such as -ая, -ий) may be replaced by up to
+   ``CYRILLIC_MAX_ENDING`` Cyrillic letters, so Корея matches Корее, Корею, Кореей and Северная matches
+   Северной; the last word of a multi-word term takes up to two letters however short (Ким Чен Ына);
+3. a Hangul term's last word may be followed directly by one or two particles from ``KOREAN_PARTICLES``
+   (북한은, 북한과의) but not by any other syllable (북한산 is a mountain);
+4. any other word in a spaced script must end at a word boundary: Russia is not in Prussia, रूस is not in
+   रूसो because a Devanagari matra is part of the word;
+5. the first word must start at a word boundary too, except that an Arabic term may carry one or two
+   proclitic letters (و ف ب ل ك: وروسيا "and Russia", لروسيا "for Russia");
+6. a side of the term written in an unspaced script (Han, kana, Thai, ...) needs no boundary: 朝鲜 matches
+   inside 朝鲜半岛.
+
+``key`` is the longest literal start of the term: the automaton looks for it, then ``Pattern.match_at``
+applies the rules above at that place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from workers.textnorm import is_arabic, is_cyrillic, is_hangul, is_unspaced, is_word_char, normalize_term
+
+CYRILLIC_MAX_ENDING = 3
+CYRILLIC_MIN_INFLECTED = 4  # shorter words (Ким, Ын) stay exact unless last in a multi-word term
+_CYRILLIC_VOWELS = set("аеиоуыэюяіїєйь")
+_CYRILLIC_ADJECTIVE_ENDINGS = ("ая", "яя", "ое", "ее", "ый", "ий", "ой", "ые", "ие")
+ARABIC_PROCLITICS = set("وفبلك")
+ARABIC_MAX_PROCLITICS = 2
+KOREAN_PARTICLES = (
+    "은 는 이 가 을 를 의 에 에서 에게 께 께서 과 와 도 만 로 으로 까지 부터 보다 처럼 마저 조차 "
+    "이나 나 랑 이랑 하고 한테 이다 이며 이고 이라고 이라는 이란 인 측"
+).split()
+KOREAN_MAX_PARTICLES = 2
+MIN_PREFIX_CHARS = 2
+
+
+class Ending(Enum):
+    EXACT = "exact"  # the word ends where the text's word ends
+    PREFIX = "prefix"  # any continuation of the word
+    CYRILLIC = "cyrillic"  # a short case ending
+    HANGUL = "hangul"  # Korean particles
+
+
+def _particle_sequences() -> frozenset[str]:
+    seqs = {""}
+    frontier = {""}
+    for _ in range(KOREAN_MAX_PARTICLES):
+        frontier = {s + p for s in frontier for p in KOREAN_PARTICLES}
+        seqs |= frontier
+    return frozenset(seqs)
+
+
+_PARTICLE_SEQUENCES = _particle_sequences()
+
+
+@dataclass(frozen=True)
+class Word:
+    stem: str  # normalised letters that must be present
+    ending: Ending
+    max_ending: int = 0  # letters allowed after the stem (Ending.CYRILLIC)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    term: str  # as written in the config
+    words: tuple[Word, ...]
+    key: str  # what the automaton looks for; the text at a hit starts with it
+
+    def match_at(self, text: str, start: int) -> int | None:
+        """End (exclusive) of the term's hit when ``text[start:]`` is one, else None. ``text`` is normalised."""
+        if not self._left_ok(text, start):
+            return None
+        pos = start
+        end = pos
+        last = len(self.words) - 1
+        for i, word in enumerate(self.words):
+            if not text.startswith(word.stem, pos):
+                return None
+            pos += len(word.stem)
+            tail = pos
+            while tail < len(text) and is_word_char(text[tail]):
+                tail += 1
+            rest = text[pos:tail]
+            # A word ending in an unspaced script, or in punctuation, needs no boundary after it.
+            spaced_end = is_word_char(word.stem[-1]) and not is_unspaced(word.stem[-1])
+            if word.ending is Ending.PREFIX:
+                pos = tail
+            elif word.ending is Ending.CYRILLIC:
+                if len(rest) > word.max_ending or not all(is_cyrillic(c) for c in rest):
+                    return None
+                pos = tail
+            elif word.ending is Ending.HANGUL and i == last:
+                if rest not in _PARTICLE_SEQUENCES:
+                    return None
+                # The hit stops before the particle; the particle is grammar, not part of the name.
+            elif spaced_end and rest:
+                return None
+            end = pos
+            if i < last:
+                if not text.startswith(" ", pos):
+                    return None
+                pos += 1
+        return end
+
+    def _left_ok(self, text: str, start: int) -> bool:
+        first = self.key[0]
+        if start == 0 or is_unspaced(first) or not is_word_char(first):
+            return True
+        before = start
+        if is_arabic(first):
+            while before > 0 and start - before < ARABIC_MAX_PROCLITICS and text[before - 1] in ARABIC_PROCLITICS:
+                before -= 1
+            # Proclitics must themselves start a word; otherwise the letters belong to a longer word.
+            if before != start and (before == 0 or not is_word_char(text[before - 1])):
+                return True
+            before = start
+        return not is_word_char(text[before - 1])
+
+
+def split_words(term: str) -> list[str]:
+    """The words of a configured term as written (spaces and hyphens separate words)."""
+    return term.replace("-", " ").replace("\u2010", " ").replace("\u2011", " ").split()
+
+
+def check_term(term: str) -> str:
+    """Validate a configured term; return it stripped. Raises ValueError with the reason."""
+    term = term.strip()
+    if not term or term == "*":
+        raise ValueError("empty term")
+    body = term[:-1] if term.endswith("*") else term
+    if "*" in body:
+        raise ValueError(f"'*' is allowed only at the end of a term: {term!r}")
+    norm = normalize_term(body).strip()
+    if not norm or not any(is_word_char(c) for c in norm):
+        raise ValueError(f"term has no letters or digits: {term!r}")
+    if term.endswith("*") and len(split_words(normalize_term(body))[-1]) < MIN_PREFIX_CHARS:
+        raise ValueError(f"prefix term needs at least {MIN_PREFIX_CHARS} characters before '*': {term!r}")
+    return term
+
+
+def _cyrillic_word(written: str, stem: str, last_of_many: bool) -> Word:
+    if written.isupper() and len(written) > 1:  # an acronym: КНДР, США
+        return Word(stem, Ending.EXACT)
+    if len(stem) < CYRILLIC_MIN_INFLECTED:
+        return Word(stem, Ending.CYRILLIC, 2) if last_of_many else Word(stem, Ending.EXACT)
+    for ending in _CYRILLIC_ADJECTIVE_ENDINGS:
+        if stem.endswith(ending) and len(stem) - 2 >= 3:
+            return Word(stem[:-2], Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
+    if stem[-1] in _CYRILLIC_VOWELS:
+        return Word(stem[:-1], Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
+    return Word(stem, Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
+
+
+def compile_term(term: str) -> Pattern:
+    """Turn a configured term into a Pattern (see the module docstring). Raises ValueError for a bad term."""
+    term = check_term(term)
+    prefix = term.endswith("*")
+    written_words = split_words(term.rstrip("*"))
+    words: list[Word] = []
+    for i, written in enumerate(written_words):
+        stem = normalize_term(written).strip()
+        is_last = i == len(written_words) - 1
+        if is_last and prefix:
+            words.append(Word(stem, Ending.PREFIX))
+        elif all(is_cyrillic(c) for c in stem if c.isalpha()) and is_cyrillic(stem[-1]):
+            words.append(_cyrillic_word(written, stem, is_last and len(written_words) > 1))
+        elif is_hangul(stem[-1]) and is_last:
+            words.append(Word(stem, Ending.HANGUL))
+        else:
+            words.append(Word(stem, Ending.EXACT))
+    # The key runs over whole exact words and stops after the first stem that may be followed by more letters.
+    key_parts: list[str] = []
+    for word in words:
+        key_parts.append(word.stem)
+        if word.ending is not Ending.EXACT:
+            break
+    return Pattern(term=term, words=tuple(words), key=" ".join(key_parts))

@@ -1,0 +1,214 @@
+"""Text normalisation for matching, with a map back to the original offsets.
+
+Terms and story text go through the same ``normalize`` so that a term matches however the story spells it:
+
+1. the text is cut into segments (a base character plus the marks that follow it, so Devanagari matras,
+   Bengali split vowels and Hangul vowel/final jamo stay with their base and compose as a whole);
+2. each segment becomes NFKC(casefold(NFKC(segment))) - full-width forms, ligatures and case differences go;
+3. characters that carry no letter of their own are dropped: format characters (ZWJ/ZWNJ U+200C/U+200D,
+   soft hyphen, bidi marks), the Devanagari nukta U+093C (so जज़ीरा == जजीरा), Arabic short-vowel marks
+   and tatweel (vowelled and justified Arabic equals plain Arabic);
+4. spellings that writers use interchangeably are folded: Russian ё -> е, Arabic أ/إ/آ -> ا and ى -> ي,
+   typographic apostrophes -> ';
+5. every run of whitespace and hyphens becomes one space, so multi-word terms are plain strings for the
+   automaton and "Kim Jong-un" equals "Kim Jong Un".
+
+Most segments map one character to one character; only the others are recorded, so the offset map stays
+small and ``NormalizedText.span()`` turns a normalised span back into the original one by bisection.
+
+The script helpers decide word boundaries: letters, marks and digits are word characters (a Devanagari
+matra continues a word, so रूस is not a word inside रूसो); Han, kana, Thai, Lao, Khmer, Myanmar and
+Tibetan are written without spaces between words, so terms in them match as plain substrings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+NUKTA = "\u093c"
+SEPARATORS = "-\u2010\u2011"  # hyphens join words like spaces do: "Kim Jong-un" == "Kim Jong Un"
+
+# Dropped after normalisation; see step 3 of the module docstring.
+_DROP_RANGES = (
+    (0x064B, 0x065F),  # Arabic harakat (fathatan .. wavy hamza below)
+    (0x0670, 0x0670),  # Arabic superscript alef
+    (0x0640, 0x0640),  # Arabic tatweel
+    (0x093C, 0x093C),  # Devanagari nukta
+)
+_FOLD = str.maketrans({"ё": "е", "أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "’": "'", "ʼ": "'", "‘": "'"})
+
+# Scripts written without spaces between words: a term in them needs no word boundary.
+_UNSPACED_RANGES = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x0F00, 0x0FFF),  # Tibetan
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x2E80, 0x2FDF),  # CJK radicals
+    (0x3005, 0x3007),  # ideographic iteration mark, closing mark, number zero
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3FFFF),  # CJK extensions B..
+)
+
+_CACHE_LIMIT = 50_000
+_segment_cache: dict[str, str] = {}
+_continues_cache: dict[str, bool] = {}
+
+
+def _in_ranges(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= cp <= hi for lo, hi in ranges)
+
+
+def _continues(ch: str) -> bool:
+    """True if ``ch`` belongs to the segment of the character before it (a mark or a Hangul medial/final jamo)."""
+    hit = _continues_cache.get(ch)
+    if hit is None:
+        cp = ord(ch)
+        hit = unicodedata.category(ch).startswith("M") or 0x1160 <= cp <= 0x11FF or 0xD7B0 <= cp <= 0xD7FF
+        if len(_continues_cache) > _CACHE_LIMIT:
+            _continues_cache.clear()
+        _continues_cache[ch] = hit
+    return hit
+
+
+def _normalize_segment(seg: str) -> str:
+    out = _segment_cache.get(seg)
+    if out is None:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", seg).casefold())
+        out = "".join(
+            c for c in folded if unicodedata.category(c) != "Cf" and not _in_ranges(ord(c), _DROP_RANGES)
+        ).translate(_FOLD)
+        if len(_segment_cache) > _CACHE_LIMIT:
+            _segment_cache.clear()
+        _segment_cache[seg] = out
+    return out
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """A normalised text plus the segments whose length changed, to map offsets back to the original."""
+
+    text: str
+    original_length: int
+    # Parallel lists, one entry per segment whose normalised length differs from its original length.
+    _nstart: list[int] = field(default_factory=list, repr=False)
+    _nend: list[int] = field(default_factory=list, repr=False)
+    _ostart: list[int] = field(default_factory=list, repr=False)
+    _oend: list[int] = field(default_factory=list, repr=False)
+
+    def _locate(self, i: int) -> tuple[int, int]:
+        """Original (start, end) of the segment that produced normalised character ``i``."""
+        k = bisect_right(self._nstart, i) - 1
+        if k < 0:
+            return i, i + 1
+        if i < self._nend[k]:
+            return self._ostart[k], self._oend[k]
+        o = self._oend[k] + (i - self._nend[k])
+        return o, o + 1
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets of the normalised span ``[start, end)`` (``end > start``)."""
+        return self._locate(start)[0], self._locate(end - 1)[1]
+
+
+_SEPARATOR_RE = re.compile(r"[\s\-\u2010\u2011]+")
+
+
+def _is_separator(out: str) -> bool:
+    return bool(out) and all(c.isspace() or c in SEPARATORS for c in out)
+
+
+def _normalize_ascii(text: str) -> NormalizedText:
+    # Case folding keeps every offset in ASCII; only separator runs other than one space change length.
+    lowered = text.lower()
+    parts: list[str] = []
+    nstart: list[int] = []
+    nend: list[int] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    shift = 0  # original offset minus normalised offset so far
+    last = 0
+    for m in _SEPARATOR_RE.finditer(lowered):
+        parts.append(lowered[last : m.start()])
+        parts.append(" ")
+        last = m.end()
+        if m.end() - m.start() != 1:
+            npos = m.start() - shift
+            nstart.append(npos)
+            nend.append(npos + 1)
+            ostart.append(m.start())
+            oend.append(m.end())
+            shift += m.end() - m.start() - 1
+    parts.append(lowered[last:])
+    return NormalizedText("".join(parts), len(text), nstart, nend, ostart, oend)
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalise ``text`` for matching (see the module docstring) and keep the offset map."""
+    if text.isascii():
+        return _normalize_ascii(text)
+    parts: list[str] = []
+    nstart: list[int] = []
+    nend: list[int] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    npos = 0
+    i = 0
+    n = len(text)
+    previous_space = False
+    while i < n:
+        j = i + 1
+        while j < n and _continues(text[j]):
+            j += 1
+        out = _normalize_segment(text[i:j])
+        if _is_separator(out):
+            # Runs of whitespace and hyphens become one space, so "Kim  Jong-un" equals the term "Kim Jong Un".
+            out = "" if previous_space else " "
+            previous_space = True
+        elif out:
+            previous_space = False
+        if len(out) != j - i:
+            nstart.append(npos)
+            nend.append(npos + len(out))
+            ostart.append(i)
+            oend.append(j)
+        parts.append(out)
+        npos += len(out)
+        i = j
+    return NormalizedText("".join(parts), n, nstart, nend, ostart, oend)
+
+
+def normalize_term(term: str) -> str:
+    """The normalised form of a configured term (same rules as the text)."""
+    return normalize(term).text
+
+
+def is_word_char(ch: str) -> bool:
+    """Letters, marks and digits make words; a matra or virama therefore continues a Devanagari word."""
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+def is_unspaced(ch: str) -> bool:
+    """True for scripts written without spaces between words (Han, kana, Thai, ...)."""
+    return _in_ranges(ord(ch), _UNSPACED_RANGES)
+
+
+def is_cyrillic(ch: str) -> bool:
+    return 0x0400 <= ord(ch) <= 0x052F
+
+
+def is_hangul(ch: str) -> bool:
+    cp = ord(ch)
+    return 0xAC00 <= cp <= 0xD7A3 or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F
+
+
+def is_arabic(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x0600 <= cp <= 0x06FF or 0x0750 <= cp <= 0x077F or 0xFB50 <= cp <= 0xFDFF or 0xFE70 <= cp <= 0xFEFF

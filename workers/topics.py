@@ -1,0 +1,186 @@
+"""Topic definitions: config/topics.yaml validated and expanded into ``Topic`` objects for the Matcher.
+
+Order of decisions in ``load_topics``:
+
+1. read the YAML and check that every topic has a usable name (the mapping key);
+2. validate each topic with pydantic (unknown keys refused; every term checked by ``terms.check_term``;
+   language codes must be CLDR language codes, country codes two-letter CLDR territory codes; a topic needs
+   ``terms``, ``countries`` or ``all``); every problem becomes one ConfigError line naming file, topic, field;
+3. compile every term once, so a term the matcher cannot use is reported here, not at the first story;
+4. expand ``countries`` into CLDR names (one pass over the locale files for all codes) and append them to the
+   topic's terms, skipping names equal after normalisation to a term already listed.
+
+File format (see config/topics.yaml for a commented example)::
+
+    topics:
+      <name>:                 # lowercase letters, digits, '-' and '_'
+        description: text     # optional
+        terms: [..]           # any of these hits (a trailing '*' makes a prefix term)
+        countries: [KP]       # adds the country's name in every CLDR language to terms
+        all:                  # each group must hit as well
+          - terms: [..]
+            countries: [..]
+        none: [..]            # if any of these hits, the topic does not match
+        languages: [hi, en]   # only stories detected in these languages (default: all)
+        min_hits: 1           # at least this many hits of terms and all-groups together
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import babel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from workers import configfile
+from workers.countries import country_names, known_codes
+from workers.errors import ConfigError
+from workers.terms import check_term, compile_term
+from workers.textnorm import normalize_term
+
+logger = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+@lru_cache(maxsize=1)
+def _language_codes() -> frozenset[str]:
+    return frozenset(code for code in babel.Locale("en").languages if re.fullmatch(r"[a-z]{2,3}", code))
+
+
+def _check_language(code: str) -> str:
+    if code not in _language_codes() or code == "und":
+        raise ValueError(f"unknown language code {code!r} (use ISO 639-1 such as 'hi', 'ru', 'zh')")
+    return code
+
+
+def _check_country(code: str) -> str:
+    if code not in known_codes():
+        raise ValueError(f"unknown country code {code!r} (use ISO 3166-1 alpha-2 such as 'KP', 'RU')")
+    return code
+
+
+Term = Annotated[str, AfterValidator(check_term)]
+LanguageCode = Annotated[str, AfterValidator(_check_language)]
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+
+
+class GroupConfig(BaseModel):
+    """One ``all`` group: at least one of its terms (or country names) must hit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: list[Term] = Field(default_factory=list)
+    countries: list[CountryCode] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> GroupConfig:
+        if not self.terms and not self.countries:
+            raise ValueError("group needs terms or countries")
+        return self
+
+
+class TopicConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    terms: list[Term] = Field(default_factory=list)
+    countries: list[CountryCode] = Field(default_factory=list)
+    all: list[GroupConfig] = Field(default_factory=list)
+    none: list[Term] = Field(default_factory=list)
+    languages: list[LanguageCode] | None = None
+    min_hits: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _has_terms(self) -> TopicConfig:
+        if not self.terms and not self.countries and not self.all:
+            raise ValueError("terms: missing; a topic needs terms, countries or all")
+        if self.languages is not None and not self.languages:
+            raise ValueError("languages: empty list; leave it out to accept every language")
+        return self
+
+
+class TopicsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topics: dict[str, TopicConfig]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic ready for the Matcher; ``terms`` already holds the country names."""
+
+    name: str
+    terms: tuple[str, ...] = ()  # any of these (config terms, then country names)
+    all_of: tuple[tuple[str, ...], ...] = ()  # each group must hit
+    none_of: tuple[str, ...] = ()  # any hit vetoes the topic
+    languages: frozenset[str] | None = None  # None: every language
+    min_hits: int = 1
+    countries: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def any_of(self) -> tuple[str, ...]:
+        return self.terms
+
+
+def _expand(terms: list[str], countries: list[str], names: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for term in [*terms, *(name for code in countries for name in names[code])]:
+        norm = normalize_term(term)
+        if norm not in seen:
+            seen.add(norm)
+            out.append(term)
+    return tuple(out)
+
+
+def _check_names(path: Path, data: Any) -> None:
+    topics = data.get("topics") if isinstance(data, dict) else None
+    if not isinstance(topics, dict):
+        return  # pydantic reports the missing or mistyped mapping
+    for position, name in enumerate(topics, start=1):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise ConfigError(
+                f"{path}: topics: topic #{position} name {name!r}: missing or invalid name "
+                "(lowercase letters, digits, '-', '_')"
+            )
+
+
+def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
+    """Expand validated config into Topics; a term the matcher cannot compile is a ConfigError."""
+    codes = {c for t in config.topics.values() for c in [*t.countries, *(c for g in t.all for c in g.countries)]}
+    names = country_names(codes) if codes else {}
+    topics: list[Topic] = []
+    for name, cfg in config.topics.items():
+        topic = Topic(
+            name=name,
+            terms=_expand(cfg.terms, cfg.countries, names),
+            all_of=tuple(_expand(g.terms, g.countries, names) for g in cfg.all),
+            none_of=tuple(cfg.none),
+            languages=frozenset(cfg.languages) if cfg.languages is not None else None,
+            min_hits=cfg.min_hits,
+            countries=tuple(cfg.countries),
+            description=cfg.description,
+        )
+        for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of]:
+            try:
+                compile_term(term)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: topics.{name}: term {term!r}: {exc}") from None
+        topics.append(topic)
+        logger.debug("topic loaded topic=%s terms=%d groups=%d", name, len(topic.terms), len(topic.all_of))
+    return topics
+
+
+def load_topics(path: Path) -> list[Topic]:
+    """Read and validate a topics file; raise ConfigError naming file, topic and field on any mistake."""
+    data = configfile.read_yaml(path)
+    _check_names(path, data)
+    config = configfile.validate(TopicsFile, data, path)
+    return build_topics(config, path)
