@@ -123,7 +123,7 @@ def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-        committed = admin.list_consumer_group_offsets(group)
+        committed = admin.list_group_offsets(group).get(group, {})
         return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in ends)
     finally:
         consumer.close()
