@@ -66,4 +66,5 @@ def setup_logging(level: str | None = None) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)  # "task ran for 0.13s" noise on a busy core
     logging.getLogger("httpx").setLevel(logging.WARNING)
