@@ -52,7 +52,16 @@ def test_detection_is_deterministic(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n\t  ", "😀🎉🔥🚀", "1234567890 42", "https://example.com/a/b?c=d", "user@example.org", "!!! ??? ...", "\x00\x01"],
+    [
+        "",
+        "   \n\t  ",
+        "😀🎉🔥🚀",
+        "1234567890 42",
+        "https://example.com/a/b?c=d",
+        "user@example.org",
+        "!!! ??? ...",
+        "\x00\x01",
+    ],
     ids=["empty", "whitespace", "emoji", "digits", "url", "email", "punctuation", "control"],
 )
 def test_featureless_text_is_undetermined(text: str) -> None:

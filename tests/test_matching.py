@@ -255,7 +255,12 @@ def test_to_json_round_trips() -> None:
     matches = Matcher([Topic("t", terms=("Russia",))]).match("In Russia today")
     data = json.loads(json.dumps(Matcher.to_json(matches)))
     assert data == [
-        {"topic": "t", "terms": ["Russia"], "hits": [{"term": "Russia", "start": 3, "end": 9}], "snippet": "In Russia today"}
+        {
+            "topic": "t",
+            "terms": ["Russia"],
+            "hits": [{"term": "Russia", "start": 3, "end": 9}],
+            "snippet": "In Russia today",
+        }
     ]
 
 

@@ -50,7 +50,9 @@ def known_codes() -> frozenset[str]:
     if _known_codes is None:
         territories = babel.Locale("en").territories
         _known_codes = frozenset(
-            code for code in territories if len(code) == 2 and code.isalpha() and code not in _NOT_PLACES
+            code
+            for code in territories
+            if isinstance(code, str) and len(code) == 2 and code.isalpha() and code not in _NOT_PLACES
         )
     return _known_codes
 

@@ -159,7 +159,7 @@ class Matcher:
                     any_hit.add(use.topic)
                 positive[use.topic] += [(s, e, use.order, term) for s, e in spans]
         result: dict[str, TopicMatch] = {}
-        for t_index, spans in positive.items():
+        for t_index, candidates in positive.items():
             topic = self.topics[t_index]
             if t_index in vetoed:
                 continue
@@ -169,7 +169,7 @@ class Matcher:
                 continue
             if len(groups[t_index]) < len(topic.all_of):
                 continue
-            hits = self._resolve(spans, norm)
+            hits = self._resolve(candidates, norm)
             if len(hits) < topic.min_hits:
                 continue
             terms = list(dict.fromkeys(h.term for h in hits))
