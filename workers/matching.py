@@ -90,7 +90,10 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
 
 
 class Matcher:
-    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build)."""
+    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build).
+
+    Raises ValueError for a term that cannot be compiled (load_topics has already checked configured ones).
+    """
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
