@@ -31,9 +31,13 @@ MIN_LATIN_CHARS = 5
 COLLIDING_NAMES = frozenset(
     {
         "ruslan",  # "Russia" in one small locale (bew); a common first name everywhere else
+        "rasha",  # "Russia" in some African locales; a common Arabic first name
         "ደቡብ፡ኮሪያ",  # Ge'ez CLDR data gives KP a name that reads "South Korea"
     }
 )
+
+# CLDR codes that name no place: unknown region, pseudo-locales, "Outlying Oceania".
+_NOT_PLACES = frozenset({"ZZ", "XA", "XB", "QO"})
 
 _lock = threading.Lock()
 _names: dict[str, tuple[str, ...]] = {}
@@ -45,7 +49,11 @@ def known_codes() -> frozenset[str]:
     global _known_codes
     if _known_codes is None:
         territories = babel.Locale("en").territories
-        _known_codes = frozenset(code for code in territories if len(code) == 2 and code.isalpha())
+        _known_codes = frozenset(
+            code
+            for code in territories
+            if isinstance(code, str) and len(code) == 2 and code.isalpha() and code not in _NOT_PLACES
+        )
     return _known_codes
 
 

@@ -6,9 +6,13 @@ Order of decisions in ``detect``:
    characters, so a huge story costs no more than a long one;
 2. run langdetect with a fixed seed (it samples n-grams at random, so without a seed two runs can disagree);
    text without letters ("No features in text") or any other langdetect failure gives ``und``;
-3. map langdetect's codes to ISO 639-1 (``zh-cn``/``zh-tw`` -> ``zh``);
-4. if the result is unsure (``und`` or probability below ``CONFIDENT``) and the caller has a hint (the feed's
-   or entry's declared language), the hint wins: a feed's own label beats a guess on a short title.
+3. map langdetect's codes to ISO 639-1 (``zh-cn``/``zh-tw`` -> ``zh``); correct by script where langdetect's
+   profiles overlap: "ko" for text without any Hangul, or "ja" for text without any kana, is Chinese
+   (langdetect's Korean profile holds Hanja, so Traditional Chinese often comes out as "ko");
+4. if the result is unsure (``und``, probability below ``CONFIDENT``, or fewer than ``SHORT_LETTERS`` letters,
+   where langdetect is confidently wrong: "Kim" -> sw at 0.99999) and the caller has a hint (the feed's or
+   entry's declared language), the hint wins, with the probability langdetect gave that language (0.0 if it
+   did not rank it), so the number always speaks of the language returned.
 
 ``detect`` never raises.
 """
@@ -28,12 +32,15 @@ logger = logging.getLogger(__name__)
 UNDETERMINED = "und"
 MAX_CHARS = 2000  # langdetect reaches its verdict long before this; beyond it only the cost grows
 CONFIDENT = 0.80
+SHORT_LETTERS = 20
 SEED = 0
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MAIL_RE = re.compile(r"\S+@\S+\.\w+")
 _SPACE_RE = re.compile(r"\s+")
 _HINT_RE = re.compile(r"[a-z]{2,3}")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _CODE_MAP = {"zh-cn": "zh", "zh-tw": "zh"}
 
 _factory: DetectorFactory | None = None
@@ -86,32 +93,47 @@ def normalize_code(code: str | None) -> str | None:
     return primary if _HINT_RE.fullmatch(primary) and primary != UNDETERMINED else None
 
 
-def _raw_detect(text: str) -> Detection:
+def _ranked(text: str) -> dict[str, float]:
+    """langdetect's candidates (ISO codes, best first) for ``text``; empty when it finds no features."""
     cleaned = clean(text)
     if not cleaned:
-        return Detection(UNDETERMINED, 0.0)
+        return {}
     try:
         detector = _get_factory().create()
         detector.append(cleaned)
         ranked = detector.get_probabilities()
     except LangDetectException:
         # "No features in text": digits, emoji, punctuation only.
-        return Detection(UNDETERMINED, 0.0)
+        return {}
     except Exception:  # langdetect bugs on odd input must not stop a story
         logger.warning("langdetect failed chars=%d", len(cleaned), exc_info=True)
-        return Detection(UNDETERMINED, 0.0)
-    if not ranked:
-        return Detection(UNDETERMINED, 0.0)
-    best = ranked[0]
-    return Detection(_CODE_MAP.get(best.lang, best.lang), float(best.prob))
+        return {}
+    out: dict[str, float] = {}
+    for candidate in ranked:
+        code = _CODE_MAP.get(candidate.lang, candidate.lang)
+        if (code == "ko" and not _HANGUL_RE.search(cleaned)) or (code == "ja" and not _KANA_RE.search(cleaned)):
+            code = "zh"
+        out[code] = out.get(code, 0.0) + float(candidate.prob)  # zh-cn and zh-tw both count for zh
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _is_short(text: str) -> bool:
+    letters = 0
+    for c in clean(text):
+        letters += c.isalpha()
+        if letters >= SHORT_LETTERS:
+            return False
+    return True
 
 
 def detect(text: str, hint: str | None = None) -> Detection:
     """The language of ``text``; ``hint`` (a declared language such as ``"hi"`` or ``"en-US"``) wins when unsure."""
-    found = _raw_detect(text if isinstance(text, str) else "")
-    if found.language != UNDETERMINED and found.probability >= CONFIDENT:
+    text = text if isinstance(text, str) else ""
+    ranked = _ranked(text)
+    found = Detection(*next(iter(ranked.items()))) if ranked else Detection(UNDETERMINED, 0.0)
+    if found.language != UNDETERMINED and found.probability >= CONFIDENT and not _is_short(text):
         return found
     hinted = normalize_code(hint)
     if hinted is None or hinted == found.language:
         return found
-    return Detection(hinted, found.probability)
+    return Detection(hinted, ranked.get(hinted, 0.0))

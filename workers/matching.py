@@ -90,7 +90,10 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
 
 
 class Matcher:
-    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build)."""
+    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build).
+
+    Raises ValueError for a term that cannot be compiled (load_topics has already checked configured ones).
+    """
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
@@ -159,7 +162,7 @@ class Matcher:
                     any_hit.add(use.topic)
                 positive[use.topic] += [(s, e, use.order, term) for s, e in spans]
         result: dict[str, TopicMatch] = {}
-        for t_index, spans in positive.items():
+        for t_index, candidates in positive.items():
             topic = self.topics[t_index]
             if t_index in vetoed:
                 continue
@@ -169,7 +172,7 @@ class Matcher:
                 continue
             if len(groups[t_index]) < len(topic.all_of):
                 continue
-            hits = self._resolve(spans, norm)
+            hits = self._resolve(candidates, norm)
             if len(hits) < topic.min_hits:
                 continue
             terms = list(dict.fromkeys(h.term for h in hits))

@@ -78,6 +78,13 @@ def _continues(ch: str) -> bool:
     return hit
 
 
+_SEPARATOR_RE = re.compile(r"[\s\-\u2010\u2011]+")
+
+
+def _is_separator(out: str) -> bool:
+    return bool(out) and all(c.isspace() or c in SEPARATORS for c in out)
+
+
 def _normalize_segment(seg: str) -> str:
     out = _segment_cache.get(seg)
     if out is None:
@@ -85,6 +92,8 @@ def _normalize_segment(seg: str) -> str:
         out = "".join(
             c for c in folded if unicodedata.category(c) != "Cf" and not _in_ranges(ord(c), _DROP_RANGES)
         ).translate(_FOLD)
+        if _is_separator(out):
+            out = " "  # every separator is one space; normalize() merges runs of them
         if len(_segment_cache) > _CACHE_LIMIT:
             _segment_cache.clear()
         _segment_cache[seg] = out
@@ -116,13 +125,6 @@ class NormalizedText:
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the normalised span ``[start, end)`` (``end > start``)."""
         return self._locate(start)[0], self._locate(end - 1)[1]
-
-
-_SEPARATOR_RE = re.compile(r"[\s\-\u2010\u2011]+")
-
-
-def _is_separator(out: str) -> bool:
-    return bool(out) and all(c.isspace() or c in SEPARATORS for c in out)
 
 
 def _normalize_ascii(text: str) -> NormalizedText:
@@ -163,14 +165,23 @@ def normalize(text: str) -> NormalizedText:
     i = 0
     n = len(text)
     previous_space = False
+    continues = _continues_cache
+    segments = _segment_cache
     while i < n:
         j = i + 1
-        while j < n and _continues(text[j]):
+        while j < n:
+            more = continues.get(text[j])
+            if not (_continues(text[j]) if more is None else more):
+                break
             j += 1
-        out = _normalize_segment(text[i:j])
-        if _is_separator(out):
+        seg = text[i:j]
+        out = segments.get(seg)
+        if out is None:
+            out = _normalize_segment(seg)
+        if out == " ":
             # Runs of whitespace and hyphens become one space, so "Kim  Jong-un" equals the term "Kim Jong Un".
-            out = "" if previous_space else " "
+            if previous_space:
+                out = ""
             previous_space = True
         elif out:
             previous_space = False

@@ -50,7 +50,8 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 @lru_cache(maxsize=1)
 def _language_codes() -> frozenset[str]:
-    return frozenset(code for code in babel.Locale("en").languages if re.fullmatch(r"[a-z]{2,3}", code))
+    codes = babel.Locale("en").languages
+    return frozenset(code for code in codes if isinstance(code, str) and re.fullmatch(r"[a-z]{2,3}", code))
 
 
 def _check_language(code: str) -> str:

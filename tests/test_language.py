@@ -1,0 +1,140 @@
+"""Language detection: real stories, determinism, hostile input, and the hint rule."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workers import language
+from workers.language import Detection, detect, warm_up
+
+STORIES = Path(__file__).parent / "fixtures" / "stories" / "stories.yaml"
+CORPUS = Path(os.environ.get("WIREWATCH_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+SEED = CORPUS / "seed" / "ani-kim-russia-visit.hi.txt"
+
+
+def _stories() -> list[dict]:
+    return yaml.safe_load(STORIES.read_text(encoding="utf-8"))
+
+
+def _seed_text() -> str:
+    if not SEED.is_file():
+        pytest.skip(f"real corpus not found at {SEED} (set WIREWATCH_CORPUS)")
+    return SEED.read_text(encoding="utf-8")
+
+
+def test_seed_story_is_hindi() -> None:
+    found = detect(_seed_text())
+    assert found.language == "hi"
+    assert found.probability > 0.9
+
+
+@pytest.mark.parametrize("story", _stories(), ids=lambda s: s["id"])
+def test_sample_story_language(story: dict) -> None:
+    assert detect(story["title"] + "\n\n" + story["text"]).language == story["lang"]
+
+
+def test_sample_stories_cover_ten_languages() -> None:
+    assert {s["lang"] for s in _stories()} >= {"en", "hi", "ru", "uk", "ko", "zh", "ja", "ar", "de", "fr"}
+
+
+@pytest.mark.parametrize("text", ["Tokyo Tokyo", "dog", "ok ok ok", "Kim Jong Un", "Russia 2024"])
+def test_detection_is_deterministic(text: str) -> None:
+    # Short, ambiguous texts are where langdetect's random sampling would show; the seed must pin the answer.
+    first = detect(text)
+    assert all(detect(text) == first for _ in range(5))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t  ",
+        "😀🎉🔥🚀",
+        "1234567890 42",
+        "https://example.com/a/b?c=d",
+        "user@example.org",
+        "!!! ??? ...",
+        "\x00\x01",
+    ],
+    ids=["empty", "whitespace", "emoji", "digits", "url", "email", "punctuation", "control"],
+)
+def test_featureless_text_is_undetermined(text: str) -> None:
+    assert detect(text) == Detection("und", 0.0)
+
+
+def test_random_latin1_bytes_never_raise() -> None:
+    rng = random.Random(1234)
+    for _ in range(50):
+        text = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))).decode("latin-1")
+        found = detect(text)
+        assert isinstance(found.language, str) and found.language
+        assert 0.0 <= found.probability <= 1.0
+
+
+def test_megabyte_text_is_capped() -> None:
+    story = _stories()[0]["text"]
+    huge = (story * (1_000_000 // len(story) + 1))[:1_000_000]
+    assert len(language.clean(huge)) <= language.MAX_CHARS
+    started = time.perf_counter()
+    assert detect(huge).language == "en"
+    assert time.perf_counter() - started < 2.0  # uncapped, langdetect would read 10k chars and the regexes 1 MB
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "expected"),
+    [
+        ("dog", "en", "en"),  # langdetect says pt at 0.71: unsure, the hint wins
+        ("Kim", "ko", "ko"),  # langdetect says sw at 0.99999, but three letters prove nothing
+        ("12345", "hi", "hi"),  # und: the hint wins
+        ("dog", "en-US", "en"),  # hints are normalised to ISO 639-1
+        ("dog", "zh-CN", "zh"),
+        ("dog", "???", "pt"),  # a hint that is not a language tag is ignored
+        ("12345", None, "und"),
+        ("This is a long enough English sentence about the weather today.", "fr", "en"),  # sure: hint ignored
+    ],
+)
+def test_hint_used_only_when_unsure(text: str, hint: str | None, expected: str) -> None:
+    assert detect(text, hint).language == expected
+
+
+def test_hint_probability_is_for_the_returned_language() -> None:
+    assert detect("dog", "pt") == detect("dog")  # the hint agrees with the guess
+    assert detect("dog", "en").probability == 0.0  # langdetect did not rank English at all
+
+
+def test_zh_variants_map_to_zh() -> None:
+    assert detect("朝鲜最高领导人星期日乘坐专列离开远东地区，结束了为期一周的访问。").language == "zh"
+    assert detect("朝鮮最高領導人星期日乘坐專列離開遠東地區，結束了為期一週的訪問。").language == "zh"
+
+
+def test_warm_up_is_idempotent() -> None:
+    warm_up()
+    factory = language._get_factory()
+    warm_up()
+    assert language._get_factory() is factory
+
+
+LANGID = CORPUS / "langid" / "lingua-go"
+# Languages of the lingua-go sentences that langdetect knows (it has no Belarusian or Serbian profile).
+LANGID_LANGUAGES = "ar bg bn de el en es fa fr he hi it ja ko mk mr nl pl pt ru ta th tr uk ur vi zh".split()
+
+
+def test_real_sentences_accuracy() -> None:
+    if not LANGID.is_dir():
+        pytest.skip(f"real corpus not found at {LANGID} (set WIREWATCH_CORPUS)")
+    worst: list[tuple[float, str]] = []
+    for lang in LANGID_LANGUAGES:
+        lines = [line for line in (LANGID / f"sentences_{lang}.txt").read_text(encoding="utf-8").splitlines() if line]
+        sample = lines[:40]
+        right = sum(detect(line).language == lang for line in sample)
+        worst.append((right / len(sample), lang))
+    worst.sort()
+    # Measured on 200 sentences per language: all >= 0.95 except Urdu 0.87 (confused with Persian).
+    assert worst[0][0] >= 0.8, worst[:3]
+    assert sum(score for score, _ in worst) / len(worst) >= 0.95, worst[:3]

@@ -1,0 +1,269 @@
+"""The matcher: the seed story, the sample stories, per-script word rules, boolean structure and offsets."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workers.language import detect
+from workers.matching import Hit, Matcher, snippet
+from workers.terms import compile_term
+from workers.textnorm import normalize
+from workers.topics import Topic, load_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+STORIES = ROOT / "tests" / "fixtures" / "stories" / "stories.yaml"
+CORPUS = Path(os.environ.get("WIREWATCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+SEED = CORPUS / "seed" / "ani-kim-russia-visit.hi.txt"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Matcher:
+    return Matcher(load_topics(ROOT / "config" / "topics.yaml"))
+
+
+def _stories() -> list[dict]:
+    return yaml.safe_load(STORIES.read_text(encoding="utf-8"))
+
+
+def _seed_text() -> str:
+    if not SEED.is_file():
+        pytest.skip(f"real corpus not found at {SEED} (set WIREWATCH_CORPUS)")
+    return SEED.read_text(encoding="utf-8")
+
+
+def _assert_hits_are_the_terms(text: str, hits: list[Hit]) -> None:
+    """Each hit's original slice is, on its own, a full match of its term; hits are ordered and disjoint."""
+    previous_end = -1
+    for hit in hits:
+        assert 0 <= hit.start < hit.end <= len(text)
+        assert hit.start >= previous_end
+        previous_end = hit.end
+        piece = normalize(text[hit.start : hit.end]).text
+        assert compile_term(hit.term).match_at(piece, 0) == len(piece), (hit, text[hit.start : hit.end])
+
+
+def test_seed_matches_dprk_and_russia(shipped: Matcher) -> None:
+    text = _seed_text()
+    found = detect(text)
+    assert found.language == "hi"
+    matches = shipped.match(text, found.language)
+    assert {"dprk", "russia", "kim-russia-summit"} <= matches.keys()
+    dprk, russia = matches["dprk"], matches["russia"]
+    assert {"उत्तर कोरियाई", "किम जोंग उन", "डीपीआरके", "उत्तर कोरिया"} <= set(dprk.terms)
+    assert {"रूस", "रूसी", "मॉस्को", "मास्को"} <= set(russia.terms)
+    # The story opens "मॉस्को (एएनआई): जैसे ही उत्तर कोरियाई नेता किम जोंग उन ने ..."
+    assert russia.hits[0] == Hit("मॉस्को", 0, len("मॉस्को"))
+    assert dprk.terms[:2] == ["उत्तर कोरियाई", "किम जोंग उन"]
+    first = dprk.hits[0]
+    assert text[first.start : first.end] == "उत्तर कोरियाई"
+    for match in matches.values():
+        _assert_hits_are_the_terms(text, match.hits)
+        assert match.terms == list(dict.fromkeys(h.term for h in match.hits))
+        assert text[match.hits[0].start : match.hits[0].end] in match.snippet
+    # Exact terms hit exactly their own spelling (the seed writes no nukta, ZWJ or case variants).
+    for hit in dprk.hits + russia.hits:
+        assert normalize(text[hit.start : hit.end]).text == normalize(hit.term).text
+
+
+def test_seed_is_not_matched_when_language_restricted() -> None:
+    text = _seed_text()
+    matcher = Matcher([Topic("ru-only", terms=("रूस",), languages=frozenset({"ru"}))])
+    assert matcher.match(text, "hi") == {}
+    assert "ru-only" in matcher.match(text, "ru")
+
+
+@pytest.mark.parametrize("story", _stories(), ids=lambda s: s["id"])
+def test_sample_story_matches_as_labelled(shipped: Matcher, story: dict) -> None:
+    text = story["title"] + "\n\n" + story["text"]
+    matches = shipped.match(text, detect(text).language)
+    assert sorted(matches) == sorted(story["expect"]), {k: v.terms for k, v in matches.items()}
+    for match in matches.values():
+        _assert_hits_are_the_terms(text, match.hits)
+
+
+# (term, text, the original text the first hit covers, or None for no match)
+WORD_RULES = [
+    # Word boundaries in spaced scripts
+    ("Russia", "Prussia was a kingdom.", None),
+    ("Russia", "Prussia and Russia.", "Russia"),
+    ("Russia", "Russia's economy", "Russia"),
+    ("Russia", "RUSSIA", "RUSSIA"),
+    ("Russia", "Russia2024", None),
+    ("Kim", "Kimberley diamonds", None),
+    ("Kim", "Mr Kim, the envoy", "Kim"),
+    ("North Korea", "North Korean troops", None),
+    ("North Korea", "north\n  korea", "north\n  korea"),
+    ("Kim Jong Un", "Kim Jong-un said", "Kim Jong-un"),
+    ("Kim Jong-un", "Kim Jong Un said", "Kim Jong Un"),
+    # Devanagari: matras continue a word; nukta and ZWJ are ignored
+    ("रूस", "रूसो का दर्शन", None),
+    ("रूस", "रूस की यात्रा", "रूस"),
+    ("रूस", "रूसी मंत्री", None),
+    ("रूस", "रूस। अगला", "रूस"),
+    ("रूस*", "रूसी मंत्री", "रूसी"),
+    ("जज़ीरा", "अल जजीरा ने कहा", "जजीरा"),
+    ("जजीरा", "अल जज़ीरा ने कहा", "जज़ीरा"),
+    ("जजीरा", "अल ज\u095bीरा ने कहा", "ज\u095bीरा"),  # precomposed ज़
+    ("किम जोंग उन", "किम\u200d जोंग उन", "किम\u200d जोंग उन"),
+    ("किम जोंग उन", "किम जोंग उनका", None),
+    # Cyrillic: prefix terms and short case endings
+    ("Росси*", "в России", "России"),
+    ("Росси*", "с Россией", "Россией"),
+    ("Росси*", "Белоруссия", None),
+    ("Россия", "визит в Россию", "Россию"),
+    ("Северная Корея", "в Северной Корее", "Северной Корее"),
+    ("Северная Корея", "из Северной Кореи", "Северной Кореи"),
+    ("Корея", "корова", None),
+    ("Путин", "с Путиным", "Путиным"),
+    ("Путин", "Путинская эпоха", None),
+    ("Ким Чен Ын", "визит Ким Чен Ына", "Ким Чен Ына"),
+    ("Кремль", "в Кремле", "Кремле"),
+    ("КНДР", "в КНДР", "КНДР"),
+    ("КНДР", "КНДРовский", None),
+    ("Росія", "до Росії", "Росії"),
+    ("Північна Корея", "з Північної Кореї", "Північної Кореї"),
+    ("Пхеньян", "ПХЕНЬЯНОМ", "ПХЕНЬЯНОМ"),
+    ("Москва", "в Москве", "Москве"),
+    ("Москва", "Моск", None),
+    ("ёлка", "елки", "елки"),
+    # Korean: particles yes, other syllables no
+    ("북한", "북한은 발표했다", "북한"),
+    ("북한", "북한과의 관계", "북한"),
+    ("북한", "북한에서는", "북한"),
+    ("북한", "북한산 등산", None),
+    ("북한", "남북한 관계", None),
+    ("러시아", "러시아를 방문", "러시아"),
+    ("러시아", "러시아어 교육", None),
+    ("김정은", "김정은 국무위원장", "김정은"),
+    # Unspaced scripts: substring
+    ("朝鲜", "朝鲜半岛局势", "朝鲜"),
+    ("俄罗斯", "他说俄罗斯总统", "俄罗斯"),
+    ("北朝鮮", "北朝鮮の発表", "北朝鮮"),
+    ("ロシア", "ロシア大統領", "ロシア"),
+    ("ロシア", "ﾛｼｱ大統領", "ﾛｼｱ"),  # half-width katakana
+    ("朝鲜", "朝鮮半島", None),  # simplified term, traditional text: a different character
+    # Arabic: proclitics and vowel marks
+    ("روسيا", "زار روسيا أمس", "روسيا"),
+    ("روسيا", "وروسيا والصين", "روسيا"),
+    ("روسيا", "سافر إلى بروسيا", "روسيا"),
+    ("روسيا", "خبروسيا", None),
+    ("كوريا الشمالية", "مع كوريا الشمالية", "كوريا الشمالية"),
+    ("كوريا الشمالية", "لكوريا الشمالية", "كوريا الشمالية"),
+    ("كوريا الشمالية", "كوريا الشماليه", None),
+    ("بوتين", "بُوتِين", "بُوتِين"),
+    ("بوتين", "بوتـين", "بوتـين"),  # tatweel
+    # Latin forms and fold-cases
+    ("Russland", "RUSSLAND", "RUSSLAND"),
+    ("Straße", "STRASSE", "STRASSE"),
+    ("Russia", "Ｒｕｓｓｉａ", "Ｒｕｓｓｉａ"),
+    ("Nordkorea*", "Nordkoreas Führung", "Nordkoreas"),
+    ("Corée du Nord", "Coree du Nord", None),  # accents are kept
+    ("Corée du Nord", "Corée du Nord", "Corée du Nord"),  # decomposed é in the text
+    ("C++", "C++ code", "C++"),
+]
+
+
+@pytest.mark.parametrize(("term", "text", "expected"), WORD_RULES)
+def test_word_rules(term: str, text: str, expected: str | None) -> None:
+    matches = Matcher([Topic("t", terms=(term,))]).match(text)
+    if expected is None:
+        assert matches == {}
+        return
+    hit = matches["t"].hits[0]
+    assert hit.term == term
+    assert text[hit.start : hit.end] == expected
+
+
+def test_offsets_survive_length_changes_before_the_hit() -> None:
+    # ß -> ss, a fullwidth run, ZWJs, a decomposed é and a run of spaces all precede the hit.
+    text = "Straße \u200d\u200dＡＢＣ e\u0301té   \t and then Russia, and Russia again"
+    hits = Matcher([Topic("t", terms=("Russia",))]).match(text)["t"].hits
+    assert [text[h.start : h.end] for h in hits] == ["Russia", "Russia"]
+    assert [h.start for h in hits] == [text.index("Russia"), text.rindex("Russia")]
+
+
+BOOLEAN_TOPICS = [
+    Topic("any", terms=("Russia", "Moscow")),
+    Topic("summit", all_of=(("Kim Jong Un",), ("Russia", "Moscow"))),
+    Topic("summit-plus", terms=("Vladivostok",), all_of=(("Kim Jong Un",),)),
+    Topic("veto", terms=("Russia",), none_of=("Russian salad", "Russian roulette")),
+    Topic("twice", terms=("Russia", "Moscow"), min_hits=2),
+    Topic("english", terms=("Russia",), languages=frozenset({"en"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Kim Jong Un arrived in Russia.", "en", {"any", "summit", "veto", "twice", "english"} - {"twice"}),
+        ("Kim Jong Un arrived in Russia and Moscow.", "en", {"any", "summit", "veto", "twice", "english"}),
+        ("Kim Jong Un arrived in Vladivostok.", "en", {"summit-plus"}),
+        ("Vladivostok port expands.", "en", set()),
+        ("Russia exports Russian salad.", "en", {"any", "english"}),
+        ("Russia and Russia.", "en", {"any", "veto", "twice", "english"}),
+        ("Russia and Russia.", "de", {"any", "veto", "twice"}),
+        ("Russia and Russia.", "und", {"any", "veto", "twice"}),
+        ("Nothing here.", "en", set()),
+    ],
+)
+def test_boolean_structure(text: str, language: str, expected: set[str]) -> None:
+    assert set(Matcher(BOOLEAN_TOPICS).match(text, language)) == expected
+
+
+def test_contained_hits_are_dropped_and_terms_ordered() -> None:
+    matcher = Matcher([Topic("t", terms=("Korea", "North Korea", "Pyongyang")), Topic("u", terms=("Korea",))])
+    text = "Pyongyang said North Korea and South Korea talked."
+    matches = matcher.match(text)
+    t = matches["t"]
+    assert [(h.term, text[h.start : h.end]) for h in t.hits] == [
+        ("Pyongyang", "Pyongyang"),
+        ("North Korea", "North Korea"),
+        ("Korea", "Korea"),
+    ]
+    assert t.terms == ["Pyongyang", "North Korea", "Korea"]
+    # The other topic shares the "Korea" automaton entry and still sees both occurrences.
+    assert [h.start for h in matches["u"].hits] == [text.index("Korea"), text.rindex("Korea")]
+
+
+def test_same_span_from_two_terms_reported_once() -> None:
+    text = "визит в Россию"
+    hits = Matcher([Topic("t", terms=("Росси*", "Россия"))]).match(text)["t"].hits
+    assert hits == [Hit("Росси*", 8, 14)]
+
+
+def test_empty_inputs() -> None:
+    assert Matcher([]).match("Russia") == {}
+    assert Matcher([Topic("t", terms=("Russia",))]).match("") == {}
+
+
+def test_snippet_is_about_160_chars_around_the_hit() -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    text = words + " Pyongyang " + words
+    match = Matcher([Topic("t", terms=("Pyongyang",))]).match(text)["t"]
+    assert "Pyongyang" in match.snippet
+    assert match.snippet.startswith("…") and match.snippet.endswith("…")
+    assert 120 <= len(match.snippet) <= 200
+    assert snippet("short text", 0, 5) == "short text"
+
+
+def test_to_json_round_trips() -> None:
+    matches = Matcher([Topic("t", terms=("Russia",))]).match("In Russia today")
+    data = json.loads(json.dumps(Matcher.to_json(matches)))
+    assert data == [
+        {
+            "topic": "t",
+            "terms": ["Russia"],
+            "hits": [{"term": "Russia", "start": 3, "end": 9}],
+            "snippet": "In Russia today",
+        }
+    ]
+
+
+def test_huge_text_matches(shipped: Matcher) -> None:
+    text = ("filler text without names. " * 40_000) + "Pyongyang"
+    assert shipped.match(text, "en")["dprk"].hits[0].start == len(text) - len("Pyongyang")
