@@ -67,8 +67,12 @@ def secret() -> str:
 def make_config(tmp_path: Path, names: Names) -> Callable[..., Path]:
     """Write a config directory: the shipped topics, the given feeds and subscribers, test settings."""
 
-    def make(feeds: list[dict[str, Any]], subscribers: list[dict[str, Any]] | None = None,
-             settings: dict[str, Any] | None = None, name: str = "config") -> Path:
+    def make(
+        feeds: list[dict[str, Any]],
+        subscribers: list[dict[str, Any]] | None = None,
+        settings: dict[str, Any] | None = None,
+        name: str = "config",
+    ) -> Path:
         d = tmp_path / name
         d.mkdir(exist_ok=True)
         shutil.copy(ROOT / "config" / "topics.yaml", d / "topics.yaml")
@@ -91,8 +95,14 @@ def make_config(tmp_path: Path, names: Names) -> Callable[..., Path]:
 @pytest.fixture
 def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
-    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, REDIS_URL=redis_url, WIREWATCH_TEST_SECRET=secret,
-               WIREWATCH_LOG_LEVEL="INFO", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        REDIS_URL=redis_url,
+        WIREWATCH_TEST_SECRET=secret,
+        WIREWATCH_LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
 
     def start(role: str, config_dir: Path) -> Daemon:
         d = Daemon(role, config_dir, env, tmp_path / f"{role}-{len(started)}.log")

@@ -46,8 +46,10 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
 
 def rss(items: list[dict[str, str]], title: str = "Test feed", language: str = "en") -> bytes:
     """An RSS 2.0 document; each item has title, link, guid (optional), description, pubDate (optional)."""
-    out = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{escape(title)}</title>'
-           f"<link>http://127.0.0.1/</link><description>test</description><language>{language}</language>"]
+    out = [
+        f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{escape(title)}</title>'
+        f"<link>http://127.0.0.1/</link><description>test</description><language>{language}</language>"
+    ]
     for it in items:
         out.append("<item>")
         out.append(f"<title>{escape(it['title'])}</title><link>{escape(it['link'])}</link>")
@@ -67,8 +69,13 @@ class Daemon:
         self.role = role
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "workers", role, "--config", str(config_dir)],
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workers", role, "--config", str(config_dir)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
 
     def kill(self) -> None:
         if self.proc.poll() is None:

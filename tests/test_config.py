@@ -24,8 +24,11 @@ GOOD_FEEDS = {"feeds": [{"name": "wire", "url": "http://127.0.0.1:1/x.xml"}]}
 
 
 def sub(**over: object) -> dict[str, object]:
-    return {"subscribers": [{"name": "desk", "url": "http://127.0.0.1:1/h", "secret_env": "WW_TEST_SECRET",
-                             "topics": ["dprk"], **over}]}
+    return {
+        "subscribers": [
+            {"name": "desk", "url": "http://127.0.0.1:1/h", "secret_env": "WW_TEST_SECRET", "topics": ["dprk"], **over}
+        ]
+    }
 
 
 def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,21 +39,35 @@ def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "whsec_" not in repr(cfg), "secrets are masked in reprs"
 
 
-@pytest.mark.parametrize("files,expected", [
-    ({"feeds": {"feeds": [{"name": "wire", "url": "ftp://x"}]}}, "feeds.yaml: feeds[0].url"),
-    ({"feeds": {"feeds": [{"name": "wire", "url": "http://x", "colour": "red"}]}}, "feeds.yaml: feeds[0].colour"),
-    ({"feeds": {"feeds": [{"name": "wire", "url": "http://x", "interval": -5}]}}, "feeds.yaml: feeds[0].interval"),
-    ({"feeds": {"feeds": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}},
-     "feeds.yaml: feeds[1].name: duplicate"),
-    ({"feeds": "feeds: [unclosed"}, "feeds.yaml: invalid YAML"),
-    ({"feeds": GOOD_FEEDS, "subscribers": sub(topics=["nope"])}, "subscribers.yaml: subscribers[0].topics[0]: unknown topic"),
-    ({"feeds": GOOD_FEEDS, "subscribers": sub(languages=["English"])}, "subscribers.yaml: subscribers[0].languages"),
-    ({"feeds": GOOD_FEEDS, "subscribers": sub(secret_env="WW_UNSET_VAR")},
-     "subscribers.yaml: subscribers[0].secret_env: environment variable WW_UNSET_VAR is not set"),
-    ({"feeds": GOOD_FEEDS, "settings": {"kafka": {"partitions": 0}}}, "settings.yaml: kafka.partitions"),
-])
-def test_bad_config_names_file_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       files: dict[str, object], expected: str) -> None:
+@pytest.mark.parametrize(
+    "files,expected",
+    [
+        ({"feeds": {"feeds": [{"name": "wire", "url": "ftp://x"}]}}, "feeds.yaml: feeds[0].url"),
+        ({"feeds": {"feeds": [{"name": "wire", "url": "http://x", "colour": "red"}]}}, "feeds.yaml: feeds[0].colour"),
+        ({"feeds": {"feeds": [{"name": "wire", "url": "http://x", "interval": -5}]}}, "feeds.yaml: feeds[0].interval"),
+        (
+            {"feeds": {"feeds": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}},
+            "feeds.yaml: feeds[1].name: duplicate",
+        ),
+        ({"feeds": "feeds: [unclosed"}, "feeds.yaml: invalid YAML"),
+        (
+            {"feeds": GOOD_FEEDS, "subscribers": sub(topics=["nope"])},
+            "subscribers.yaml: subscribers[0].topics[0]: unknown topic",
+        ),
+        (
+            {"feeds": GOOD_FEEDS, "subscribers": sub(languages=["English"])},
+            "subscribers.yaml: subscribers[0].languages",
+        ),
+        (
+            {"feeds": GOOD_FEEDS, "subscribers": sub(secret_env="WW_UNSET_VAR")},
+            "subscribers.yaml: subscribers[0].secret_env: environment variable WW_UNSET_VAR is not set",
+        ),
+        ({"feeds": GOOD_FEEDS, "settings": {"kafka": {"partitions": 0}}}, "settings.yaml: kafka.partitions"),
+    ],
+)
+def test_bad_config_names_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, object], expected: str
+) -> None:
     monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path / "cfg", **files))
@@ -66,7 +83,20 @@ def test_bad_secret_is_refused_without_echoing_it(tmp_path: Path, monkeypatch: p
 
 def test_daemon_exits_2_with_one_clear_message(tmp_path: Path) -> None:
     d = write(tmp_path / "cfg", feeds={"feeds": [{"name": "wire", "url": "gopher://x"}]})
-    proc = subprocess.run([sys.executable, "-m", "workers", "poll", "--config", str(d)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workers", "poll", "--config", str(d)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "feeds.yaml: feeds[0].url" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_duplicate_keys_are_refused_not_silently_merged(tmp_path: Path) -> None:
+    d = write(tmp_path / "cfg", feeds=GOOD_FEEDS)
+    (d / "topics.yaml").write_text("topics:\n  dprk:\n    terms: [DPRK]\n  dprk:\n    terms: [Pyongyang]\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(d)
+    assert "topics.yaml" in str(err.value) and "duplicate key 'dprk'" in str(err.value) and "line 4" in str(err.value)

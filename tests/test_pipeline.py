@@ -20,17 +20,33 @@ def seed_items() -> tuple[dict[str, str], dict[str, str]]:
     text = seed_text()
     first_line = text.strip().splitlines()[0]
     title = first_line.split("।")[0][:120]
-    original = {"title": title, "link": "http://127.0.0.1/ani/kim-russia-visit", "guid": "ani-2023-09-17-kim",
-                "description": text, "pubDate": "Sun, 17 Sep 2023 10:00:00 GMT"}
+    original = {
+        "title": title,
+        "link": "http://127.0.0.1/ani/kim-russia-visit",
+        "guid": "ani-2023-09-17-kim",
+        "description": text,
+        "pubDate": "Sun, 17 Sep 2023 10:00:00 GMT",
+    }
     # A republisher: its own URL and guid, a different headline, the same wire text.
-    copy = {"title": "किम जोंग उन की रूस यात्रा समाप्त", "link": "http://127.0.0.1/partner/world/kim-visit.html",
-            "guid": "partner-88412", "description": text, "pubDate": "Sun, 17 Sep 2023 11:30:00 GMT"}
+    copy = {
+        "title": "किम जोंग उन की रूस यात्रा समाप्त",
+        "link": "http://127.0.0.1/partner/world/kim-visit.html",
+        "guid": "partner-88412",
+        "description": text,
+        "pubDate": "Sun, 17 Sep 2023 11:30:00 GMT",
+    }
     return original, copy
 
 
 def subscriber(name: str, url: str, topics: list[str], **extra: Any) -> dict[str, Any]:
-    return {"name": name, "url": f"{url}/hooks/{name}", "secret_env": "WIREWATCH_TEST_SECRET", "topics": topics,
-            "local": True, **extra}
+    return {
+        "name": name,
+        "url": f"{url}/hooks/{name}",
+        "secret_env": "WIREWATCH_TEST_SECRET",
+        "topics": topics,
+        "local": True,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -54,10 +70,14 @@ def test_seed_story_gives_exactly_one_signed_alert(servers, make_config, daemons
     feeds.routes["/ani.xml"] = Route(rss([original], language="hi"))
     feeds.routes["/partner.xml"] = Route(rss([copy], language="hi"))
     cfg = make_config(
-        feeds=[{"name": "ani", "url": feeds.url("/ani.xml"), "interval": 1},
-               {"name": "partner", "url": feeds.url("/partner.xml"), "interval": 1}],
-        subscribers=[subscriber("dprk-desk", rurl, ["dprk"]),
-                     subscriber("english-only", rurl, ["dprk", "russia"], languages=["en"])],
+        feeds=[
+            {"name": "ani", "url": feeds.url("/ani.xml"), "interval": 1},
+            {"name": "partner", "url": feeds.url("/partner.xml"), "interval": 1},
+        ],
+        subscribers=[
+            subscriber("dprk-desk", rurl, ["dprk"]),
+            subscriber("english-only", rurl, ["dprk", "russia"], languages=["en"]),
+        ],
     )
     for role in ("poll", "filter", "alert"):
         daemons(role, cfg)
@@ -87,11 +107,16 @@ def test_seed_story_gives_exactly_one_signed_alert(servers, make_config, daemons
 def test_killing_filter_and_alerter_mid_stream_loses_no_alert(servers, make_config, daemons, names):  # type: ignore[no-untyped-def]
     feeds, receiver, rurl = servers
     n = 30
-    items = [{"title": f"North Korea report number {i}",
-              "link": f"http://127.0.0.1/wire/nk-{i}", "guid": f"nk-{i}",
-              "description": f"Dispatch {i}: officials in Pyongyang said North Korea tested engine model {i * 7} "
-                             f"this week, according to a statement numbered {i * 13}."}
-             for i in range(n)]
+    items = [
+        {
+            "title": f"North Korea report number {i}",
+            "link": f"http://127.0.0.1/wire/nk-{i}",
+            "guid": f"nk-{i}",
+            "description": f"Dispatch {i}: officials in Pyongyang said North Korea tested engine model {i * 7} "
+            f"this week, according to a statement numbered {i * 13}.",
+        }
+        for i in range(n)
+    ]
     feeds.routes["/wire.xml"] = Route(rss(items))
 
     def slow_ok(_rec: Any) -> int:
@@ -99,9 +124,11 @@ def test_killing_filter_and_alerter_mid_stream_loses_no_alert(servers, make_conf
         return 204
 
     receiver.respond = slow_ok
-    cfg = make_config(feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 2}],
-                      subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
-                      settings={"kafka": {"max_poll_records": 5}})
+    cfg = make_config(
+        feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 2}],
+        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
+        settings={"kafka": {"max_poll_records": 5}},
+    )
     poller = daemons("poll", cfg)
     filt = daemons("filter", cfg)
     alert = daemons("alert", cfg)

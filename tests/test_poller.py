@@ -20,8 +20,15 @@ from workers.poller import Poller, next_delay
 
 pytestmark = pytest.mark.integration
 
-ITEMS = [{"title": f"Story {i}", "link": f"http://127.0.0.1/s/{i}", "guid": f"g{i}",
-          "description": f"<p>Body <b>{i}</b> &amp; more<script>alert(1)</script></p>"} for i in range(3)]
+ITEMS = [
+    {
+        "title": f"Story {i}",
+        "link": f"http://127.0.0.1/s/{i}",
+        "guid": f"g{i}",
+        "description": f"<p>Body <b>{i}</b> &amp; more<script>alert(1)</script></p>",
+    }
+    for i in range(3)
+]
 
 
 @pytest.fixture
@@ -41,8 +48,15 @@ def producer(bootstrap: str, names: Names) -> Iterator[KafkaProducer]:
 
 
 def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, names: Names) -> Poller:
-    return Poller(feed_list, producer, redis, httpx.Client(), names,
-                  PollerSettings(fetch_timeout=1.0, max_body_bytes=100_000), Stopper())
+    return Poller(
+        feed_list,
+        producer,
+        redis,
+        httpx.Client(),
+        names,
+        PollerSettings(fetch_timeout=1.0, max_body_bytes=100_000),
+        Stopper(),
+    )
 
 
 def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
@@ -88,8 +102,7 @@ def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstr
 def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type: ignore[no-untyped-def]
     feeds.routes["/a.xml"] = Route(rss(ITEMS))
     # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
-    dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500,
-                         api_version=(2, 8))
+    dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500, api_version=(2, 8))
     poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], dead, redis, names)
     outcome = poller.poll_feed(poller.feeds[0])
     assert outcome.error and outcome.new == 0

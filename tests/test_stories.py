@@ -5,18 +5,23 @@ import pytest
 from workers.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
 
 
-@pytest.mark.parametrize("url,canonical", [
-    ("HTTP://Example.COM/a?utm_source=rss&b=2&a=1#frag", "http://example.com/a?a=1&b=2"),
-    ("https://example.com:443/x?fbclid=1", "https://example.com/x"),
-    ("http://example.com", "http://example.com/"),
-])
+@pytest.mark.parametrize(
+    "url,canonical",
+    [
+        ("HTTP://Example.COM/a?utm_source=rss&b=2&a=1#frag", "http://example.com/a?a=1&b=2"),
+        ("https://example.com:443/x?fbclid=1", "https://example.com/x"),
+        ("http://example.com", "http://example.com/"),
+    ],
+)
 def test_canonical_url(url: str, canonical: str) -> None:
     assert canonical_url(url) == canonical
 
 
 def test_story_id_prefers_guid_scoped_to_the_feed() -> None:
     a = story_id("http://a/feed", "item-1", "http://a/1", "T", None)
-    assert a == story_id("http://a/feed", "item-1", "http://a/changed", "Other title", None), "content edits keep the id"
+    assert a == story_id("http://a/feed", "item-1", "http://a/changed", "Other title", None), (
+        "content edits keep the id"
+    )
     assert a != story_id("http://b/feed", "item-1", "http://a/1", "T", None), "plain guids collide across feeds"
     url_guid = story_id("http://a/feed", "http://a/story/1", None, "T", None)
     assert url_guid == story_id("http://b/feed", "http://A/story/1#x", None, "T", None), "URL guids are global"

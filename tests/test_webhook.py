@@ -36,11 +36,14 @@ def test_verify_rejects_old_timestamps_and_accepts_rotated_keys() -> None:
     assert verify(secret, rotated, body, now=1_000_000)
 
 
-@pytest.mark.parametrize("secret,problem", [
-    ("abc", "must start with whsec_"),
-    ("whsec_!!!", "not valid base64"),
-    ("whsec_" + base64.b64encode(b"short").decode(), "24-64 bytes"),
-])
+@pytest.mark.parametrize(
+    "secret,problem",
+    [
+        ("abc", "must start with whsec_"),
+        ("whsec_!!!", "not valid base64"),
+        ("whsec_" + base64.b64encode(b"short").decode(), "24-64 bytes"),
+    ],
+)
 def test_bad_secrets_are_named_without_echoing_them(secret: str, problem: str) -> None:
     message = check_secret(secret)
     assert message is not None and problem in message

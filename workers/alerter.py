@@ -57,9 +57,14 @@ def build_alert(sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int
         "subscribed_topics": [t for t in sub.topics if t in event.topics],
         "topics": {name: {"terms": hit.terms, "snippet": hit.snippet} for name, hit in event.topics.items()},
         "story": {
-            "id": story.id, "title": story.title, "url": story.link, "feed": story.feed,
-            "language": event.language, "language_probability": event.probability,
-            "published": story.published, "excerpt": excerpt,
+            "id": story.id,
+            "title": story.title,
+            "url": story.link,
+            "feed": story.feed,
+            "language": event.language,
+            "language_probability": event.probability,
+            "published": story.published,
+            "excerpt": excerpt,
         },
         "duplicates": 0,
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
@@ -67,9 +72,18 @@ def build_alert(sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int
 
 
 class Alerter:
-    def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, redis: Redis, http: httpx.Client,
-                 subscribers: list[Subscriber], secrets: dict[str, SecretStr], names: Names,
-                 settings: AlerterSettings, stopper: Stopper) -> None:
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        redis: Redis,
+        http: httpx.Client,
+        subscribers: list[Subscriber],
+        secrets: dict[str, SecretStr],
+        names: Names,
+        settings: AlerterSettings,
+        stopper: Stopper,
+    ) -> None:
         self.consumer = consumer
         self.producer = producer
         self.http = http
@@ -103,7 +117,9 @@ class Alerter:
             event = MatchEvent.from_json(rec.value or b"")
         except StoryFormatError as exc:
             logger.warning("dead letter offset=%s reason=%s", rec.offset, exc)
-            send_all(self.producer, [(self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec))])
+            send_all(
+                self.producer, [(self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec))]
+            )
             self.totals["dead"] += 1
             return
         for sub in self.subscribers:
@@ -127,8 +143,15 @@ class Alerter:
             return
         body = json.dumps(item.alert, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            deliver(self.http, sub.name, sub.url, self.secrets[sub.name].get_secret_value(), item.alert_id, body,
-                    timeout=self.settings.delivery_timeout)
+            deliver(
+                self.http,
+                sub.name,
+                sub.url,
+                self.secrets[sub.name].get_secret_value(),
+                item.alert_id,
+                body,
+                timeout=self.settings.delivery_timeout,
+            )
         except DeliveryError as exc:
             item.attempts += 1
             item.last_error = exc.reason
@@ -138,8 +161,14 @@ class Alerter:
             else:
                 self.retries.reschedule(item, time.time() + delay)
                 self.totals["parked"] += 1
-                logger.warning("delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.0fs",
-                               item.alert_id, sub.name, item.attempts, exc.reason, delay)
+                logger.warning(
+                    "delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.0fs",
+                    item.alert_id,
+                    sub.name,
+                    item.attempts,
+                    exc.reason,
+                    delay,
+                )
             return
         self.dedup.mark_delivered(item.alert_id)
         if item.attempts:
@@ -148,13 +177,27 @@ class Alerter:
         logger.info("delivered alert=%s subscriber=%s story=%s", item.alert_id, sub.name, item.alert["story"]["id"])
 
     def _dead(self, item: Parked, reason: str) -> None:
-        send_all(self.producer, [(self.names.alerts_dlq, item.alert_id.encode(),
-                                  dead_letter(reason, payload={"subscriber": item.subscriber, "alert": item.alert,
-                                                               "attempts": item.attempts}))])
+        send_all(
+            self.producer,
+            [
+                (
+                    self.names.alerts_dlq,
+                    item.alert_id.encode(),
+                    dead_letter(
+                        reason, payload={"subscriber": item.subscriber, "alert": item.alert, "attempts": item.attempts}
+                    ),
+                )
+            ],
+        )
         self.retries.done(item.alert_id)
         self.totals["dead"] += 1
-        logger.error("dead-lettered alert=%s subscriber=%s attempts=%d reason=%s", item.alert_id, item.subscriber,
-                     item.attempts, reason)
+        logger.error(
+            "dead-lettered alert=%s subscriber=%s attempts=%d reason=%s",
+            item.alert_id,
+            item.subscriber,
+            item.attempts,
+            reason,
+        )
 
     def retry_due(self) -> None:
         for item in self.retries.take_due():
@@ -163,5 +206,10 @@ class Alerter:
             self._attempt(item)
 
     def close(self) -> None:
-        logger.info("alerter stopped delivered=%d duplicates=%d parked=%d dead=%d", self.totals["delivered"],
-                    self.totals["duplicates"], self.totals["parked"], self.totals["dead"])
+        logger.info(
+            "alerter stopped delivered=%d duplicates=%d parked=%d dead=%d",
+            self.totals["delivered"],
+            self.totals["duplicates"],
+            self.totals["parked"],
+            self.totals["dead"],
+        )

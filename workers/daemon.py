@@ -44,8 +44,14 @@ class Stopper:
         signal.signal(signal.SIGINT, handler)
 
 
-def run_loop(name: str, run_once: Callable[[], object], stopper: Stopper, *, error_backoff: float = 1.0,
-             max_backoff: float = 30.0) -> None:
+def run_loop(
+    name: str,
+    run_once: Callable[[], object],
+    stopper: Stopper,
+    *,
+    error_backoff: float = 1.0,
+    max_backoff: float = 30.0,
+) -> None:
     """Call run_once until stopped. An unexpected error is logged and retried with backoff, never fatal."""
     backoff = error_backoff
     while not stopper.stopping:

@@ -46,14 +46,22 @@ def run_demo(config_dir: Path) -> int:
         redis.start()
         feeds.start(FEEDS_PORT)
         receiver.start(RECEIVER_PORT)
-        print(f"sample feeds on http://127.0.0.1:{FEEDS_PORT}/, webhook receiver on http://127.0.0.1:{RECEIVER_PORT}/",
-              flush=True)
-        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, REDIS_URL=redis.url,
-                   WIREWATCH_DEMO_SECRET=secret, WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{FEEDS_PORT}",
-                   WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{RECEIVER_PORT}")
+        print(
+            f"sample feeds on http://127.0.0.1:{FEEDS_PORT}/, webhook receiver on http://127.0.0.1:{RECEIVER_PORT}/",
+            flush=True,
+        )
+        env = dict(
+            os.environ,
+            KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+            REDIS_URL=redis.url,
+            WIREWATCH_DEMO_SECRET=secret,
+            WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{FEEDS_PORT}",
+            WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{RECEIVER_PORT}",
+        )
         for role in ("poll", "filter", "alert"):
-            proc = subprocess.Popen([sys.executable, "-m", "workers", role, "--config", str(config_dir)], env=env,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "workers", role, "--config", str(config_dir)], env=env, start_new_session=True
+            )
             children.append((role, proc))
         print("pipeline running: alerts appear below as they arrive (Ctrl-C stops everything)", flush=True)
         while not stop.wait(0.5):

@@ -37,7 +37,11 @@ class MatchEvent:
             raise StoryFormatError("not a match event of a known schema")
         try:
             topics = {name: TopicHit(**t) for name, t in dict(data["topics"]).items()}
-            return cls(story=Story.from_dict(data["story"]), language=str(data["language"]),
-                       probability=float(data["probability"]), topics=topics)
+            return cls(
+                story=Story.from_dict(data["story"]),
+                language=str(data["language"]),
+                probability=float(data["probability"]),
+                topics=topics,
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise StoryFormatError(f"bad match event: {exc}") from None

@@ -40,8 +40,11 @@ class Fetched:
 
     @property
     def validators(self) -> dict[str, str]:
-        return {k: v for k, v in (("etag", self.headers.get("etag")),
-                                  ("last-modified", self.headers.get("last-modified"))) if v}
+        return {
+            k: v
+            for k, v in (("etag", self.headers.get("etag")), ("last-modified", self.headers.get("last-modified")))
+            if v
+        }
 
 
 def _read_file(feed: Feed, max_bytes: int) -> Fetched:
@@ -141,13 +144,22 @@ def parse(feed: Feed, fetched: Fetched, *, fetched_at: str | None = None) -> lis
         guid = entry.get("id")
         if not (title or link or markup):
             continue
-        stories.append(Story(
-            id=story_id(feed.url, guid, link, title, published),
-            feed=feed.name, feed_url=feed.url, title=title, link=link,
-            text=html_to_text(markup), html=markup, guid=guid, published=published,
-            fetched_at=now, language_hint=_language_hint(feed.language or parsed.feed.get("language")),
-            tags=list(feed.tags),
-        ))
+        stories.append(
+            Story(
+                id=story_id(feed.url, guid, link, title, published),
+                feed=feed.name,
+                feed_url=feed.url,
+                title=title,
+                link=link,
+                text=html_to_text(markup),
+                html=markup,
+                guid=guid,
+                published=published,
+                fetched_at=now,
+                language_hint=_language_hint(feed.language or parsed.feed.get("language")),
+                tags=list(feed.tags),
+            )
+        )
     if not stories:
         raise FeedParseError(feed.name, feed.url, "no entry has a title, link or text")
     return stories

@@ -38,16 +38,20 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
     if not found:
         return None
     topics = {
-        name: TopicHit(terms=list(m.terms), hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits],
-                       snippet=m.snippet)
+        name: TopicHit(
+            terms=list(m.terms),
+            hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits],
+            snippet=m.snippet,
+        )
         for name, m in found.items()
     }
     return MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
 
 
 class FilterWorker:
-    def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names,
-                 stopper: Stopper) -> None:
+    def __init__(
+        self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names, stopper: Stopper
+    ) -> None:
         self.consumer = consumer
         self.producer = producer
         self.matcher = matcher
@@ -83,16 +87,26 @@ class FilterWorker:
         if event is None:
             return []
         self.totals["matches"] += 1
-        logger.info("match story=%s feed=%s language=%s topics=%s", story.id, story.feed, event.language,
-                    ",".join(sorted(event.topics)))
+        logger.info(
+            "match story=%s feed=%s language=%s topics=%s",
+            story.id,
+            story.feed,
+            event.language,
+            ",".join(sorted(event.topics)),
+        )
         return [(self.names.matches, story.id.encode(), event.to_json())]
 
     def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
         self.totals["dead"] += 1
-        logger.warning("dead letter topic=%s partition=%s offset=%s reason=%s", rec.topic, rec.partition,
-                       rec.offset, reason)
+        logger.warning(
+            "dead letter topic=%s partition=%s offset=%s reason=%s", rec.topic, rec.partition, rec.offset, reason
+        )
         return [(self.names.stories_dlq, rec.key or b"", dead_letter(reason, rec))]
 
     def close(self) -> None:
-        logger.info("filter stopped stories=%d matches=%d dead=%d", self.totals["stories"], self.totals["matches"],
-                    self.totals["dead"])
+        logger.info(
+            "filter stopped stories=%d matches=%d dead=%d",
+            self.totals["stories"],
+            self.totals["matches"],
+            self.totals["dead"],
+        )

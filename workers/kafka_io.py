@@ -26,17 +26,30 @@ SEND_TIMEOUT_S = 60.0
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     # acks="all" keeps idempotence on (acks=1 would silently turn it off).
-    return KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
-                         linger_ms=5, retries=2**31 - 1, delivery_timeout_ms=120000, compression_type="gzip")
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        retries=2**31 - 1,
+        delivery_timeout_ms=120000,
+        compression_type="gzip",
+    )
 
 
 def make_consumer(bootstrap: str, topic: str, group: str, settings: KafkaSettings, client_id: str) -> KafkaConsumer:
     return KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group, client_id=client_id,
-        enable_auto_commit=False, auto_offset_reset="earliest",  # a new group must not skip what is there
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",  # a new group must not skip what is there
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=max(300, settings.session_timeout_ms // 4),
-        max_poll_records=settings.max_poll_records, max_poll_interval_ms=settings.max_poll_interval_ms,
+        max_poll_records=settings.max_poll_records,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
     )
 
 

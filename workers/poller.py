@@ -53,6 +53,10 @@ def next_delay(interval: float, consecutive_errors: int, rand: random.Random) ->
     return base * (1 + rand.uniform(-JITTER, JITTER))
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
     """Stories whose id Redis has not seen, each id once (some feeds repeat a guid)."""
     out, ids = [], set()
@@ -64,8 +68,16 @@ def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
 
 
 class Poller:
-    def __init__(self, feeds: list[Feed], producer: KafkaProducer, redis: Redis, http: httpx.Client,
-                 names: Names, settings: PollerSettings, stopper: Stopper) -> None:
+    def __init__(
+        self,
+        feeds: list[Feed],
+        producer: KafkaProducer,
+        redis: Redis,
+        http: httpx.Client,
+        names: Names,
+        settings: PollerSettings,
+        stopper: Stopper,
+    ) -> None:
         self.feeds = feeds
         self.producer = producer
         self.redis = redis
@@ -114,9 +126,10 @@ class Poller:
 
     def _poll(self, feed: Feed) -> int:
         vkey = self.names.validators(feed.url)
-        validators = {k.decode(): v.decode() for k, v in self.redis.hgetall(vkey).items()}
-        fetched = feedio.fetch(self.http, feed, validators, timeout=self.settings.fetch_timeout,
-                               max_bytes=self.settings.max_body_bytes)
+        validators = {_text(k): _text(v) for k, v in self.redis.hgetall(vkey).items()}
+        fetched = feedio.fetch(
+            self.http, feed, validators, timeout=self.settings.fetch_timeout, max_bytes=self.settings.max_body_bytes
+        )
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
             return 0
@@ -133,7 +146,7 @@ class Poller:
                 pipe.set(self.names.seen(s.id), 1, ex=ttl)
             pipe.delete(vkey)
             if fetched.validators:
-                pipe.hset(vkey, mapping=fetched.validators)
+                pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
                 pipe.expire(vkey, ttl)
             pipe.execute()
         if fresh:
@@ -142,5 +155,6 @@ class Poller:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-        logger.info("poller stopped polls=%d new=%d errors=%d", self.totals["polls"], self.totals["new"],
-                    self.totals["errors"])
+        logger.info(
+            "poller stopped polls=%d new=%d errors=%d", self.totals["polls"], self.totals["new"], self.totals["errors"]
+        )

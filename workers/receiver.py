@@ -94,8 +94,10 @@ def format_alert(rec: Received, repeat: bool = False) -> str:
         a = rec.json
         story = a["story"]
         terms = "; ".join(f"{t}: {', '.join(v['terms'][:4])}" for t, v in a["topics"].items())
-        line = (f"ALERT {a['subscriber']} [{story['language']}] {story['title']}\n"
-                f"      {story['url']}\n      matched {terms}  (webhook-id {rec.webhook_id})")
+        line = (
+            f"ALERT {a['subscriber']} [{story['language']}] {story['title']}\n"
+            f"      {story['url']}\n      matched {terms}  (webhook-id {rec.webhook_id})"
+        )
     except (ValueError, KeyError, TypeError):
         line = f"ALERT (unreadable payload) webhook-id {rec.webhook_id}"
     return line + ("  [repeat, dropped]" if repeat else "")

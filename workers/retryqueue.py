@@ -53,7 +53,7 @@ class RetryQueue:
         ids = self.redis.zrangebyscore(self.names.retry_due, "-inf", now, start=0, num=limit)
         out = []
         for raw_id in ids:
-            aid = raw_id.decode()
+            aid = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
             if not self.redis.set(f"{self.names.retry_due}:lease:{aid}", 1, nx=True, ex=LEASE_S):
                 continue  # another alerter is on it
             raw = self.redis.hget(self.names.retry_payloads, aid)

@@ -30,8 +30,9 @@ T = TypeVar("T")
 
 def make_redis(url: str, socket_timeout: float) -> Redis:
     # redis-py 7 and older wait forever on a dead server without these.
-    return Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-                          health_check_interval=30)
+    return Redis.from_url(
+        url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout, health_check_interval=30
+    )
 
 
 def with_backoff(what: str, fn: Callable[[], T], stopper: Stopper, max_delay: float = 30.0) -> T | None:
@@ -52,8 +53,12 @@ def client_id(role: str) -> str:
 
 
 def http_client(user_agent: str) -> httpx.Client:
-    return httpx.Client(headers={"user-agent": user_agent}, max_redirects=5, verify=True,
-                        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
+    return httpx.Client(
+        headers={"user-agent": user_agent},
+        max_redirects=5,
+        verify=True,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+    )
 
 
 def run_daemon(role: str, config_dir: Path) -> int:
@@ -68,8 +73,11 @@ def run_daemon(role: str, config_dir: Path) -> int:
         stack.callback(redis.close)
         if role in ("poll", "alert") and with_backoff("redis", redis.ping, stopper) is None:
             return 0
-        created = with_backoff("kafka", lambda: ensure_topics(env.kafka_bootstrap, cfg.names.all_topics(),
-                                                              cfg.settings.kafka.partitions), stopper)
+        created = with_backoff(
+            "kafka",
+            lambda: ensure_topics(env.kafka_bootstrap, cfg.names.all_topics(), cfg.settings.kafka.partitions),
+            stopper,
+        )
         if created is None:
             return 0
         if created:
@@ -98,8 +106,9 @@ def _build(role: str, cfg: Config, env: Env, producer, redis: Redis, stopper: St
         from workers.matching import Matcher
 
         language.warm_up()
-        consumer = make_consumer(env.kafka_bootstrap, names.stories, names.filter_group, settings.kafka,
-                                 client_id(role))
+        consumer = make_consumer(
+            env.kafka_bootstrap, names.stories, names.filter_group, settings.kafka, client_id(role)
+        )
         stack.callback(consumer.close, autocommit=False)
         return FilterWorker(consumer, producer, Matcher(cfg.topics), names, stopper)
     from workers.alerter import Alerter

@@ -83,7 +83,7 @@ def canonical_url(url: str) -> str:
         return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and not (scheme, parts.port) in {("http", 80), ("https", 443)} else None
+    port = parts.port if parts.port and (scheme, parts.port) not in {("http", 80), ("https", 443)} else None
     netloc = f"{host}:{port}" if port else host
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(sorted(query)), ""))
@@ -107,7 +107,9 @@ def normalise_for_fingerprint(text: str) -> str:
     """Casefolded letters and digits only, so whitespace, punctuation and credit tokens do not matter."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _CREDIT.sub(" ", text)
-    return " ".join("".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in text).split())
+    return " ".join(
+        "".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in text).split()
+    )
 
 
 def content_hash(title: str, text: str) -> str:

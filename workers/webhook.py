@@ -86,13 +86,15 @@ class DeliveryResult:
     elapsed_s: float
 
 
-def deliver(client: httpx.Client, subscriber: str, url: str, secret: str, msg_id: str, body: bytes,
-            *, timeout: float) -> DeliveryResult:
+def deliver(
+    client: httpx.Client, subscriber: str, url: str, secret: str, msg_id: str, body: bytes, *, timeout: float
+) -> DeliveryResult:
     """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx."""
     started = time.monotonic()
     try:
-        resp = client.post(url, content=body, headers=signed_headers(secret, msg_id, body),
-                           timeout=timeout, follow_redirects=False)
+        resp = client.post(
+            url, content=body, headers=signed_headers(secret, msg_id, body), timeout=timeout, follow_redirects=False
+        )
     except httpx.TimeoutException:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:

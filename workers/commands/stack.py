@@ -5,10 +5,12 @@ KAFKA_BOOTSTRAP_SERVERS and REDIS_URL, so the daemons find them without any sett
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from workers.config import Env
@@ -81,9 +83,19 @@ def status() -> int:
     return code
 
 
-def main(action: str) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
-        return {"up": up, "down": down, "status": status}[action]()
+        return {"up": up, "down": down, "status": status}[args.action]()
     except StackError as exc:
         print(f"wirewatch stack: {exc}")
         return 1
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "stack",
+        help="start/stop the embedded broker and redis-server for development",
+        description="The embedded Tansu broker and redis-server in the background.",
+    )
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.set_defaults(func=run)
