@@ -102,6 +102,7 @@ def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iter
         WIREWATCH_TEST_SECRET=secret,
         WIREWATCH_LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
+        WIREWATCH_HEALTH_PORT="0",  # parallel tests (and engineers) must not fight over the default ports
     )
 
     def start(role: str, config_dir: Path) -> Daemon:

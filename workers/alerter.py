@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
 
+from workers import metrics
 from workers.config import AlerterSettings, Subscriber
 from workers.daemon import Stopper
 from workers.deadletter import dead_letter
@@ -121,6 +122,7 @@ class Alerter:
                 self.producer, [(self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec))]
             )
             self.totals["dead"] += 1
+            metrics.ALERTS_DEAD.labels(subscriber="-").inc()
             return
         for sub in self.subscribers:
             if covers(sub, event):
@@ -131,6 +133,7 @@ class Alerter:
         claim = self.dedup.claim(sub.name, event.story, aid)
         if claim.is_duplicate_of_other(aid) or claim.delivered:
             self.totals["duplicates"] += 1
+            metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
             logger.info("duplicate story=%s subscriber=%s owner=%s", event.story.id, sub.name, claim.owner)
             return
         alert = build_alert(sub, event, aid, self.settings.excerpt_chars)
@@ -142,6 +145,7 @@ class Alerter:
             self._dead(item, "subscriber no longer configured")
             return
         body = json.dumps(item.alert, ensure_ascii=False, separators=(",", ":")).encode()
+        started = time.monotonic()
         try:
             deliver(
                 self.http,
@@ -153,6 +157,7 @@ class Alerter:
                 timeout=self.settings.delivery_timeout,
             )
         except DeliveryError as exc:
+            metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
             item.attempts += 1
             item.last_error = exc.reason
             delay = retry_delay(self.settings.retry_schedule, item.attempts, self.rand) if exc.retryable else None
@@ -161,6 +166,7 @@ class Alerter:
             else:
                 self.retries.reschedule(item, time.time() + delay)
                 self.totals["parked"] += 1
+                metrics.ALERTS_RETRIED.labels(subscriber=sub.name).inc()
                 logger.warning(
                     "delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.0fs",
                     item.alert_id,
@@ -170,10 +176,12 @@ class Alerter:
                     delay,
                 )
             return
+        metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
         self.dedup.mark_delivered(item.alert_id)
         if item.attempts:
             self.retries.done(item.alert_id)
         self.totals["delivered"] += 1
+        metrics.ALERTS_DELIVERED.labels(subscriber=sub.name).inc()
         logger.info("delivered alert=%s subscriber=%s story=%s", item.alert_id, sub.name, item.alert["story"]["id"])
 
     def _dead(self, item: Parked, reason: str) -> None:
@@ -191,6 +199,7 @@ class Alerter:
         )
         self.retries.done(item.alert_id)
         self.totals["dead"] += 1
+        metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
         logger.error(
             "dead-lettered alert=%s subscriber=%s attempts=%d reason=%s",
             item.alert_id,
@@ -204,6 +213,11 @@ class Alerter:
             if self.stopper.stopping:
                 break
             self._attempt(item)
+
+    def reload(self, cfg: Any) -> None:
+        """The subscribers and secrets of a reloaded config (SIGHUP), used from the next batch on."""
+        self.subscribers, self.secrets = cfg.subscribers, cfg.secrets
+        self.by_name = {s.name: s for s in cfg.subscribers}
 
     def close(self) -> None:
         logger.info(

@@ -114,6 +114,9 @@ class SubscribersFile(_Strict):
 class KafkaSettings(_Strict):
     topic_prefix: str = "wirewatch."
     partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)  # for `wirewatch kafka init`; 3 on a production cluster
+    retention_hours: float = Field(default=168, gt=0)  # stories and matches (`wirewatch kafka init`)
+    dlq_retention_hours: float = Field(default=720, gt=0)  # dead letters stay long enough to be replayed
     session_timeout_ms: int = Field(default=10000, ge=1000)
     max_poll_records: int = Field(default=100, ge=1)
     max_poll_interval_ms: int = Field(default=300000, ge=10000)
@@ -139,7 +142,14 @@ class AlerterSettings(_Strict):
     excerpt_chars: int = Field(default=500, ge=0)
 
 
+class DaemonSettings(_Strict):
+    shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds from SIGTERM to a forced exit")
+    health_host: str = "0.0.0.0"
+    health_port: int | None = Field(default=None, ge=0, le=65535, description="None: the role's default; 0: off")
+
+
 class Settings(_Strict):
+    daemon: DaemonSettings = DaemonSettings()
     kafka: KafkaSettings = KafkaSettings()
     redis: RedisSettings = RedisSettings()
     poller: PollerSettings = PollerSettings()

@@ -14,12 +14,14 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from kafka import KafkaProducer
 from redis import Redis
 
 from workers import feeds as feedio
+from workers import metrics
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.errors import FeedFetchError, FeedParseError
@@ -119,21 +121,26 @@ class Poller:
             return PollOutcome(feed.name, new=self._poll(feed))
         except (FeedFetchError, FeedParseError) as exc:
             logger.warning("feed failed feed=%s reason=%s", feed.name, exc.reason)
+            metrics.STORIES_FAILED.labels(feed=feed.name, reason=metrics.failure_reason(exc.reason)).inc()
             return PollOutcome(feed.name, error=exc.reason)
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
             logger.warning("poll failed feed=%s error=%s: %s", feed.name, type(exc).__name__, exc)
+            metrics.STORIES_FAILED.labels(feed=feed.name, reason="internal").inc()
             return PollOutcome(feed.name, error=f"{type(exc).__name__}: {exc}")
 
     def _poll(self, feed: Feed) -> int:
         vkey = self.names.validators(feed.url)
         validators = {_text(k): _text(v) for k, v in self.redis.hgetall(vkey).items()}
+        started = time.monotonic()
         fetched = feedio.fetch(
             self.http, feed, validators, timeout=self.settings.fetch_timeout, max_bytes=self.settings.max_body_bytes
         )
+        metrics.FETCH_LATENCY.labels(feed=feed.name).observe(time.monotonic() - started)
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
             return 0
         stories = feedio.parse(feed, fetched)
+        metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
         with self.redis.pipeline(transaction=False) as pipe:
             for s in stories:
                 pipe.exists(self.names.seen(s.id))
@@ -149,9 +156,15 @@ class Poller:
                 pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
                 pipe.expire(vkey, ttl)
             pipe.execute()
+        metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
         return len(fresh)
+
+    def reload(self, cfg: Any) -> None:
+        """The feeds of a reloaded config (SIGHUP); a kept feed keeps its schedule and error count."""
+        self.feeds = list(cfg.feeds)
+        self.state = {f.name: self.state.get(f.name, FeedState()) for f in self.feeds}
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
