@@ -190,7 +190,7 @@ def _connect(
     producer = make_producer(env.kafka_bootstrap, client_id("-".join(roles)))
     stack.callback(producer.close, timeout=cfg.settings.daemon.shutdown_timeout)
     stack.callback(producer.flush, timeout=cfg.settings.daemon.shutdown_timeout)
-    readiness.add("kafka", producer.bootstrap_connected)
+    readiness.add("kafka", lambda: kafka_reachable(env.kafka_bootstrap))
     return [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
 
 
@@ -290,6 +290,19 @@ def update_lag(consumer: Any, group: str) -> None:
             metrics.CONSUMER_LAG.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(
                 max(0, high - position)
             )
+
+
+def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """A TCP connection to any bootstrap server. The clients' own connection state is no measure: they
+    close idle connections (a quiet poller's producer has none), and their methods are not thread-safe."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def _redacted(url: str) -> str:
