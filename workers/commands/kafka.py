@@ -53,7 +53,10 @@ def init(args: argparse.Namespace) -> int:
         kafka = kafka.model_copy(update={"replication_factor": args.replication_factor})
     bootstrap = Env.from_environ().kafka_bootstrap
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="wirewatch-init", request_timeout_ms=10000)
+        ms = int(args.timeout * 1000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="wirewatch-init", request_timeout_ms=ms, bootstrap_timeout_ms=ms
+        )
     except KafkaError as exc:
         raise WirewatchError(f"kafka at {bootstrap} not reachable: {type(exc).__name__}") from None
     code = 0
@@ -91,7 +94,10 @@ def init(args: argparse.Namespace) -> int:
 
 
 def _partitions(admin: Any) -> dict[str, int]:
-    return {t["topic"]: len(t["partitions"]) for t in admin.describe_topics() if not t.get("error_code")}
+    # kafka-python 3 names the field "name"; 2.x called it "topic"
+    return {
+        t.get("name") or t["topic"]: len(t["partitions"]) for t in admin.describe_topics() if not t.get("error_code")
+    }
 
 
 def register(sub: Any) -> None:
@@ -105,4 +111,7 @@ def register(sub: Any) -> None:
     add_config_option(init_p)
     init_p.add_argument("--partitions", type=int, help="override settings kafka.partitions")
     init_p.add_argument("--replication-factor", type=int, help="override settings kafka.replication_factor")
+    init_p.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="wait this long for the cluster (default 30)"
+    )
     init_p.set_defaults(func=init)
