@@ -9,6 +9,10 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import rss
+from tests.test_pipeline import seed_items, subscriber
+from workers.feedserver import Route
+
 
 def http_get(port: int, path: str) -> tuple[int, bytes]:
     """(status, body) of a GET on 127.0.0.1; status 0 when nothing answers yet."""
@@ -47,3 +51,15 @@ def json_lines(output: str) -> list[dict[str, Any]]:
             except ValueError:
                 pass
     return out
+
+
+def seed_pipeline(servers: Any, make_config: Any) -> tuple[Any, Any, Any]:
+    """The seed story on feed "ani" (polled every second) and subscriber "dprk-desk": (feeds, receiver, config dir)."""
+    feeds, receiver, rurl = servers
+    original, _copy = seed_items()
+    feeds.routes["/ani.xml"] = Route(rss([original], language="hi"))
+    cfg = make_config(
+        feeds=[{"name": "ani", "url": feeds.url("/ani.xml"), "interval": 1}],
+        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
+    )
+    return feeds, receiver, cfg

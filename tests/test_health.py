@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops_support import http_get, json_lines, readyz, sample
+from tests.ops_support import http_get, json_lines, readyz, sample, seed_pipeline
 from tests.support import rss, wait_until
-from tests.test_pipeline import posts_for, seed_items, servers, subscriber  # noqa: F401 - servers is a fixture
+from tests.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
 from workers.feedserver import FeedServer, Route
 from workers.stack import EmbeddedRedis, free_port
 
@@ -17,13 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_metrics_move_while_the_seed_story_goes_through(servers, make_config, daemons):  # type: ignore[no-untyped-def]  # noqa: F811
-    feeds, receiver, rurl = servers
-    original, _copy = seed_items()
-    feeds.routes["/ani.xml"] = Route(rss([original], language="hi"))
-    cfg = make_config(
-        feeds=[{"name": "ani", "url": feeds.url("/ani.xml"), "interval": 1}],
-        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
-    )
+    _feeds, receiver, cfg = seed_pipeline(servers, make_config)
     ports = {role: free_port() for role in ("poll", "filter", "alert")}
     procs = {role: daemons(role, cfg, WIREWATCH_HEALTH_PORT=str(port)) for role, port in ports.items()}
     for port in ports.values():

@@ -10,13 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.ops_support import http_get, readyz, sample
-from tests.support import rss, wait_until
-from tests.test_pipeline import posts_for, seed_items, servers, subscriber  # noqa: F401 - servers is a fixture
+from tests.ops_support import http_get, readyz, sample, seed_pipeline
+from tests.support import wait_until
+from tests.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
 from workers import metrics
 from workers.config import DaemonSettings, Settings
 from workers.errors import ConfigError
-from workers.feedserver import Route
 from workers.logs import fields, redact, setup_logging
 from workers.runtime import DaemonOptions, health_port, shutdown_timeout
 from workers.stack import free_port
@@ -24,13 +23,7 @@ from workers.stack import free_port
 
 @pytest.mark.integration
 def test_run_all_three_in_one_process(servers, make_config, daemons, secret):  # type: ignore[no-untyped-def]  # noqa: F811
-    feeds, receiver, rurl = servers
-    original, _copy = seed_items()
-    feeds.routes["/ani.xml"] = Route(rss([original], language="hi"))
-    cfg = make_config(
-        feeds=[{"name": "ani", "url": feeds.url("/ani.xml"), "interval": 1}],
-        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
-    )
+    _feeds, receiver, cfg = seed_pipeline(servers, make_config)
     port = free_port()
     proc = daemons("run", cfg, WIREWATCH_HEALTH_PORT=str(port), WIREWATCH_SHUTDOWN_TIMEOUT="15")
     wait_until(lambda: posts_for(receiver, "dprk-desk"), 60, what="the seed alert")
