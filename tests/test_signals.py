@@ -5,6 +5,8 @@ without a restart), SIGHUP with a broken topics file (the running config is kept
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -14,8 +16,6 @@ from tests.ops_support import json_lines
 from tests.support import ROOT, group_caught_up, read_topic, rss, wait_until
 from tests.test_pipeline import posts_for, servers, subscriber  # noqa: F401 - servers is a fixture
 from workers.feedserver import Route
-
-pytestmark = pytest.mark.integration
 
 SHUTDOWN_TIMEOUT = "10"
 
@@ -44,14 +44,15 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
         admin.close()
 
 
+@pytest.mark.integration
 def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_config, daemons, bootstrap, names):  # type: ignore[no-untyped-def]  # noqa: F811
     feeds, receiver, rurl = servers
-    n = 24
+    n = 16
     items = nk_items(n)
     feeds.routes["/wire.xml"] = Route(rss(items))
 
     def slow_ok(_rec: Any) -> int:
-        time.sleep(0.15)  # keeps the alerter mid-batch when the signal comes
+        time.sleep(0.1)  # keeps the alerter mid-batch when the signal comes
         return 204
 
     receiver.respond = slow_ok
@@ -74,17 +75,17 @@ def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_conf
     assert "alerter stopped" in alert.output()
 
     wait_until(lambda: group_caught_up(bootstrap, names.filter_group, names.stories), 30, what="filter caught up")
-    assert filt.terminate(timeout=float(SHUTDOWN_TIMEOUT) + 10) == 0
-    daemons("filter", cfg, **env)
+    assert filt.terminate(timeout=float(SHUTDOWN_TIMEOUT) + 10) == 0  # every story is filtered: no restart needed
     daemons("alert", cfg, **env)
     wait_until(lambda: len(receiver.unique()) >= n, 60, what=f"all {n} alerts")
     wait_until(lambda: group_caught_up(bootstrap, names.alerter_group, names.matches), 30, what="alerter caught up")
 
     assert len(receiver.received) == n, "a graceful stop repeats nothing"
     assert {r.json["story"]["url"] for r in receiver.received} == {it["link"] for it in items}
-    assert len(read_topic(bootstrap, names.matches, n, timeout=3)) == n, "the filter restarted without repeats"
+    assert len(read_topic(bootstrap, names.matches, n, timeout=3)) == n, "the filter stopped without repeats"
 
 
+@pytest.mark.integration
 def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(servers, make_config, daemons):  # type: ignore[no-untyped-def]  # noqa: F811
     feeds, receiver, rurl = servers
     volcano_story = {
@@ -139,3 +140,50 @@ def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(s
     feeds.routes["/wire.xml"] = Route(rss([*nk_items(1), volcano_story, second]))
     wait_until(lambda: len(posts_for(receiver, "volcano-desk")) >= 2, 60, what="an alert after the broken reload")
     assert filt.proc.poll() is None
+
+
+LOOP_SCRIPT = """
+import sys, time
+from workers.daemon import Stopper, run_loop
+from workers.logs import setup_logging
+setup_logging("INFO", "text", sys.stdout)
+stopper = Stopper(float(sys.argv[1]))
+stopper.install()
+def once():
+    print("batch", flush=True)
+    time.sleep(float(sys.argv[2]))
+run_loop("t", once, stopper, reload=lambda: print("reloaded", flush=True))
+stopper.disarm()
+print("clean exit", flush=True)
+"""
+
+
+def loop_process(timeout: float, batch: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOP_SCRIPT, str(timeout), str(batch)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "batch\n"
+    return proc
+
+
+@pytest.mark.parametrize(
+    "timeout,batch,signals,code,says",
+    [
+        (30, 0.3, [signal.SIGTERM], 0, "clean exit"),
+        (30, 0.3, [signal.SIGINT], 0, "clean exit"),
+        (0.5, 60, [signal.SIGTERM], 1, "shutdown took longer than timeout=0s"),
+        (30, 60, [signal.SIGTERM, signal.SIGTERM], 1, "second signal SIGTERM: exiting now"),
+        (30, 0.3, [signal.SIGHUP, signal.SIGTERM], 0, "reloaded"),
+    ],
+)
+def test_stop_signals_on_the_run_loop(timeout: float, batch: float, signals: list[int], code: int, says: str) -> None:
+    proc = loop_process(timeout, batch)
+    for sig in signals:
+        proc.send_signal(sig)
+        time.sleep(0.6)  # let the loop reach its next batch boundary before the next signal
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == code and says in out, out
