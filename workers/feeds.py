@@ -27,6 +27,7 @@ from workers.errors import FeedParseError
 from workers.fetcher import Fetched
 from workers.htmltext import html_to_text
 from workers.stories import Story, story_id
+from workers.xmlsafety import UnsafeDocumentError, defuse_doctype
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,11 @@ def _xml_feed(feed: Feed, fetched: Fetched) -> tuple[list[RawEntry], str | None]
     headers = {k.lower(): v for k, v in fetched.headers.items()}
     headers.setdefault("content-location", fetched.url)
     try:
-        parsed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
+        body = defuse_doctype(fetched.body)
+    except UnsafeDocumentError as exc:
+        raise FeedParseError(feed.name, feed.url, str(exc)) from None
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # feedparser should not raise, but one broken feed must not stop the poller
         raise FeedParseError(feed.name, feed.url, f"parser crashed: {type(exc).__name__}: {exc}") from None
     if not parsed.entries:

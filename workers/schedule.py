@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from redis import Redis
 
@@ -49,7 +50,8 @@ class Schedule:
     def register(self, feed_names: Iterable[str], now: float) -> None:
         """Add new feeds as due now, keep known feeds' due times, drop feeds no longer configured."""
         wanted = set(feed_names)
-        known = {_text(m) for m in self.redis.zrange(self.key, 0, -1)}
+        members: list[Any] = self.redis.zrange(self.key, 0, -1)  # type: ignore[assignment]
+        known = {_text(m) for m in members}
         with self.redis.pipeline(transaction=False) as pipe:
             if wanted:
                 pipe.zadd(self.key, {name: now for name in wanted}, nx=True)
@@ -81,7 +83,8 @@ class Schedule:
 
     def due_times(self) -> dict[str, float]:
         """Every feed's next due time (inf when disabled)."""
-        return {_text(n): float(s) for n, s in self.redis.zrange(self.key, 0, -1, withscores=True)}
+        pairs: list[Any] = self.redis.zrange(self.key, 0, -1, withscores=True)  # type: ignore[assignment]
+        return {_text(n): float(s) for n, s in pairs}
 
 
 def is_disabled(due: float | None) -> bool:
