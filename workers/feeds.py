@@ -90,8 +90,8 @@ def _json_feed(feed: Feed, body: bytes) -> tuple[list[RawEntry], str | None] | N
         doc = json.loads(body.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedParseError(feed.name, feed.url, f"not a feed: invalid JSON: {exc}") from None
-    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
-        raise FeedParseError(feed.name, feed.url, "not a feed: JSON without a jsonfeed.org version")
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):  # some omit the jsonfeed.org URL
+        raise FeedParseError(feed.name, feed.url, "not a feed: JSON without an items list")
     entries = []
     for item in doc.get("items") or []:
         if not isinstance(item, dict):
@@ -131,7 +131,8 @@ def _xml_feed(feed: Feed, fetched: Fetched) -> tuple[list[RawEntry], str | None]
             link=str(entry.get("link") or ""),
             markup=_entry_html(entry),
             guid=entry.get("id"),
-            published=_utc_iso(entry.get("published_parsed") or entry.get("updated_parsed")),
+            # dict.get: FeedParserDict.get maps the two keys onto each other with a DeprecationWarning
+            published=_utc_iso(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         )
         for entry in parsed.entries
     ]
