@@ -170,7 +170,7 @@ class Alerter:
                     delay,
                 )
             return
-        self.dedup.mark_delivered(item.alert_id)
+        self.dedup.mark_delivered([item.alert_id])
         if item.attempts:
             self.retries.done(item.alert_id)
         self.totals["delivered"] += 1
