@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.commands import daemons, match, stack
+from workers.commands import daemons, dlq, match, stack, subscribers
 from workers.errors import ConfigError, WirewatchError
 
 COMMAND_MODULES = [daemons, match, stack]
+COMMAND_MODULES += [subscribers, dlq]
 
 
 def build_parser() -> argparse.ArgumentParser:
