@@ -57,11 +57,6 @@ def test_failure_reasons_become_bounded_labels(reason: str, label: str) -> None:
     assert metrics.failure_reason(reason) == label
 
 
-@pytest.mark.parametrize("errors,state", [(0, "ok"), (1, "failing"), (2, "failing"), (3, "backoff"), (9, "backoff")])
-def test_feed_state(errors: int, state: str) -> None:
-    assert metrics.feed_state(errors) == state
-
-
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()

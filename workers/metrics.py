@@ -25,7 +25,8 @@ STORIES_FAILED = Counter(
 FETCH_LATENCY = Histogram(
     "wirewatch_fetch_seconds", "Feed fetch time, request to whole body", ["feed"], buckets=_NETWORK_BUCKETS
 )
-FEEDS_BY_STATE = Gauge("wirewatch_feeds", "Feeds by state: ok, failing (1-2 errors in a row), backoff (3+)", ["state"])
+FEED_STATES = ("new", "ok", "failing", "disabled")  # workers.feedhealth.FeedHealth.state
+FEEDS_BY_STATE = Gauge("wirewatch_feeds", "Feeds by state: new (never polled), ok, failing, disabled (410)", ["state"])
 
 # filter
 FILTER_LATENCY = Histogram(
@@ -54,13 +55,6 @@ CONSUMER_LAG = Gauge(
 )
 READY = Gauge("wirewatch_ready", "1 when connected to Kafka and Redis with config loaded", ["role"])
 CONFIG_RELOADS = Counter("wirewatch_config_reloads_total", "SIGHUP reloads by result (ok, error)", ["result"])
-
-
-def feed_state(consecutive_errors: int) -> str:
-    """The state label of a feed for FEEDS_BY_STATE."""
-    if consecutive_errors == 0:
-        return "ok"
-    return "failing" if consecutive_errors < 3 else "backoff"
 
 
 def failure_reason(reason: str) -> str:

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -246,7 +247,7 @@ def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stoppe
         stack.callback(http.close)
         poller = Poller(cfg.feeds, producer, redis, http, names, settings.poller, stopper)
         stack.callback(poller.close)
-        return Loop(role, poller, lambda: update_feed_states(poller.state.values()))
+        return Loop(role, poller, FeedStates(poller))
     if role == "filter":
         from workers import language
         from workers.filter import FilterWorker
@@ -261,22 +262,37 @@ def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stoppe
         stack.callback(worker.close)
         return Loop(role, worker, lambda: update_lag(consumer, names.filter_group))
     from workers.alerter import Alerter
+    from workers.delivery import webhook_clients
 
-    http = http_client("wirewatch-webhooks/0.1")
-    stack.callback(http.close)
+    clients = webhook_clients(cfg.subscribers)
+    for client in clients.values():
+        stack.callback(client.close)
     consumer = make_consumer(env.kafka_bootstrap, names.matches, names.alerter_group, settings.kafka, client_id(role))
     stack.callback(consumer.close, autocommit=False)
-    alerter = Alerter(consumer, producer, redis, http, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper)
+    alerter = Alerter(
+        consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper
+    )
     stack.callback(alerter.close)
     return Loop(role, alerter, lambda: update_lag(consumer, names.alerter_group))
 
 
-def update_feed_states(states: Any) -> None:
-    counts = {"ok": 0, "failing": 0, "backoff": 0}
-    for st in list(states):
-        counts[metrics.feed_state(st.consecutive_errors)] += 1
-    for state, n in counts.items():
-        metrics.FEEDS_BY_STATE.labels(state=state).set(n)
+class FeedStates:
+    """Sets FEEDS_BY_STATE from the shared feed health in Redis, at most every few seconds."""
+
+    def __init__(self, poller: Any, every: float = 5.0) -> None:
+        self.poller = poller
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        counts = dict.fromkeys(metrics.FEED_STATES, 0)
+        for health in self.poller.health.get_many(list(self.poller.feeds)):
+            counts[health.state] = counts.get(health.state, 0) + 1
+        for state, n in counts.items():
+            metrics.FEEDS_BY_STATE.labels(state=state).set(n)
 
 
 def update_lag(consumer: Any, group: str) -> None:
