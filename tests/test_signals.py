@@ -86,7 +86,7 @@ def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_conf
 
 
 @pytest.mark.integration
-def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(servers, make_config, daemons):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_sighup_reloads_feeds_topics_subscribers_and_keeps_them_on_a_broken_file(servers, make_config, daemons):  # type: ignore[no-untyped-def]  # noqa: F811
     feeds, receiver, rurl = servers
     volcano_story = {
         "title": "Krakatoa erupts again",
@@ -106,12 +106,17 @@ def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(s
         feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 1}],
         subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
     )
-    daemons("poll", cfg)
+    poll = daemons("poll", cfg)
     filt = daemons("filter", cfg)
     alert = daemons("alert", cfg)
     wait_until(lambda: posts_for(receiver, "dprk-desk"), 60, what="the first alert")
 
-    # A new topic and a subscriber for it; SIGHUP both consumers.
+    # A new feed, a new topic and a subscriber for it; SIGHUP all three daemons.
+    feeds.routes["/volcano.xml"] = Route(rss([volcano_story]))
+    feed_list = (cfg / "feeds.yaml").read_text()
+    (cfg / "feeds.yaml").write_text(
+        feed_list + f"- {{name: volcano, url: '{feeds.url('/volcano.xml')}', interval: 1}}\n"
+    )
     topics = (ROOT / "config" / "topics.yaml").read_text(encoding="utf-8")
     (cfg / "topics.yaml").write_text(topics + "\n  volcano:\n    terms: [Krakatoa]\n", encoding="utf-8")
     subs = (cfg / "subscribers.yaml").read_text()
@@ -119,14 +124,17 @@ def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(s
         subs + f"- {{name: volcano-desk, url: '{rurl}/hooks/volcano-desk', secret_env: WIREWATCH_TEST_SECRET, "
         "topics: [volcano], local: true}\n"
     )
-    pids = (filt.proc.pid, alert.proc.pid)
-    for d in (filt, alert):
+    procs = (poll, filt, alert)
+    pids = [d.proc.pid for d in procs]
+    for d in (filt, alert):  # the consumers first, so the new feed's story cannot meet the old topics
         d.proc.send_signal(signal.SIGHUP)
     for d in (filt, alert):
         wait_until(lambda d=d: "config reloaded" in d.output(), 30, what=f"{d.role} reload")
-    feeds.routes["/wire.xml"] = Route(rss([*nk_items(1), volcano_story]))
-    wait_until(lambda: posts_for(receiver, "volcano-desk"), 60, what="the alert of the new topic")
-    assert (filt.proc.pid, alert.proc.pid) == pids and filt.proc.poll() is None and alert.proc.poll() is None
+    poll.proc.send_signal(signal.SIGHUP)
+    alerted = wait_until(lambda: posts_for(receiver, "volcano-desk"), 60, what="the alert of the new feed and topic")
+    assert alerted[0].json["story"]["feed"] == "volcano"
+    assert [d.proc.pid for d in procs] == pids and all(d.proc.poll() is None for d in procs)
+    assert "config reloaded role=poll feeds=2" in poll.output()
 
     # A broken topics file: the filter logs the error with the file and keeps matching with the old topics.
     (cfg / "topics.yaml").write_text("topics:\n  volcano:\n    terms: [\n", encoding="utf-8")
@@ -137,7 +145,7 @@ def test_sighup_reloads_topics_and_subscribers_and_keeps_them_on_a_broken_file(s
         what="the reload error",
     )
     assert failed[0]["level"] == "error" and "topics.yaml" in failed[0]["msg"]
-    feeds.routes["/wire.xml"] = Route(rss([*nk_items(1), volcano_story, second]))
+    feeds.routes["/volcano.xml"] = Route(rss([volcano_story, second]))
     wait_until(lambda: len(posts_for(receiver, "volcano-desk")) >= 2, 60, what="an alert after the broken reload")
     assert filt.proc.poll() is None
 
