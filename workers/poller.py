@@ -18,10 +18,11 @@ One feed's failure never touches another's schedule.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
+PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,11 @@ class Poller:
         self.health = HealthStore(redis, names)
         self.rand = random.Random()
         self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="poll")
-        self.in_flight: set[Future[PollOutcome]] = set()
+        self.in_flight = 0  # polls submitted and not yet collected
+        self.finished: queue.Queue[PollOutcome] = queue.Queue()
         self.totals = {"polls": 0, "new": 0, "errors": 0}
         self._lock = threading.Lock()
+        self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
         self._last_summary = time.monotonic()
 
@@ -117,18 +121,34 @@ class Poller:
         if not self._registered:
             self.schedule.register(self.feeds, time.time())
             self._registered = True
-        free = self.settings.concurrency - len(self.in_flight)
+        free = self.settings.concurrency - self.in_flight
         for name in self.schedule.claim(free, time.time()):
             feed = self.feeds.get(name)
             if feed is not None:
-                self.in_flight.add(self.pool.submit(self.poll_feed, feed))
-        if self.in_flight:
-            done, self.in_flight = wait(self.in_flight, timeout=self._idle_wait(), return_when=FIRST_COMPLETED)
-        else:
-            done = set()
-            self.stopper.sleep(self._idle_wait())
+                self.in_flight += 1
+                self.pool.submit(self._poll_and_report, feed)
+        done = self._collect(self._idle_wait())
         self._maybe_summarise()
-        return [f.result() for f in done]
+        return done
+
+    def _poll_and_report(self, feed: Feed) -> None:
+        self.finished.put(self.poll_feed(feed))
+
+    def _collect(self, timeout: float) -> list[PollOutcome]:
+        """Outcomes of finished polls: wait up to ``timeout`` for the first, then take what else is ready."""
+        try:
+            done = [self.finished.get(timeout=timeout)] if self.in_flight else []
+        except queue.Empty:
+            return []
+        if not done:
+            self.stopper.sleep(timeout)
+        while True:
+            try:
+                done.append(self.finished.get_nowait())
+            except queue.Empty:
+                break
+        self.in_flight -= len(done)
+        return done
 
     def run_cycle(self, timeout: float = 60.0) -> list[PollOutcome]:
         """Poll every feed that is due now and wait until all are done (tests, benchmarks, `--once`)."""
@@ -143,7 +163,7 @@ class Poller:
         return outcomes
 
     def _idle_wait(self) -> float:
-        if len(self.in_flight) >= self.settings.concurrency:
+        if self.in_flight >= self.settings.concurrency:
             return 1.0
         due = self.schedule.next_due()
         return 1.0 if due is None else min(1.0, max(0.02, due - time.time()))
@@ -177,10 +197,17 @@ class Poller:
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
             return self._failed(feed, f"{type(exc).__name__}: {exc}", None)
         delay = polite_delay(next_delay(feed.interval, 0, self.rand, s.max_backoff), fetched.max_age, s.max_backoff)
-        self.schedule.reschedule(feed.name, time.time() + delay)
-        self.health.record_success(
-            feed.name, status=fetched.status, new=new, next_poll=time.time() + delay, moved_to=fetched.moved_to
-        )
+        with self.redis.pipeline(transaction=False) as pipe:  # one round trip: this runs for every poll
+            self.schedule.reschedule(feed.name, time.time() + delay, pipe)
+            self.health.record_success(
+                feed.name,
+                status=fetched.status,
+                new=new,
+                next_poll=time.time() + delay,
+                moved_to=fetched.moved_to,
+                pipe=pipe,
+            )
+            pipe.execute()
         return PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay)
 
     def _failed(self, feed: Feed, reason: str, retry_after: float | None) -> PollOutcome:
@@ -194,9 +221,13 @@ class Poller:
 
     def _poll(self, feed: Feed) -> tuple[Fetched, int]:
         s = self.settings
-        url = self.health.get(feed.name).moved_to or feed.url
         vkey = self.names.validators(feed.url)
-        validators = {_text(k): _text(v) for k, v in self.redis.hgetall(vkey).items()}
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.names.feed_health(feed.name), "moved_to")
+            pipe.hgetall(vkey)
+            moved_to, stored = pipe.execute()
+        url = _text(moved_to) if moved_to else feed.url
+        validators = {_text(k): _text(v) for k, v in stored.items()}
         fetched = fetch(
             self.http,
             feed.name,
@@ -211,7 +242,8 @@ class Poller:
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
             return fetched, 0
-        stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
+        with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
+            stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
         with self.redis.pipeline(transaction=False) as pipe:
             for story in stories:
                 pipe.exists(self.names.seen(story.id))
