@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.commands import daemons, match, stack
+from workers.commands import daemons, feeds, match, stack
 from workers.errors import ConfigError, WirewatchError
 
-COMMAND_MODULES = [daemons, match, stack]
+COMMAND_MODULES = [daemons, match, stack, feeds]
 
 
 def build_parser() -> argparse.ArgumentParser:
