@@ -157,14 +157,16 @@ class Poller:
         started = time.time()
         while time.monotonic() < deadline:
             outcomes += self.run_once()
+            if self.in_flight:
+                continue
             due = self.schedule.next_due()
-            if not self.in_flight and (due is None or due > started):
+            if due is None or due > started:
                 break
         return outcomes
 
     def _idle_wait(self) -> float:
-        if self.in_flight >= self.settings.concurrency:
-            return 1.0
+        if self.in_flight:  # woken by the next finished poll; a feed falling due meanwhile waits <= 0.2 s
+            return 1.0 if self.in_flight >= self.settings.concurrency else 0.2
         due = self.schedule.next_due()
         return 1.0 if due is None else min(1.0, max(0.02, due - time.time()))
 
