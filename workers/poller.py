@@ -122,6 +122,9 @@ class Poller:
             self.schedule.register(self.feeds, time.time())
             self._registered = True
         free = self.settings.concurrency - self.in_flight
+        # claim in batches while busy: one script call per few finished polls, not one per poll
+        if free < max(1, self.settings.concurrency // 8) and self.in_flight:
+            free = 0
         for name in self.schedule.claim(free, time.time()):
             feed = self.feeds.get(name)
             if feed is not None:
