@@ -154,7 +154,7 @@ class Poller:
         return done
 
     def run_cycle(self, timeout: float = 60.0) -> list[PollOutcome]:
-        """Poll every feed that is due now and wait until all are done (tests, benchmarks, `--once`)."""
+        """Poll every feed that is due now and wait until all are done (tests and benchmarks)."""
         outcomes: list[PollOutcome] = []
         deadline = time.monotonic() + timeout
         started = time.time()
