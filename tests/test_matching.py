@@ -97,6 +97,15 @@ WORD_RULES = [
     ("Kim", "Kimberley diamonds", None),
     ("Kim", "Mr Kim, the envoy", "Kim"),
     ("North Korea", "North Korean troops", None),
+    # Latin plurals and genitives: -s/-es on the last word, nothing longer; acronyms and short words exact
+    ("North Korean", "North Koreans fled", "North Koreans"),
+    ("Russian", "Russians voted", "Russians"),
+    ("russe", "les russes", "russes"),
+    ("Russland", "Russlands Regierung", "Russlands"),
+    ("Kim", "the Kims of Pyongyang", "Kims"),
+    ("Russian", "Russianness", None),
+    ("KCNA", "KCNAs", None),
+    ("Un", "Uns", None),
     ("North Korea", "north\n  korea", "north\n  korea"),
     ("Kim Jong Un", "Kim Jong-un said", "Kim Jong-un"),
     ("Kim Jong-un", "Kim Jong Un said", "Kim Jong Un"),
@@ -191,23 +200,32 @@ BOOLEAN_TOPICS = [
     Topic("any", terms=("Russia", "Moscow")),
     Topic("summit", all_of=(("Kim Jong Un",), ("Russia", "Moscow"))),
     Topic("summit-plus", terms=("Vladivostok",), all_of=(("Kim Jong Un",),)),
-    Topic("veto", terms=("Russia",), none_of=("Russian salad", "Russian roulette")),
+    Topic("salad", terms=("Russia", "Russian"), none_of=("Russian salad", "Russian roulette")),
+    Topic("vetoed", terms=("Russia",), veto_of=("Russian roulette",)),
     Topic("twice", terms=("Russia", "Moscow"), min_hits=2),
     Topic("english", terms=("Russia",), languages=frozenset({"en"})),
+    Topic("group-salad", all_of=(("Kim Jong Un",), ("Russian",)), none_of=("Russian salad",)),
 ]
+EVERYWHERE = {"any", "salad", "vetoed", "english"}
 
 
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
-        ("Kim Jong Un arrived in Russia.", "en", {"any", "summit", "veto", "twice", "english"} - {"twice"}),
-        ("Kim Jong Un arrived in Russia and Moscow.", "en", {"any", "summit", "veto", "twice", "english"}),
+        ("Kim Jong Un arrived in Russia.", "en", EVERYWHERE | {"summit"}),
+        ("Kim Jong Un arrived in Russia and Moscow.", "en", EVERYWHERE | {"summit", "twice"}),
         ("Kim Jong Un arrived in Vladivostok.", "en", {"summit-plus"}),
         ("Vladivostok port expands.", "en", set()),
-        ("Russia exports Russian salad.", "en", {"any", "english"}),
-        ("Russia and Russia.", "en", {"any", "veto", "twice", "english"}),
-        ("Russia and Russia.", "de", {"any", "veto", "twice"}),
-        ("Russia and Russia.", "und", {"any", "veto", "twice"}),
+        # An exclusion cancels the hits it overlaps, not the story: "Russia" still counts here.
+        ("Russia exports Russian salad.", "en", {"any", "salad", "vetoed", "english"}),
+        ("A Russian salad recipe.", "en", set()),
+        ("Kim Jong Un ate Russian salad.", "en", set()),  # the all-group's only hit is cancelled
+        ("Kim Jong Un met Russian officials over Russian salad.", "en", {"salad", "group-salad"}),
+        # A veto cancels the topic wherever it hits.
+        ("Russian roulette is no game, Russia warns.", "en", {"any", "salad", "english"}),
+        ("Russia and Russia.", "en", {"any", "salad", "vetoed", "twice", "english"}),
+        ("Russia and Russia.", "de", {"any", "salad", "vetoed", "twice"}),
+        ("Russia and Russia.", "und", {"any", "salad", "vetoed", "twice"}),
         ("Nothing here.", "en", set()),
     ],
 )
@@ -267,3 +285,19 @@ def test_to_json_round_trips() -> None:
 def test_huge_text_matches(shipped: Matcher) -> None:
     text = ("filler text without names. " * 40_000) + "Pyongyang"
     assert shipped.match(text, "en")["dprk"].hits[0].start == len(text) - len("Pyongyang")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("延边朝鲜族自治州举行文化节", set()),  # ethnic Koreans in China: excluded
+        ("朝鲜族歌手访问平壤", {"dprk"}),  # the exclusion cancels 朝鲜 only, 平壤 still counts
+        ("朝鲜宣布发射卫星", {"dprk"}),
+        ("A Russian salad recipe for the holidays", set()),
+        ("Russian salad was served as Russia invaded", {"russia"}),
+        ("Russians queue for bread", {"russia"}),
+        ("North Koreans crossed the border", {"dprk"}),
+    ],
+)
+def test_shipped_exclusions_and_plurals(shipped: Matcher, text: str, expected: set[str]) -> None:
+    assert set(shipped.match(text)) == expected

@@ -61,7 +61,8 @@ def test_topic_options(tmp_path: Path) -> None:
         "    languages: [en, hi]\n"
         "    min_hits: 2\n"
         "    all: [{terms: [Kim]}, {countries: [KP]}]\n"
-        "    none: [Russian salad]\n",
+        "    none: [Russian salad]\n"
+        "    veto: [Russian roulette]\n",
         encoding="utf-8",
     )
     (topic,) = load_topics(path)
@@ -70,10 +71,12 @@ def test_topic_options(tmp_path: Path) -> None:
     assert topic.min_hits == 2
     assert topic.all_of[0] == ("Kim",) and "North Korea" in topic.all_of[1]
     assert topic.none_of == ("Russian salad",)
+    assert topic.veto_of == ("Russian roulette",)
 
 
 BAD_FILES = [
     ("unknown-key", "topics:\n  dprk:\n    terms: [DPRK]\n    colour: red\n", ["topics.dprk.colour", "Extra inputs"]),
+    ("empty-veto", "topics:\n  dprk:\n    terms: [DPRK]\n    veto: ['']\n", ["topics.dprk.veto[0]", "empty term"]),
     ("empty-term", "topics:\n  dprk:\n    terms: [DPRK, '', KCNA]\n", ["topics.dprk.terms[1]", "empty term"]),
     ("blank-term", "topics:\n  dprk:\n    terms: [DPRK, '   ']\n", ["topics.dprk.terms[1]", "empty term"]),
     ("star-term", "topics:\n  dprk:\n    terms: ['*']\n", ["topics.dprk.terms[0]", "empty term"]),

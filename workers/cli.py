@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.commands import daemons, feeds, match, stack
+from workers.commands import daemons, dlq, evaluate, feeds, match, stack, subscribers
 from workers.errors import ConfigError, WirewatchError
 
-COMMAND_MODULES = [daemons, match, stack, feeds]
+COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, feeds]
 
 
 def build_parser() -> argparse.ArgumentParser:

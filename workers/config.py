@@ -94,6 +94,7 @@ class Subscriber(_Strict):
     languages: list[str] = []  # empty: every language
     min_hits: int = Field(default=1, ge=1)
     local: bool = False  # may deliver to loopback/private addresses (the demo's receiver)
+    concurrency: int = Field(default=4, ge=1, le=64, description="deliveries in flight to this endpoint at once")
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)
@@ -147,6 +148,11 @@ class AlerterSettings(_Strict):
     delivery_timeout: float = Field(default=10.0, gt=0)
     retry_schedule: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1)
     excerpt_chars: int = Field(default=500, ge=0)
+    # an endpoint failing without a single 2xx for this long is disabled (Svix: 5 days); 410 disables at once
+    disable_after_hours: float = Field(default=120, gt=0)
+    # SimHash bits two bodies may differ in and still be one story; -1 turns near-duplicate detection off
+    near_duplicate_distance: int = Field(default=3, ge=-1, le=3)
+    near_duplicate_min_words: int = Field(default=40, ge=10)
 
 
 class Settings(_Strict):

@@ -6,8 +6,10 @@ normalised literal starts of the terms, see ``workers.terms``). ``match`` then d
 1. normalise the text (``workers.textnorm``) keeping the map back to original offsets;
 2. run the automaton once; confirm each candidate with its term's per-script rules (word boundaries, prefix,
    Cyrillic case endings, Korean particles, Arabic proclitics);
-3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``none`` term hit;
-   require a hit of ``terms`` (when it has terms), a hit in every ``all`` group, and at least ``min_hits`` hits;
+3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``veto`` term hit;
+   drop every hit that overlaps a hit of a ``none`` term (the "Russian" of "Russian salad" does not count, but
+   "Russia invaded" in the same story still does); then require a hit of ``terms`` (when it has terms), a hit
+   in every ``all`` group, and at least ``min_hits`` hits;
 4. report the hits in original offsets, dropping a hit that lies inside a longer hit of the same topic
    ("Korea" inside "North Korea"), plus a snippet of about 160 characters around the first hit.
 """
@@ -61,7 +63,8 @@ class TopicMatch:
 class _Role(Enum):
     ANY = "any"
     ALL = "all"
-    NONE = "none"
+    NONE = "none"  # cancels the hits it overlaps
+    VETO = "veto"  # cancels the topic
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class Matcher:
             for g_index, group in enumerate(topic.all_of):
                 uses += [(t, _Use(t_index, _Role.ALL, g_index)) for t in group]
             uses += [(t, _Use(t_index, _Role.NONE)) for t in topic.none_of]
+            uses += [(t, _Use(t_index, _Role.VETO)) for t in topic.veto_of]
             for order, (term, use) in enumerate(uses):
                 # One pattern per distinct spelling: topics sharing "Russia" share its automaton entry.
                 form = normalize_term(term) + ("*" if term.endswith("*") else "")
@@ -145,22 +149,19 @@ class Matcher:
             return {}
         norm = normalize(text)
         found = self._find(norm.text)
-        # Per topic: positive spans (span, order, term) and which all-groups hit; vetoed topics.
-        positive: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
-        groups: dict[int, set[int]] = defaultdict(set)
-        any_hit: set[int] = set()
+        # Per topic: positive spans (start, end, order, term, use), exclusion spans, vetoed topics.
+        positive: dict[int, list[tuple[int, int, int, str, _Use]]] = defaultdict(list)
+        excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)
         vetoed: set[int] = set()
         for p_index, spans in found.items():
             term = self._patterns[p_index].term
             for use in self._uses[p_index]:
-                if use.role is _Role.NONE:
+                if use.role is _Role.VETO:
                     vetoed.add(use.topic)
-                    continue
-                if use.role is _Role.ALL:
-                    groups[use.topic].add(use.group)
+                elif use.role is _Role.NONE:
+                    excluded[use.topic] += spans
                 else:
-                    any_hit.add(use.topic)
-                positive[use.topic] += [(s, e, use.order, term) for s, e in spans]
+                    positive[use.topic] += [(s, e, use.order, term, use) for s, e in spans]
         result: dict[str, TopicMatch] = {}
         for t_index, candidates in positive.items():
             topic = self.topics[t_index]
@@ -168,11 +169,15 @@ class Matcher:
                 continue
             if topic.languages is not None and language not in topic.languages:
                 continue
-            if topic.terms and t_index not in any_hit:
+            masks = excluded.get(t_index)
+            if masks:
+                candidates = [c for c in candidates if not any(c[0] < me and ms < c[1] for ms, me in masks)]
+            any_hit = any(c[4].role is _Role.ANY for c in candidates)
+            if topic.terms and not any_hit:
                 continue
-            if len(groups[t_index]) < len(topic.all_of):
+            if len({c[4].group for c in candidates if c[4].role is _Role.ALL}) < len(topic.all_of):
                 continue
-            hits = self._resolve(candidates, norm)
+            hits = self._resolve([c[:4] for c in candidates], norm)
             if len(hits) < topic.min_hits:
                 continue
             terms = list(dict.fromkeys(h.term for h in hits))

@@ -64,6 +64,12 @@ class Names:
     def sent(self, alert_id: str) -> str:
         return f"{self.key_prefix}sent:{alert_id}"
 
+    def dups(self, alert_id: str) -> str:
+        return f"{self.key_prefix}dups:{alert_id}"
+
+    def endpoint(self, subscriber: str) -> str:
+        return f"{self.key_prefix}endpoint:{subscriber}"
+
     @property
     def retry_due(self) -> str:
         return f"{self.key_prefix}retry:due"

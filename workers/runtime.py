@@ -112,12 +112,14 @@ def _build(role: str, cfg: Config, env: Env, producer, redis: Redis, stopper: St
         stack.callback(consumer.close, autocommit=False)
         return FilterWorker(consumer, producer, Matcher(cfg.topics), names, stopper)
     from workers.alerter import Alerter
+    from workers.delivery import webhook_clients
 
-    http = http_client("wirewatch-webhooks/0.1")
-    stack.callback(http.close)
+    clients = webhook_clients(cfg.subscribers)
+    for client in clients.values():
+        stack.callback(client.close)
     consumer = make_consumer(env.kafka_bootstrap, names.matches, names.alerter_group, settings.kafka, client_id(role))
     stack.callback(consumer.close, autocommit=False)
-    return Alerter(consumer, producer, redis, http, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper)
+    return Alerter(consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper)
 
 
 def _redacted(url: str) -> str:

@@ -11,11 +11,14 @@ text may follow the written letters:
    Северной; the last word of a multi-word term takes up to two letters however short (Ким Чен Ына);
 3. a Hangul term's last word may be followed directly by one or two particles from ``KOREAN_PARTICLES``
    (북한은, 북한과의) but not by any other syllable (북한산 is a mountain);
-4. any other word in a spaced script must end at a word boundary: Russia is not in Prussia, रूस is not in
+4. the last word of a Latin-script term of three letters or more, unless written as an acronym (KCNA), may
+   take a plural or genitive ``s`` or ``es`` (North Koreans, Russlands, russes) but nothing longer (Kim is not in
+   Kimberley);
+5. any other word in a spaced script must end at a word boundary: Russia is not in Prussia, रूस is not in
    रूसो because a Devanagari matra is part of the word;
-5. the first word must start at a word boundary too, except that an Arabic term may carry one or two
+6. the first word must start at a word boundary too, except that an Arabic term may carry one or two
    proclitic letters (و ف ب ل ك: وروسيا "and Russia", لروسيا "for Russia");
-6. a side of the term written in an unspaced script (Han, kana, Thai, ...) needs no boundary: 朝鲜 matches
+7. a side of the term written in an unspaced script (Han, kana, Thai, ...) needs no boundary: 朝鲜 matches
    inside 朝鲜半岛.
 
 ``key`` is the longest literal start of the term: the automaton looks for it, then ``Pattern.match_at``
@@ -24,6 +27,7 @@ applies the rules above at that place.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
@@ -41,6 +45,8 @@ KOREAN_PARTICLES = (
 ).split()
 KOREAN_MAX_PARTICLES = 2
 MIN_PREFIX_CHARS = 2
+LATIN_MIN_PLURAL = 3  # shorter words (Un, EU) stay exact
+LATIN_PLURAL_ENDINGS = ("", "s", "es")
 
 
 class Ending(Enum):
@@ -48,6 +54,7 @@ class Ending(Enum):
     PREFIX = "prefix"  # any continuation of the word
     CYRILLIC = "cyrillic"  # a short case ending
     HANGUL = "hangul"  # Korean particles
+    LATIN_PLURAL = "latin-plural"  # an optional -s/-es
 
 
 def _particle_sequences() -> frozenset[str]:
@@ -96,6 +103,10 @@ class Pattern:
                 pos = tail
             elif word.ending is Ending.CYRILLIC:
                 if len(rest) > word.max_ending or not all(is_cyrillic(c) for c in rest):
+                    return None
+                pos = tail
+            elif word.ending is Ending.LATIN_PLURAL:
+                if rest not in LATIN_PLURAL_ENDINGS:
                     return None
                 pos = tail
             elif word.ending is Ending.HANGUL and i == last:
@@ -147,6 +158,10 @@ def check_term(term: str) -> str:
     return term
 
 
+def _is_latin(ch: str) -> bool:
+    return ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN")
+
+
 def _cyrillic_word(written: str, stem: str, last_of_many: bool) -> Word:
     if written.isupper() and len(written) > 1:  # an acronym: КНДР, США
         return Word(stem, Ending.EXACT)
@@ -175,6 +190,8 @@ def compile_term(term: str) -> Pattern:
             words.append(_cyrillic_word(written, stem, is_last and len(written_words) > 1))
         elif is_hangul(stem[-1]) and is_last:
             words.append(Word(stem, Ending.HANGUL))
+        elif is_last and _is_latin(stem[-1]) and len(stem) >= LATIN_MIN_PLURAL and not written.isupper():
+            words.append(Word(stem, Ending.LATIN_PLURAL))
         else:
             words.append(Word(stem, Ending.EXACT))
     # The key runs over whole exact words and stops after the first stem that may be followed by more letters.

@@ -20,7 +20,8 @@ File format (see config/topics.yaml for a commented example)::
         all:                  # each group must hit as well
           - terms: [..]
             countries: [..]
-        none: [..]            # if any of these hits, the topic does not match
+        none: [..]            # exclusions: a hit inside one of these does not count ("Russian salad")
+        veto: [..]            # if any of these hits anywhere, the topic does not match
         languages: [hi, en]   # only stories detected in these languages (default: all)
         min_hits: 1           # at least this many hits of terms and all-groups together
 """
@@ -94,6 +95,7 @@ class TopicConfig(BaseModel):
     countries: list[CountryCode] = Field(default_factory=list)
     all: list[GroupConfig] = Field(default_factory=list)
     none: list[Term] = Field(default_factory=list)
+    veto: list[Term] = Field(default_factory=list)
     languages: list[LanguageCode] | None = None
     min_hits: int = Field(default=1, ge=1)
 
@@ -119,7 +121,8 @@ class Topic:
     name: str
     terms: tuple[str, ...] = ()  # any of these (config terms, then country names)
     all_of: tuple[tuple[str, ...], ...] = ()  # each group must hit
-    none_of: tuple[str, ...] = ()  # any hit vetoes the topic
+    none_of: tuple[str, ...] = ()  # exclusions: cancel the hits they overlap
+    veto_of: tuple[str, ...] = ()  # any hit vetoes the topic
     languages: frozenset[str] | None = None  # None: every language
     min_hits: int = 1
     countries: tuple[str, ...] = ()
@@ -164,12 +167,13 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
             terms=_expand(cfg.terms, cfg.countries, names),
             all_of=tuple(_expand(g.terms, g.countries, names) for g in cfg.all),
             none_of=tuple(cfg.none),
+            veto_of=tuple(cfg.veto),
             languages=frozenset(cfg.languages) if cfg.languages is not None else None,
             min_hits=cfg.min_hits,
             countries=tuple(cfg.countries),
             description=cfg.description,
         )
-        for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of]:
+        for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of, *topic.veto_of]:
             try:
                 compile_term(term)
             except ValueError as exc:
