@@ -16,6 +16,7 @@ import yaml
 from redis import Redis
 
 from tests.support import ROOT, Daemon
+from workers.feedserver import FeedServer
 from workers.names import Names
 from workers.stack import EmbeddedBroker, EmbeddedRedis, free_port
 from workers.webhook import new_secret
@@ -50,6 +51,15 @@ def redis(redis_url: str) -> Iterator[Redis]:
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A real HTTP feed server on 127.0.0.1; tests put routes in ``feed_server.routes``."""
+    server = FeedServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from redis import Redis
 from tests.support import read_topic, rss
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
-from workers.feedserver import FeedServer, Route
+from workers.feedserver import Route
 from workers.kafka_io import ensure_topics, make_producer
 from workers.names import Names
 from workers.poller import Poller, next_delay
@@ -29,14 +29,6 @@ ITEMS = [
     }
     for i in range(3)
 ]
-
-
-@pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    server = FeedServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -59,15 +51,15 @@ def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, na
     )
 
 
-def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
-    feeds.routes["/a.xml"] = Route(rss(ITEMS))
-    poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], producer, redis, names)
+def test_new_stories_once_then_conditional_get(feed_server, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    feed_server.routes["/a.xml"] = Route(rss(ITEMS))
+    poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], producer, redis, names)
     assert poller.poll_feed(poller.feeds["a"]).new == 3
     assert poller.poll_feed(poller.feeds["a"]).new == 0
-    assert feeds.requests[-1][1].get("if-none-match") == feeds.routes["/a.xml"].etag, "validators were sent"
+    assert feed_server.requests[-1][1].get("if-none-match") == feed_server.routes["/a.xml"].etag, "validators were sent"
     # The feed changes: only the new entry is produced; the edited old entry keeps its id and is not new.
     edited = [dict(ITEMS[0], description="edited body"), *ITEMS[1:], {**ITEMS[0], "guid": "g9", "title": "New"}]
-    feeds.routes["/a.xml"] = Route(rss(edited))
+    feed_server.routes["/a.xml"] = Route(rss(edited))
     assert poller.poll_feed(poller.feeds["a"]).new == 1
     records = read_topic(bootstrap, names.stories, 4)
     assert len(records) == 4
@@ -79,13 +71,13 @@ def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bo
     poller.http.close()
 
 
-def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
-    feeds.routes["/good.xml"] = Route(rss(ITEMS))
-    feeds.routes["/malformed.xml"] = Route(b"<rss><channel><title>broken & <<<\x00\xff")
-    feeds.routes["/error.xml"] = Route(b"oops", status=500)
-    feeds.routes["/slow.xml"] = Route(rss(ITEMS), delay=3)
-    feeds.routes["/huge.xml"] = Route(b"<rss>" + b"x" * 200_000 + b"</rss>")
-    feed_list = [Feed(name=n, url=feeds.url(f"/{n}.xml")) for n in ("malformed", "error", "slow", "huge", "good")]
+def test_bad_feeds_do_not_stop_the_others(feed_server, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    feed_server.routes["/good.xml"] = Route(rss(ITEMS))
+    feed_server.routes["/malformed.xml"] = Route(b"<rss><channel><title>broken & <<<\x00\xff")
+    feed_server.routes["/error.xml"] = Route(b"oops", status=500)
+    feed_server.routes["/slow.xml"] = Route(rss(ITEMS), delay=3)
+    feed_server.routes["/huge.xml"] = Route(b"<rss>" + b"x" * 200_000 + b"</rss>")
+    feed_list = [Feed(name=n, url=feed_server.url(f"/{n}.xml")) for n in ("malformed", "error", "slow", "huge", "good")]
     poller = make_poller(feed_list, producer, redis, names)
     outcomes = {o.feed: o for o in poller.run_cycle()}
     assert outcomes["good"].new == 3 and outcomes["good"].error is None
@@ -99,15 +91,17 @@ def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstr
     poller.http.close()
 
 
-def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type: ignore[no-untyped-def]
-    feeds.routes["/a.xml"] = Route(rss(ITEMS))
+def test_nothing_is_marked_seen_when_kafka_refuses(feed_server, redis, names):  # type: ignore[no-untyped-def]
+    feed_server.routes["/a.xml"] = Route(rss(ITEMS))
     # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
     dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500, api_version=(2, 8))
-    poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], dead, redis, names)
+    poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], dead, redis, names)
     outcome = poller.poll_feed(poller.feeds["a"])
     assert outcome.error and outcome.new == 0
     assert not redis.keys(names.seen("*")), "no story marked seen"
-    assert not redis.exists(names.validators(feeds.url("/a.xml"))), "validators kept old so the next poll refetches"
+    assert not redis.exists(names.validators(feed_server.url("/a.xml"))), (
+        "validators kept old so the next poll refetches"
+    )
     poller.close()
     poller.http.close()
 

@@ -27,14 +27,6 @@ ITEMS = [{"title": f"S{i}", "link": f"http://127.0.0.1/s/{i}", "description": f"
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    s = FeedServer()
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def poller_factory(bootstrap: str, redis: Redis, names: Names) -> Iterator:  # type: ignore[type-arg]
     ensure_topics(bootstrap, names.all_topics(), 2)
     producer: KafkaProducer = make_producer(bootstrap, "test-poller-faults")
@@ -53,13 +45,13 @@ def poller_factory(bootstrap: str, redis: Redis, names: Names) -> Iterator:  # t
     producer.close()
 
 
-def test_politeness_and_health(server: FeedServer, poller_factory, redis: Redis) -> None:  # type: ignore[no-untyped-def]
-    server.routes["/good.xml"] = Route(rss(ITEMS), headers={"cache-control": "max-age=900"})
-    server.routes["/busy.xml"] = Route(b"slow down", status=429, headers={"retry-after": "1800"})
-    server.routes["/gone.xml"] = Route(b"", status=410)
-    server.routes["/old.xml"] = Route(b"", status=301, headers={"location": "/new.xml"})
-    server.routes["/new.xml"] = Route(rss([{**ITEMS[0], "link": "http://127.0.0.1/moved"}]))
-    feeds = [Feed(name=n, url=server.url(f"/{n}.xml"), interval=60) for n in ("good", "busy", "gone", "old")]
+def test_politeness_and_health(feed_server: FeedServer, poller_factory, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    feed_server.routes["/good.xml"] = Route(rss(ITEMS), headers={"cache-control": "max-age=900"})
+    feed_server.routes["/busy.xml"] = Route(b"slow down", status=429, headers={"retry-after": "1800"})
+    feed_server.routes["/gone.xml"] = Route(b"", status=410)
+    feed_server.routes["/old.xml"] = Route(b"", status=301, headers={"location": "/new.xml"})
+    feed_server.routes["/new.xml"] = Route(rss([{**ITEMS[0], "link": "http://127.0.0.1/moved"}]))
+    feeds = [Feed(name=n, url=feed_server.url(f"/{n}.xml"), interval=60) for n in ("good", "busy", "gone", "old")]
     poller = poller_factory(feeds)
     out = {o.feed: o for o in poller.run_cycle()}
 
@@ -68,14 +60,14 @@ def test_politeness_and_health(server: FeedServer, poller_factory, redis: Redis)
     assert poller.health.get("busy").consecutive_errors == 1
     assert out["gone"].status == 410 and math.isinf(poller.schedule.due_times()["gone"])
     assert poller.health.get("gone").state == "disabled"
-    assert out["old"].new == 1 and poller.health.get("old").moved_to == server.url("/new.xml")
+    assert out["old"].new == 1 and poller.health.get("old").moved_to == feed_server.url("/new.xml")
 
     # Everything is due again (as if time passed): the moved feed is fetched at its new URL, the gone one never.
     for name in ("good", "busy", "old"):
         poller.schedule.reschedule(name, 0)
-    server.requests.clear()
+    feed_server.requests.clear()
     out = {o.feed: o for o in poller.run_cycle()}
-    paths = [path for path, _ in server.requests]
+    paths = [path for path, _ in feed_server.requests]
     assert "/new.xml" in paths and "/old.xml" not in paths and "/gone.xml" not in paths
     assert out["good"].status == 304 and out["good"].new == 0, "validators sent, nothing new"
     assert poller.health.get("busy").consecutive_errors == 2
@@ -87,8 +79,8 @@ def test_politeness_and_health(server: FeedServer, poller_factory, redis: Redis)
     }
 
 
-def test_registration_keeps_due_times_and_drops_removed_feeds(poller_factory, server: FeedServer) -> None:  # type: ignore[no-untyped-def]
-    a, b = (Feed(name=n, url=server.url(f"/{n}.xml")) for n in ("a", "b"))
+def test_registration_keeps_due_times_and_drops_removed_feeds(poller_factory, feed_server: FeedServer) -> None:  # type: ignore[no-untyped-def]
+    a, b = (Feed(name=n, url=feed_server.url(f"/{n}.xml")) for n in ("a", "b"))
     first = poller_factory([a, b])
     first.schedule.register(["a", "b"], now=100.0)
     first.schedule.reschedule("a", 5000.0)

@@ -33,14 +33,6 @@ def items(start: int, stop: int) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    s = FeedServer()
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     """A broker only this test freezes, so the session's broker is never paused."""
     broker = EmbeddedBroker(free_port(), tmp_path / "broker.log")
@@ -51,13 +43,13 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 
 def test_broker_frozen_during_a_poll_loses_nothing(
-    own_broker: EmbeddedBroker, server: FeedServer, redis: Redis, names: Names
+    own_broker: EmbeddedBroker, feed_server: FeedServer, redis: Redis, names: Names
 ) -> None:
     ensure_topics(own_broker.bootstrap, names.all_topics(), 2)
     producer = make_producer(own_broker.bootstrap, "test-sigstop")
     send_all(producer, [(names.stories, b"warm-up", b"{}")])  # metadata known before the freeze
-    server.routes["/a.xml"] = Route(rss(items(0, 3)))
-    feed = Feed(name="a", url=server.url("/a.xml"))
+    feed_server.routes["/a.xml"] = Route(rss(items(0, 3)))
+    feed = Feed(name="a", url=feed_server.url("/a.xml"))
     poller = Poller([feed], producer, redis, httpx.Client(), names, PollerSettings(fetch_timeout=2), Stopper())
     try:
         own_broker.pause()
@@ -68,7 +60,7 @@ def test_broker_frozen_during_a_poll_loses_nothing(
         assert not redis.keys(names.seen("*")), "nothing is marked seen while Kafka has not acknowledged"
         own_broker.resume()
         worker.join(90)
-        server.routes["/a.xml"] = Route(rss(items(0, 5)))  # two more stories after the broker came back
+        feed_server.routes["/a.xml"] = Route(rss(items(0, 5)))  # two more stories after the broker came back
         poller.poll_feed(feed)
         if result[0].error:  # the frozen poll gave up: the stories come again with the same keys
             poller.poll_feed(feed)
@@ -83,20 +75,20 @@ def test_broker_frozen_during_a_poll_loses_nothing(
 
 
 def test_two_pollers_share_feeds_and_take_over_from_a_killed_one(
-    server: FeedServer, make_config: Callable[..., Path], daemons: Callable[..., Daemon]
+    feed_server: FeedServer, make_config: Callable[..., Path], daemons: Callable[..., Daemon]
 ) -> None:
     interval = 2.0
     for i in range(4):
-        server.routes[f"/f{i}.xml"] = Route(rss(items(i * 10, i * 10 + 2)))
-    server.routes["/f3.xml"].delay = 0.8  # a slow feed, likely mid-poll when a poller dies
-    feeds = [{"name": f"f{i}", "url": server.url(f"/f{i}.xml"), "interval": interval} for i in range(4)]
+        feed_server.routes[f"/f{i}.xml"] = Route(rss(items(i * 10, i * 10 + 2)))
+    feed_server.routes["/f3.xml"].delay = 0.8  # a slow feed, likely mid-poll when a poller dies
+    feeds = [{"name": f"f{i}", "url": feed_server.url(f"/f{i}.xml"), "interval": interval} for i in range(4)]
     config = make_config(feeds, settings={"poller": {"lease_seconds": 3, "concurrency": 2, "fetch_timeout": 2}})
     seen: dict[str, list[float]] = defaultdict(list)
     lock = threading.Lock()
 
     def stamp() -> None:
         with lock:
-            for path, _ in server.requests[sum(len(v) for v in seen.values()) :]:
+            for path, _ in feed_server.requests[sum(len(v) for v in seen.values()) :]:
                 seen[path].append(time.monotonic())
 
     first, second = daemons("poll", config), daemons("poll", config)

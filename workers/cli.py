@@ -12,11 +12,11 @@ import argparse
 import os
 import sys
 
-from workers.commands import config, daemons, dlq, evaluate, kafka, match, run, stack, subscribers, tail
+from workers.commands import config, daemons, dlq, evaluate, feeds, kafka, match, run, stack, subscribers, tail
 from workers.errors import ConfigError, WirewatchError
 from workers.logs import FORMATS, LEVELS
 
-COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, run, kafka, config, tail]
+COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, run, kafka, config, tail, feeds]
 
 
 def build_parser() -> argparse.ArgumentParser:

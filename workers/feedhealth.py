@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.client import Pipeline
 
 from workers.names import Names
 
@@ -78,14 +79,19 @@ class HealthStore:
                 pipe.hgetall(self.names.feed_health(name))
             return [FeedHealth.from_hash(n, raw) for n, raw in zip(feed_names, pipe.execute(), strict=True)]
 
-    def _write(self, name: str, fields: dict[str, str | int | float]) -> None:
+    def _write(self, name: str, fields: dict[str, str | int | float], pipe: Pipeline | None = None) -> None:
         key = self.names.feed_health(name)
-        with self.redis.pipeline(transaction=False) as pipe:
+        if pipe is not None:  # the caller executes
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             pipe.expire(key, HEALTH_RETENTION_S)
-            pipe.execute()
+            return
+        with self.redis.pipeline(transaction=False) as own:
+            self._write(name, fields, own)
+            own.execute()
 
-    def record_success(self, name: str, *, status: int, new: int, next_poll: float, moved_to: str | None) -> None:
+    def record_success(
+        self, name: str, *, status: int, new: int, next_poll: float, moved_to: str | None, pipe: Pipeline | None = None
+    ) -> None:
         fields: dict[str, str | int | float] = {
             "last_success": time.time(),
             "consecutive_errors": 0,
@@ -95,7 +101,7 @@ class HealthStore:
         }
         if moved_to:
             fields["moved_to"] = moved_to
-        self._write(name, fields)
+        self._write(name, fields, pipe)
 
     def record_error(self, name: str, reason: str) -> int:
         """Count one more consecutive error; return the new count (the caller computes the backoff)."""

@@ -18,10 +18,11 @@ One feed's failure never touches another's schedule.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
+PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,11 @@ class Poller:
         self.health = HealthStore(redis, names)
         self.rand = random.Random()
         self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="poll")
-        self.in_flight: set[Future[PollOutcome]] = set()
+        self.in_flight = 0  # polls submitted and not yet collected
+        self.finished: queue.Queue[PollOutcome] = queue.Queue()
         self.totals = {"polls": 0, "new": 0, "errors": 0}
         self._lock = threading.Lock()
+        self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
         self._last_summary = time.monotonic()
 
@@ -119,34 +123,55 @@ class Poller:
         if not self._registered:
             self.schedule.register(self.feeds, time.time())
             self._registered = True
-        free = self.settings.concurrency - len(self.in_flight)
+        free = self.settings.concurrency - self.in_flight
+        # claim in batches while busy: one script call per few finished polls, not one per poll
+        if free < max(1, self.settings.concurrency // 8) and self.in_flight:
+            free = 0
         for name in self.schedule.claim(free, time.time()):
             feed = self.feeds.get(name)
             if feed is not None:
-                self.in_flight.add(self.pool.submit(self.poll_feed, feed))
-        if self.in_flight:
-            done, self.in_flight = wait(self.in_flight, timeout=self._idle_wait(), return_when=FIRST_COMPLETED)
-        else:
-            done = set()
-            self.stopper.sleep(self._idle_wait())
+                self.in_flight += 1
+                self.pool.submit(self._poll_and_report, feed)
+        done = self._collect(self._idle_wait())
         self._maybe_summarise()
-        return [f.result() for f in done]
+        return done
+
+    def _poll_and_report(self, feed: Feed) -> None:
+        self.finished.put(self.poll_feed(feed))
+
+    def _collect(self, timeout: float) -> list[PollOutcome]:
+        """Outcomes of finished polls: wait up to ``timeout`` for the first, then take what else is ready."""
+        try:
+            done = [self.finished.get(timeout=timeout)] if self.in_flight else []
+        except queue.Empty:
+            return []
+        if not done:
+            self.stopper.sleep(timeout)
+        while True:
+            try:
+                done.append(self.finished.get_nowait())
+            except queue.Empty:
+                break
+        self.in_flight -= len(done)
+        return done
 
     def run_cycle(self, timeout: float = 60.0) -> list[PollOutcome]:
-        """Poll every feed that is due now and wait until all are done (tests, benchmarks, `--once`)."""
+        """Poll every feed that is due now and wait until all are done (tests and benchmarks)."""
         outcomes: list[PollOutcome] = []
         deadline = time.monotonic() + timeout
         started = time.time()
         while time.monotonic() < deadline:
             outcomes += self.run_once()
+            if self.in_flight:
+                continue
             due = self.schedule.next_due()
-            if not self.in_flight and (due is None or due > started):
+            if due is None or due > started:
                 break
         return outcomes
 
     def _idle_wait(self) -> float:
-        if len(self.in_flight) >= self.settings.concurrency:
-            return 1.0
+        if self.in_flight:  # woken by the next finished poll; a feed falling due meanwhile waits <= 0.2 s
+            return 1.0 if self.in_flight >= self.settings.concurrency else 0.2
         due = self.schedule.next_due()
         return 1.0 if due is None else min(1.0, max(0.02, due - time.time()))
 
@@ -180,10 +205,17 @@ class Poller:
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
             return self._failed(feed, f"{type(exc).__name__}: {exc}", None)
         delay = polite_delay(next_delay(feed.interval, 0, self.rand, s.max_backoff), fetched.max_age, s.max_backoff)
-        self.schedule.reschedule(feed.name, time.time() + delay)
-        self.health.record_success(
-            feed.name, status=fetched.status, new=new, next_poll=time.time() + delay, moved_to=fetched.moved_to
-        )
+        with self.redis.pipeline(transaction=False) as pipe:  # one round trip: this runs for every poll
+            self.schedule.reschedule(feed.name, time.time() + delay, pipe)
+            self.health.record_success(
+                feed.name,
+                status=fetched.status,
+                new=new,
+                next_poll=time.time() + delay,
+                moved_to=fetched.moved_to,
+                pipe=pipe,
+            )
+            pipe.execute()
         return PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay)
 
     def _failed(self, feed: Feed, reason: str, retry_after: float | None) -> PollOutcome:
@@ -198,9 +230,13 @@ class Poller:
 
     def _poll(self, feed: Feed) -> tuple[Fetched, int]:
         s = self.settings
-        url = self.health.get(feed.name).moved_to or feed.url
         vkey = self.names.validators(feed.url)
-        validators = {_text(k): _text(v) for k, v in self.redis.hgetall(vkey).items()}
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.names.feed_health(feed.name), "moved_to")
+            pipe.hgetall(vkey)
+            moved_to, stored = pipe.execute()
+        url = _text(moved_to) if moved_to else feed.url
+        validators = {_text(k): _text(v) for k, v in stored.items()}
         started = time.monotonic()
         fetched = fetch(
             self.http,
@@ -217,7 +253,8 @@ class Poller:
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
             return fetched, 0
-        stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
+        with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
+            stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
         metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
         with self.redis.pipeline(transaction=False) as pipe:
             for story in stories:

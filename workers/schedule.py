@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 
 from workers.names import Names
 
@@ -68,8 +69,8 @@ class Schedule:
             return []
         return [_text(n) for n in self._claim(keys=[self.key], args=[now, self.lease_seconds, limit])]
 
-    def reschedule(self, name: str, due: float) -> None:
-        self.redis.zadd(self.key, {name: due}, xx=True)
+    def reschedule(self, name: str, due: float, pipe: Pipeline | None = None) -> None:
+        (pipe or self.redis).zadd(self.key, {name: due}, xx=True)
 
     def disable(self, name: str) -> None:
         self.redis.zadd(self.key, {name: "+inf"})
