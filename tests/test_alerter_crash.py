@@ -9,7 +9,7 @@ import time
 import pytest
 from redis import Redis
 
-from tests.alerter_support import match, produce, running_alerter, sub
+from tests.alerter_support import desk_config, match, produce, running_alerter, sub
 from tests.support import wait_until
 from workers.names import Names
 from workers.receiver import Receiver
@@ -33,19 +33,7 @@ def test_kill_9_at_random_moments_over_1000_matches(
     receiver = Receiver(secret=secret)
     port = receiver.start()
     try:
-        cfg = make_config(
-            feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}],
-            subscribers=[
-                {
-                    "name": "desk",
-                    "url": f"http://127.0.0.1:{port}/desk",
-                    "secret_env": "WIREWATCH_TEST_SECRET",
-                    "topics": ["dprk"],
-                    "local": True,
-                }
-            ],
-            settings={"kafka": {"max_poll_records": 40}},
-        )
+        cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", kafka={"max_poll_records": 40})
         produce(bootstrap, names, [match(i) for i in range(n)])
         rnd = random.Random()
         for _ in range(3):
