@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import httpx
+import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
@@ -84,7 +84,7 @@ class Alerter:
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         redis: Redis,
-        clients: Mapping[str, httpx.Client],
+        clients: Mapping[str, httpcore.ConnectionPool],
         subscribers: list[Subscriber],
         secrets: dict[str, SecretStr],
         names: Names,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import httpx
+import httpcore
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
@@ -39,14 +39,14 @@ logger = logging.getLogger(__name__)
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 
 
-def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpx.Client]:
+def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
     return {s.name: webhook_client(local=s.local, max_connections=s.concurrency) for s in subscribers}
 
 
 class Lane:
     """One subscriber's workers, client and health as this process sees it."""
 
-    def __init__(self, sub: Subscriber, secret: SecretStr, client: httpx.Client) -> None:
+    def __init__(self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool) -> None:
         self.sub = sub
         self.secret = secret
         self.client = client
