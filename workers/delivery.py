@@ -11,6 +11,7 @@ and the first 2xx makes it healthy again.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import random
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpcore
 from kafka import KafkaProducer
@@ -31,7 +33,7 @@ from workers.errors import DeliveryError
 from workers.kafka_io import send_all
 from workers.names import Names
 from workers.retryqueue import Parked, RetryQueue, retry_delay
-from workers.ssrf import webhook_client
+from workers.ssrf import refusal, webhook_client
 from workers.webhook import deliver
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,22 @@ DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 
 
 def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
+    for s in subscribers:
+        host = urlsplit(s.url).hostname or ""
+        problem = None if s.local or not _is_literal_ip(host) else refusal(host)
+        if problem:  # said once at start-up; every delivery will be refused and dead-lettered
+            logger.error(
+                "subscriber=%s url host %s will be refused: %s (set local: true to allow)", s.name, host, problem
+            )
     return {s.name: webhook_client(local=s.local, max_connections=s.concurrency) for s in subscribers}
+
+
+def _is_literal_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class Lane:
