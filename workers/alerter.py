@@ -116,6 +116,7 @@ class Alerter:
             names,
             settings,
             self.dedup.mark_delivered,
+            self.dedup.is_delivered,
             random.Random(),
         )
         self.totals: Counter[str] = Counter()

@@ -86,6 +86,7 @@ class Deliverer:
     names: Names
     settings: AlerterSettings
     mark_delivered: Callable[[list[str]], None]
+    is_delivered: Callable[[str], bool]
     rand: random.Random
 
     def attempt_new(self, item: Parked) -> str:
@@ -102,6 +103,9 @@ class Deliverer:
             return self.dead(item, "subscriber no longer configured")
         if item.subscriber in self.endpoints.disabled(list(self.lanes)):
             return self.dead(item, "endpoint disabled")
+        if self.is_delivered(item.alert_id):  # a re-poll of the story was delivered fresh meanwhile
+            self.retries.done(item)
+            return DELIVERED
         outcome = self._attempt(lane, item)
         if outcome == DELIVERED:
             self.mark_delivered([item.alert_id])
