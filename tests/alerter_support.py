@@ -85,3 +85,14 @@ def running_alerter(
         producer.close()
         for c in clients.values():
             c.close()
+
+
+def desk_config(make_config: Any, url: str, **settings: Any) -> Any:
+    """A config directory with one local subscriber 'desk' on topic dprk and no real feed (matches are produced)."""
+    return make_config(
+        feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}],
+        subscribers=[
+            {"name": "desk", "url": url, "secret_env": "WIREWATCH_TEST_SECRET", "topics": ["dprk"], "local": True}
+        ],
+        settings=settings,
+    )

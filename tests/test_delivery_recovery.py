@@ -8,7 +8,7 @@ import random
 import pytest
 from redis import Redis
 
-from tests.alerter_support import match, produce, running_alerter, sub
+from tests.alerter_support import desk_config, match, produce, running_alerter, sub
 from tests.support import wait_until
 from workers.cli import main as cli
 from workers.names import Names
@@ -41,19 +41,7 @@ def test_retries_survive_a_kill_of_the_alerter(  # type: ignore[no-untyped-def]
     receiver = Receiver(secret=secret, respond=respond)
     port = receiver.start()
     try:
-        cfg = make_config(
-            feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}],
-            subscribers=[
-                {
-                    "name": "desk",
-                    "url": f"http://127.0.0.1:{port}/desk",
-                    "secret_env": "WIREWATCH_TEST_SECRET",
-                    "topics": ["dprk"],
-                    "local": True,
-                }
-            ],
-            settings={"alerter": {"retry_schedule": [0.5, 1, 30, 30]}},
-        )
+        cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", alerter={"retry_schedule": [0.5, 1, 30, 30]})
         first = daemons("alert", cfg)
         produce(bootstrap, names, [match(i) for i in range(3)])
         # every alert failed its first attempt and its first two retries: now parked 30 s out
@@ -83,12 +71,7 @@ def test_failing_endpoint_is_disabled_then_enabled_and_replayed(
     monkeypatch.setenv("WIREWATCH_TEST_SECRET", secret)
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-    cfg = make_config(
-        feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}],
-        subscribers=[
-            {"name": "desk", "url": url, "secret_env": "WIREWATCH_TEST_SECRET", "topics": ["dprk"], "local": True}
-        ],
-    )
+    cfg = desk_config(make_config, url)
     try:
         with running_alerter(
             bootstrap,

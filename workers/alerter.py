@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import httpx
+import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
@@ -85,7 +85,7 @@ class Alerter:
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         redis: Redis,
-        clients: Mapping[str, httpx.Client],
+        clients: Mapping[str, httpcore.ConnectionPool],
         subscribers: list[Subscriber],
         secrets: dict[str, SecretStr],
         names: Names,
@@ -117,6 +117,7 @@ class Alerter:
             names,
             settings,
             self.dedup.mark_delivered,
+            self.dedup.is_delivered,
             random.Random(),
         )
         self.totals: Counter[str] = Counter()

@@ -11,6 +11,7 @@ and the first 2xx makes it healthy again.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import random
@@ -19,8 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpx
+import httpcore
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
@@ -32,7 +34,7 @@ from workers.errors import DeliveryError
 from workers.kafka_io import send_all
 from workers.names import Names
 from workers.retryqueue import Parked, RetryQueue, retry_delay
-from workers.ssrf import webhook_client
+from workers.ssrf import refusal, webhook_client
 from workers.webhook import deliver
 
 logger = logging.getLogger(__name__)
@@ -40,14 +42,29 @@ logger = logging.getLogger(__name__)
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 
 
-def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpx.Client]:
+def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
+    for s in subscribers:
+        host = urlsplit(s.url).hostname or ""
+        problem = None if s.local or not _is_literal_ip(host) else refusal(host)
+        if problem:  # said once at start-up; every delivery will be refused and dead-lettered
+            logger.error(
+                "subscriber=%s url host %s will be refused: %s (set local: true to allow)", s.name, host, problem
+            )
     return {s.name: webhook_client(local=s.local, max_connections=s.concurrency) for s in subscribers}
+
+
+def _is_literal_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class Lane:
     """One subscriber's workers, client and health as this process sees it."""
 
-    def __init__(self, sub: Subscriber, secret: SecretStr, client: httpx.Client) -> None:
+    def __init__(self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool) -> None:
         self.sub = sub
         self.secret = secret
         self.client = client
@@ -70,6 +87,7 @@ class Deliverer:
     names: Names
     settings: AlerterSettings
     mark_delivered: Callable[[list[str]], None]
+    is_delivered: Callable[[str], bool]
     rand: random.Random
 
     def attempt_new(self, item: Parked) -> str:
@@ -86,6 +104,9 @@ class Deliverer:
             return self.dead(item, "subscriber no longer configured")
         if item.subscriber in self.endpoints.disabled(list(self.lanes)):
             return self.dead(item, "endpoint disabled")
+        if self.is_delivered(item.alert_id):  # a re-poll of the story was delivered fresh meanwhile
+            self.retries.done(item)
+            return DELIVERED
         outcome = self._attempt(lane, item)
         if outcome == DELIVERED:
             self.mark_delivered([item.alert_id])

@@ -4,6 +4,7 @@ A delivery signs exactly the bytes it sends: ``v1,base64(HMAC-SHA256(key, f"{id}
 where key is the base64 part of the subscriber's ``whsec_`` secret. ``webhook-id`` is stable for a
 (subscriber, story) so a receiver can drop repeats; the timestamp is fresh on every attempt.
 Only a 2xx counts as delivered; redirects are not followed; 410 means the endpoint is gone.
+Any error of a delivery becomes a DeliveryError saying whether a retry may help.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
+import httpcore
 
 from workers.errors import DeliveryError
 from workers.ssrf import refused_reason
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_S = 300
+USER_AGENT = b"wirewatch-webhooks/0.1"
 
 
 def new_secret() -> str:
@@ -88,24 +90,40 @@ class DeliveryResult:
 
 
 def deliver(
-    client: httpx.Client, subscriber: str, url: str, secret: str, msg_id: str, body: bytes, *, timeout: float
+    client: httpcore.ConnectionPool,
+    subscriber: str,
+    url: str,
+    secret: str,
+    msg_id: str,
+    body: bytes,
+    *,
+    timeout: float,
 ) -> DeliveryResult:
-    """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx."""
+    """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx.
+
+    httpcore directly (not httpx): the alerter needs no cookies, redirects or URL helpers, and httpx's
+    layer above the pool was half the CPU of a delivery."""
     started = time.monotonic()
+    headers = [(k.encode(), v.encode()) for k, v in signed_headers(secret, msg_id, body).items()]
+    headers.append((b"user-agent", USER_AGENT))
     try:
-        resp = client.post(
-            url, content=body, headers=signed_headers(secret, msg_id, body), timeout=timeout, follow_redirects=False
+        resp = client.request(
+            "POST",
+            url,
+            headers=headers,
+            content=body,
+            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
-    except httpx.TimeoutException:
+    except httpcore.TimeoutException:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
-    except httpx.HTTPError as exc:
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         refused = refused_reason(exc)
         if refused:  # trying again would connect to the same place
             raise DeliveryError(subscriber, refused, retryable=False) from None
         raise DeliveryError(subscriber, f"{type(exc).__name__}: {exc}") from None
     elapsed = time.monotonic() - started
-    if 200 <= resp.status_code < 300:
-        return DeliveryResult(resp.status_code, elapsed)
-    if resp.status_code == 410:
+    if 200 <= resp.status < 300:
+        return DeliveryResult(resp.status, elapsed)
+    if resp.status == 410:
         raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
-    raise DeliveryError(subscriber, f"endpoint answered {resp.status_code}", status=resp.status_code)
+    raise DeliveryError(subscriber, f"endpoint answered {resp.status}", status=resp.status)

@@ -1,0 +1,80 @@
+"""No loss, no unmarked repeats: kill -9 of the alerter at random moments over 1,000 matches, and a
+Redis restart (AOF persistence on) mid-stream. Real broker, Redis, receivers and daemon processes."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from redis import Redis
+
+from tests.alerter_support import desk_config, match, produce, running_alerter, sub
+from tests.support import wait_until
+from workers.names import Names
+from workers.receiver import Receiver
+from workers.stack import EmbeddedRedis, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def assert_once_in_effect(receiver: Receiver, n: int) -> None:
+    ids_by_story: dict[str, set[str]] = {}
+    for rec in list(receiver.received):
+        ids_by_story.setdefault(rec.json["story"]["id"], set()).add(rec.webhook_id)
+    assert set(ids_by_story) == {f"story-{i}" for i in range(n)}, "every expected alert arrived"
+    assert all(len(ids) == 1 for ids in ids_by_story.values()), "a repeat carries the same webhook-id"
+
+
+def test_kill_9_at_random_moments_over_1000_matches(
+    secret: str, make_config, daemons, names: Names, bootstrap: str
+) -> None:  # type: ignore[no-untyped-def]
+    n = 1000
+    receiver = Receiver(secret=secret)
+    port = receiver.start()
+    try:
+        cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", kafka={"max_poll_records": 40})
+        produce(bootstrap, names, [match(i) for i in range(n)])
+        rnd = random.Random()
+        for _ in range(3):
+            d = daemons("alert", cfg)
+            before = len(receiver.unique())
+            wait_until(lambda before=before: len(receiver.unique()) > before + 20, 60, what="progress")
+            time.sleep(rnd.uniform(0.0, 0.6))
+            d.kill()
+        assert len(receiver.unique()) < n, "the kills happened mid-stream"
+        daemons("alert", cfg)
+        wait_until(lambda: len(receiver.unique()) >= n, 90, what=f"all {n} alerts")
+        time.sleep(0.5)
+    finally:
+        receiver.stop()
+    assert_once_in_effect(receiver, n)
+
+
+def test_redis_restart_mid_stream_loses_nothing(secret: str, names: Names, bootstrap: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    n = 300
+    server = EmbeddedRedis(free_port(), tmp_path / "redis.log", tmp_path, appendonly=True)
+    server.start()
+    redis = Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=2)
+
+    def slowish(_r: object) -> int:
+        time.sleep(0.005)
+        return 204
+
+    receiver = Receiver(secret=secret, respond=slowish)
+    port = receiver.start()
+    try:
+        with running_alerter(bootstrap, redis, names, [sub("desk", f"http://127.0.0.1:{port}/desk")], secret):
+            produce(bootstrap, names, [match(i) for i in range(n)])
+            wait_until(lambda: len(receiver.unique()) >= 50, 60, what="the first alerts")
+            server.stop()  # SIGTERM: the AOF is flushed, as on a planned restart
+            assert len(receiver.unique()) < n, "the restart happens mid-stream"
+            time.sleep(1.0)
+            server.start()
+            wait_until(lambda: len(receiver.unique()) >= n, 90, what=f"all {n} alerts")
+            time.sleep(0.5)
+    finally:
+        receiver.stop()
+        redis.close()
+        server.stop()
+    assert_once_in_effect(receiver, n)
