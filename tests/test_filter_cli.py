@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, corpus_dir
-
-
-def wirewatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers", *args], capture_output=True, text=True, cwd=ROOT, input=stdin, timeout=120
-    )
+from tests.support import corpus_dir
+from tests.test_cli import wirewatch
 
 
 def test_match_jsonl_keeps_ids_and_order_and_survives_bad_lines(tmp_path: Path) -> None:
