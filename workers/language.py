@@ -35,7 +35,7 @@ from langdetect.lang_detect_exception import LangDetectException
 logger = logging.getLogger(__name__)
 
 UNDETERMINED = "und"
-MAX_CHARS = 2000  # langdetect reaches its verdict long before this; beyond it only the cost grows
+MAX_CHARS = 1000  # measured on the 1,524 corpus stories: 600, 1000 and 2000 all get 1517 right; 1000 costs 2/3 of 2000
 CONFIDENT = 0.80
 SHORT_LETTERS = 20
 SEED = 0
