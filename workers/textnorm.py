@@ -27,6 +27,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 NUKTA = "\u093c"
 SEPARATORS = "-\u2010\u2011"  # hyphens join words like spaces do: "Kim Jong-un" == "Kim Jong Un"
@@ -289,11 +290,13 @@ def normalize_term(term: str) -> str:
     return normalize(term).text
 
 
+@lru_cache(maxsize=8192)  # called per candidate hit and per letter after it: a C-level cache pays off
 def is_word_char(ch: str) -> bool:
     """Letters, marks and digits make words; a matra or virama therefore continues a Devanagari word."""
     return unicodedata.category(ch)[0] in "LMN"
 
 
+@lru_cache(maxsize=8192)
 def is_unspaced(ch: str) -> bool:
     """True for scripts written without spaces between words (Han, kana, Thai, ...)."""
     return _in_ranges(ord(ch), _UNSPACED_RANGES)
