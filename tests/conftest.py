@@ -102,10 +102,11 @@ def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iter
         WIREWATCH_TEST_SECRET=secret,
         WIREWATCH_LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
+        WIREWATCH_HEALTH_PORT="0",  # parallel tests (and engineers) must not fight over the default ports
     )
 
-    def start(role: str, config_dir: Path) -> Daemon:
-        d = Daemon(role, config_dir, env, tmp_path / f"{role}-{len(started)}.log")
+    def start(role: str, config_dir: Path, **extra_env: str) -> Daemon:
+        d = Daemon(role, config_dir, {**env, **extra_env}, tmp_path / f"{role}-{len(started)}.log")
         started.append(d)
         return d
 

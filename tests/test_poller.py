@@ -62,13 +62,13 @@ def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, na
 def test_new_stories_once_then_conditional_get(feeds, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
     feeds.routes["/a.xml"] = Route(rss(ITEMS))
     poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], producer, redis, names)
-    assert poller.poll_feed(poller.feeds[0]).new == 3
-    assert poller.poll_feed(poller.feeds[0]).new == 0
+    assert poller.poll_feed(poller.feeds["a"]).new == 3
+    assert poller.poll_feed(poller.feeds["a"]).new == 0
     assert feeds.requests[-1][1].get("if-none-match") == feeds.routes["/a.xml"].etag, "validators were sent"
     # The feed changes: only the new entry is produced; the edited old entry keeps its id and is not new.
     edited = [dict(ITEMS[0], description="edited body"), *ITEMS[1:], {**ITEMS[0], "guid": "g9", "title": "New"}]
     feeds.routes["/a.xml"] = Route(rss(edited))
-    assert poller.poll_feed(poller.feeds[0]).new == 1
+    assert poller.poll_feed(poller.feeds["a"]).new == 1
     records = read_topic(bootstrap, names.stories, 4)
     assert len(records) == 4
     story = json.loads(records[0].value)
@@ -87,14 +87,14 @@ def test_bad_feeds_do_not_stop_the_others(feeds, producer, redis, names, bootstr
     feeds.routes["/huge.xml"] = Route(b"<rss>" + b"x" * 200_000 + b"</rss>")
     feed_list = [Feed(name=n, url=feeds.url(f"/{n}.xml")) for n in ("malformed", "error", "slow", "huge", "good")]
     poller = make_poller(feed_list, producer, redis, names)
-    outcomes = {o.feed: o for o in poller.run_once()}
+    outcomes = {o.feed: o for o in poller.run_cycle()}
     assert outcomes["good"].new == 3 and outcomes["good"].error is None
     assert "HTTP 500" in (outcomes["error"].error or "")
     assert "timed out" in (outcomes["slow"].error or "")
     assert "exceeds" in (outcomes["huge"].error or "")
     assert outcomes["malformed"].error
     assert len(read_topic(bootstrap, names.stories, 3)) == 3
-    assert poller.state["error"].consecutive_errors == 1 and poller.state["good"].consecutive_errors == 0
+    assert poller.health.get("error").consecutive_errors == 1 and poller.health.get("good").consecutive_errors == 0
     poller.close()
     poller.http.close()
 
@@ -104,7 +104,7 @@ def test_nothing_is_marked_seen_when_kafka_refuses(feeds, redis, names):  # type
     # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
     dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500, api_version=(2, 8))
     poller = make_poller([Feed(name="a", url=feeds.url("/a.xml"))], dead, redis, names)
-    outcome = poller.poll_feed(poller.feeds[0])
+    outcome = poller.poll_feed(poller.feeds["a"])
     assert outcome.error and outcome.new == 0
     assert not redis.keys(names.seen("*")), "no story marked seen"
     assert not redis.exists(names.validators(feeds.url("/a.xml"))), "validators kept old so the next poll refetches"

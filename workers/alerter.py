@@ -1,20 +1,25 @@
 """The alerter: consume matches, deduplicate per subscriber in Redis, deliver signed webhooks.
 
-Per match, for each subscriber whose topics and languages cover it, in order: claim the story's
-fingerprints in Redis (one atomic script); a story owned by another alert is a duplicate and stops
-here, one already delivered stops here; otherwise POST the signed alert. A 2xx marks it delivered; a
-retryable failure parks it in the Redis retry queue; a final failure (410) dead-letters it. The batch's
-offsets are committed only after every alert of it is delivered, parked or dead-lettered. Before each
-poll, parked alerts whose time has come get their next attempt.
+Per batch of matches, in order: parse (a malformed match is dead-lettered); pick the subscribers whose
+topics and languages cover each match; claim every (subscriber, story) in Redis in one pipeline (exact
+and near-duplicate fingerprints, see ``workers.dedup``): a copy of a story another alert owns stops
+there, as does one already delivered. Each remaining alert goes to its subscriber's lane: a disabled
+endpoint's alert is dead-lettered, a failing lane's is parked, others are attempted concurrently. The
+batch's offsets are committed only after every alert of it is delivered (and marked in one pipeline),
+parked or dead-lettered. If Redis or Kafka fails, the batch is rewound and done again: never skipped,
+and a repeat carries the same webhook-id. Before each poll, each lane with free workers takes its
+parked alerts whose time has come; those settle on their own and do not hold the batch.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -22,17 +27,18 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
 
+from workers import metrics
 from workers.config import AlerterSettings, Subscriber
 from workers.daemon import Stopper
 from workers.deadletter import dead_letter
-from workers.dedup import Dedup, alert_id
-from workers.errors import DeliveryError
+from workers.dedup import Claim, ClaimRequest, Dedup, alert_id
+from workers.delivery import DEAD, DELIVERED, Deliverer, Lane
+from workers.endpoints import Endpoints
 from workers.events import MatchEvent
 from workers.kafka_io import commit_records, poll_records, rewind, send_all
 from workers.names import Names
-from workers.retryqueue import Parked, RetryQueue, retry_delay
+from workers.retryqueue import Parked, RetryQueue
 from workers.stories import StoryFormatError
-from workers.webhook import deliver
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,9 @@ def covers(sub: Subscriber, event: MatchEvent) -> bool:
     return any(t in event.topics and len(event.topics[t].hits) >= sub.min_hits for t in sub.topics)
 
 
-def build_alert(sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int) -> dict[str, Any]:
+def build_alert(
+    sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int, duplicates: int = 0
+) -> dict[str, Any]:
     story = event.story
     excerpt = story.text[:excerpt_chars].rstrip() + ("…" if len(story.text) > excerpt_chars else "")
     return {
@@ -66,7 +74,7 @@ def build_alert(sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int
             "published": story.published,
             "excerpt": excerpt,
         },
-        "duplicates": 0,
+        "duplicates": duplicates,
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
 
@@ -77,7 +85,7 @@ class Alerter:
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         redis: Redis,
-        http: httpx.Client,
+        clients: Mapping[str, httpx.Client],
         subscribers: list[Subscriber],
         secrets: dict[str, SecretStr],
         names: Names,
@@ -86,17 +94,32 @@ class Alerter:
     ) -> None:
         self.consumer = consumer
         self.producer = producer
-        self.http = http
         self.subscribers = subscribers
-        self.by_name = {s.name: s for s in subscribers}
-        self.secrets = secrets
         self.names = names
         self.settings = settings
         self.stopper = stopper
-        self.dedup = Dedup(redis, names, int(settings.dedup_retention_hours * 3600))
-        self.retries = RetryQueue(redis, names)
-        self.rand = random.Random()
-        self.totals = {"delivered": 0, "duplicates": 0, "parked": 0, "dead": 0}
+        self.dedup = Dedup(
+            redis,
+            names,
+            int(settings.dedup_retention_hours * 3600),
+            max_distance=settings.near_duplicate_distance,
+            min_tokens=settings.near_duplicate_min_words,
+        )
+        # an item whose alerter died is due again after the lease: longer than one attempt can take
+        self.retries = RetryQueue(redis, names, lease_s=2 * settings.delivery_timeout + 5)
+        self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
+        self.lanes = {s.name: Lane(s, secrets[s.name], clients[s.name]) for s in subscribers}
+        self.deliverer = Deliverer(
+            self.lanes,
+            self.retries,
+            self.endpoints,
+            producer,
+            names,
+            settings,
+            self.dedup.mark_delivered,
+            random.Random(),
+        )
+        self.totals: Counter[str] = Counter()
 
     def run_once(self) -> int:
         self.retry_due()
@@ -104,112 +127,108 @@ class Alerter:
         if not records:
             return 0
         try:
-            for rec in records:
-                self._process(rec)
+            self._process(records)
             commit_records(self.consumer, records)
         except Exception:
             rewind(self.consumer, records)  # Redis or Kafka down: the batch is done again later
             raise
         return len(records)
 
-    def _process(self, rec: Any) -> None:
-        try:
-            event = MatchEvent.from_json(rec.value or b"")
-        except StoryFormatError as exc:
-            logger.warning("dead letter offset=%s reason=%s", rec.offset, exc)
-            send_all(
-                self.producer, [(self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec))]
-            )
-            self.totals["dead"] += 1
-            return
-        for sub in self.subscribers:
-            if covers(sub, event):
-                self._alert(sub, event)
+    def _process(self, records: list[Any]) -> None:
+        wanted: list[tuple[Subscriber, MatchEvent]] = []
+        dead: list[tuple[str, bytes, bytes]] = []
+        for rec in records:
+            try:
+                event = MatchEvent.from_json(rec.value or b"")
+            except StoryFormatError as exc:
+                logger.warning("dead letter offset=%s reason=%s", rec.offset, exc)
+                dead.append((self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec)))
+                metrics.ALERTS_DEAD.labels(subscriber="-").inc()
+                continue
+            wanted.extend((sub, event) for sub in self.subscribers if covers(sub, event))
+        requests = [ClaimRequest(sub.name, ev.story, alert_id(sub.name, ev.story.id)) for sub, ev in wanted]
+        claims = self.dedup.claim_many(requests)
+        disabled = self.endpoints.disabled([s.name for s in self.subscribers])
+        futures: list[tuple[str, Future[str]]] = []
+        for (sub, event), req, claim in zip(wanted, requests, claims, strict=True):
+            item = self._fresh(sub, event, req.alert_id, claim)
+            if item is None:
+                continue
+            if sub.name in disabled:
+                dead.append(self._disabled_letter(item))
+            else:
+                futures.append((item.alert_id, self.lanes[sub.name].submit(self.deliverer.attempt_new, item)))
+        outcomes = [(aid, f.result()) for aid, f in futures]  # an error here (Redis down) rewinds the batch
+        self.dedup.mark_delivered([aid for aid, outcome in outcomes if outcome == DELIVERED])
+        self.totals.update(outcome for _, outcome in outcomes)
+        if dead:
+            send_all(self.producer, dead)
+            self.totals[DEAD] += len(dead)
 
-    def _alert(self, sub: Subscriber, event: MatchEvent) -> None:
-        aid = alert_id(sub.name, event.story.id)
-        claim = self.dedup.claim(sub.name, event.story, aid)
+    def _fresh(self, sub: Subscriber, event: MatchEvent, aid: str, claim: Claim) -> Parked | None:
         if claim.is_duplicate_of_other(aid) or claim.delivered:
             self.totals["duplicates"] += 1
-            logger.info("duplicate story=%s subscriber=%s owner=%s", event.story.id, sub.name, claim.owner)
-            return
-        alert = build_alert(sub, event, aid, self.settings.excerpt_chars)
-        self._attempt(Parked(aid, sub.name, alert, attempts=0, last_error=""))
-
-    def _attempt(self, item: Parked) -> None:
-        sub = self.by_name.get(item.subscriber)
-        if sub is None:
-            self._dead(item, "subscriber no longer configured")
-            return
-        body = json.dumps(item.alert, ensure_ascii=False, separators=(",", ":")).encode()
-        try:
-            deliver(
-                self.http,
-                sub.name,
-                sub.url,
-                self.secrets[sub.name].get_secret_value(),
-                item.alert_id,
-                body,
-                timeout=self.settings.delivery_timeout,
+            metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
+            logger.info(
+                "duplicate story=%s subscriber=%s owner=%s how=%s", event.story.id, sub.name, claim.owner, claim.how
             )
-        except DeliveryError as exc:
-            item.attempts += 1
-            item.last_error = exc.reason
-            delay = retry_delay(self.settings.retry_schedule, item.attempts, self.rand) if exc.retryable else None
-            if delay is None:
-                self._dead(item, exc.reason)
-            else:
-                self.retries.reschedule(item, time.time() + delay)
-                self.totals["parked"] += 1
-                logger.warning(
-                    "delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.0fs",
-                    item.alert_id,
-                    sub.name,
-                    item.attempts,
-                    exc.reason,
-                    delay,
-                )
-            return
-        self.dedup.mark_delivered(item.alert_id)
-        if item.attempts:
-            self.retries.done(item.alert_id)
-        self.totals["delivered"] += 1
-        logger.info("delivered alert=%s subscriber=%s story=%s", item.alert_id, sub.name, item.alert["story"]["id"])
+            return None
+        alert = build_alert(sub, event, aid, self.settings.excerpt_chars, claim.duplicates)
+        return Parked(aid, sub.name, alert, attempts=0, last_error="")
 
-    def _dead(self, item: Parked, reason: str) -> None:
-        send_all(
-            self.producer,
-            [
-                (
-                    self.names.alerts_dlq,
-                    item.alert_id.encode(),
-                    dead_letter(
-                        reason, payload={"subscriber": item.subscriber, "alert": item.alert, "attempts": item.attempts}
-                    ),
-                )
-            ],
-        )
-        self.retries.done(item.alert_id)
-        self.totals["dead"] += 1
-        logger.error(
-            "dead-lettered alert=%s subscriber=%s attempts=%d reason=%s",
-            item.alert_id,
-            item.subscriber,
-            item.attempts,
-            reason,
-        )
+    def _disabled_letter(self, item: Parked) -> tuple[str, bytes, bytes]:
+        payload = {"subscriber": item.subscriber, "alert": item.alert, "attempts": 0}
+        logger.warning("endpoint disabled: dead-lettered alert=%s subscriber=%s", item.alert_id, item.subscriber)
+        metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
+        return (self.names.alerts_dlq, item.alert_id.encode(), dead_letter("endpoint disabled", payload=payload))
 
     def retry_due(self) -> None:
-        for item in self.retries.take_due():
-            if self.stopper.stopping:
-                break
-            self._attempt(item)
+        disabled = self.endpoints.disabled([s.name for s in self.subscribers])
+        for name, lane in self.lanes.items():
+            free = lane.sub.concurrency - lane.retries_in_flight
+            if free <= 0 or self.stopper.stopping:
+                continue
+            for item in self.retries.take_due(name, free):
+                if name in disabled:
+                    self.deliverer.dead(item, "endpoint disabled")
+                    continue
+                with lane.lock:
+                    lane.retries_in_flight += 1
+                lane.submit(self.deliverer.attempt_parked, item).add_done_callback(partial(self._retry_settled, lane))
+
+    def _retry_settled(self, lane: Lane, fut: Future[str]) -> None:
+        with lane.lock:
+            lane.retries_in_flight -= 1
+        exc = fut.exception()
+        if exc is not None:  # Redis or Kafka down: the item's lease runs out and it is due again
+            logger.warning("retry attempt failed subscriber=%s error=%s: %s", lane.sub.name, type(exc).__name__, exc)
+        else:
+            self.totals[fut.result()] += 1
+
+    def reload(self, cfg: Any) -> None:
+        """Subscribers of a reloaded config (SIGHUP), between batches: a new or changed subscriber gets a new
+        lane; a removed or replaced lane finishes what it holds, then closes. Unchanged lanes keep their state."""
+        from workers.ssrf import webhook_client
+
+        wanted = {s.name: s for s in cfg.subscribers}
+        for name, lane in list(self.lanes.items()):
+            if wanted.get(name) != lane.sub or cfg.secrets.get(name) != lane.secret:
+                del self.lanes[name]  # the Deliverer shares this dict: it stops routing to the old lane at once
+                lane.pool.shutdown(wait=True)
+                lane.client.close()
+        for name, sub in wanted.items():
+            if name not in self.lanes:
+                client = webhook_client(local=sub.local, max_connections=sub.concurrency)
+                self.lanes[name] = Lane(sub, cfg.secrets[name], client)
+        self.subscribers = list(cfg.subscribers)
 
     def close(self) -> None:
+        for lane in self.lanes.values():
+            lane.pool.shutdown(wait=True, cancel_futures=False)
         logger.info(
             "alerter stopped delivered=%d duplicates=%d parked=%d dead=%d",
-            self.totals["delivered"],
+            self.totals[DELIVERED],
             self.totals["duplicates"],
             self.totals["parked"],
-            self.totals["dead"],
+            self.totals[DEAD],
         )

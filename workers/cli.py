@@ -1,17 +1,22 @@
 """The `wirewatch` command. Each group of subcommands lives in its own module of workers.commands.
 
-A user's mistake (bad config, bad arguments) exits 2 with one clear message and no traceback.
+Exit codes: 0 success, 1 a runtime failure (a server unreachable, a check that failed), 2 a user's
+mistake (bad config, bad arguments: one clear message, no traceback), 130 interrupted.
+Daemons log to stdout (one JSON object per line unless --log-format text); other commands print
+their results on stdout and log to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from workers.commands import daemons, evaluate, match, stack
+from workers.commands import config, daemons, dlq, evaluate, kafka, match, run, stack, subscribers, tail
 from workers.errors import ConfigError, WirewatchError
+from workers.logs import FORMATS, LEVELS
 
-COMMAND_MODULES = [daemons, match, stack, evaluate]
+COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, run, kafka, config, tail]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wirewatch", description="Streaming news monitoring: feeds -> Kafka -> topics -> webhooks."
     )
     parser.add_argument(
-        "--log-level", default=None, help="DEBUG, INFO, WARNING (default: $WIREWATCH_LOG_LEVEL or INFO)"
+        "--log-level", default=None, type=str.upper, choices=LEVELS, help="default: $WIREWATCH_LOG_LEVEL or INFO"
+    )
+    parser.add_argument(
+        "--log-format",
+        default=None,
+        choices=FORMATS,
+        help="json (one object per line) or text; default: $WIREWATCH_LOG_FORMAT or json",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -29,10 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from workers.daemon import setup_logging
+    from workers.logs import setup_logging
 
-    setup_logging(args.log_level)
     try:
+        if getattr(args, "logs_to_stdout", False):
+            setup_logging(args.log_level, args.log_format, sys.stdout)
+        else:  # a tool's own output is on stdout: keep stderr for what needs attention
+            setup_logging(args.log_level or os.environ.get("WIREWATCH_LOG_LEVEL") or "WARNING", args.log_format)
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"wirewatch: config error:\n{exc}", file=sys.stderr)

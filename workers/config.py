@@ -94,6 +94,7 @@ class Subscriber(_Strict):
     languages: list[str] = []  # empty: every language
     min_hits: int = Field(default=1, ge=1)
     local: bool = False  # may deliver to loopback/private addresses (the demo's receiver)
+    concurrency: int = Field(default=4, ge=1, le=64, description="deliveries in flight to this endpoint at once")
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)
@@ -114,6 +115,9 @@ class SubscribersFile(_Strict):
 class KafkaSettings(_Strict):
     topic_prefix: str = "wirewatch."
     partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)  # for `wirewatch kafka init`; 3 on a production cluster
+    retention_hours: float = Field(default=168, gt=0)  # stories and matches (`wirewatch kafka init`)
+    dlq_retention_hours: float = Field(default=720, gt=0)  # dead letters stay long enough to be replayed
     session_timeout_ms: int = Field(default=10000, ge=1000)
     max_poll_records: int = Field(default=100, ge=1)
     max_poll_interval_ms: int = Field(default=300000, ge=10000)
@@ -128,8 +132,18 @@ class PollerSettings(_Strict):
     fetch_timeout: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     seen_retention_hours: float = Field(default=24 * 14, gt=0)
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int = Field(default=32, ge=1, description="feeds fetched at once by one poller")
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+    lease_seconds: float = Field(default=180, gt=0, description="a dead poller's feeds are retaken after this")
+    max_backoff: float = Field(default=3600, gt=0, description="ceiling of error backoff and Retry-After (s)")
+    feeds_file: str = Field(default="feeds.yaml", description="feed list in config/; $WIREWATCH_FEEDS_FILE wins")
+
+    @field_validator("feeds_file")
+    @classmethod
+    def _feeds_file(cls, v: str) -> str:
+        if not v.endswith((".yaml", ".yml")) or "/" in v:
+            raise ValueError(f"{v!r} must be a .yaml file name inside the config directory")
+        return v
 
 
 class AlerterSettings(_Strict):
@@ -137,9 +151,21 @@ class AlerterSettings(_Strict):
     delivery_timeout: float = Field(default=10.0, gt=0)
     retry_schedule: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1)
     excerpt_chars: int = Field(default=500, ge=0)
+    # an endpoint failing without a single 2xx for this long is disabled (Svix: 5 days); 410 disables at once
+    disable_after_hours: float = Field(default=120, gt=0)
+    # SimHash bits two bodies may differ in and still be one story; -1 turns near-duplicate detection off
+    near_duplicate_distance: int = Field(default=3, ge=-1, le=3)
+    near_duplicate_min_words: int = Field(default=40, ge=10)
+
+
+class DaemonSettings(_Strict):
+    shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds from SIGTERM to a forced exit")
+    health_host: str = "0.0.0.0"
+    health_port: int | None = Field(default=None, ge=0, le=65535, description="None: the role's default; 0: off")
 
 
 class Settings(_Strict):
+    daemon: DaemonSettings = DaemonSettings()
     kafka: KafkaSettings = KafkaSettings()
     redis: RedisSettings = RedisSettings()
     poller: PollerSettings = PollerSettings()
@@ -212,8 +238,8 @@ def load_settings(directory: Path) -> Settings:
     return configfile.load(Settings, path) if path.exists() else Settings()
 
 
-def load_feeds(directory: Path) -> list[Feed]:
-    path = directory / "feeds.yaml"
+def load_feeds(directory: Path, filename: str = "feeds.yaml") -> list[Feed]:
+    path = directory / (os.environ.get("WIREWATCH_FEEDS_FILE") or filename)
     feeds = configfile.load(FeedsFile, path).feeds
     _unique(path, "feeds", [f.name for f in feeds])
     return feeds
@@ -240,7 +266,7 @@ def load_config(directory: Path | str, *, need: tuple[str, ...] = ("feeds", "top
     from workers.topics import load_topics
 
     settings = load_settings(directory)
-    feeds = load_feeds(directory) if "feeds" in need else []
+    feeds = load_feeds(directory, settings.poller.feeds_file) if "feeds" in need else []
     topics = load_topics(directory / "topics.yaml") if ("topics" in need or "subscribers" in need) else []
     subs: list[Subscriber] = []
     secrets: dict[str, SecretStr] = {}

@@ -1,7 +1,10 @@
-"""What every daemon shares: the stop flag set by SIGTERM/SIGINT, the run loop, logging set-up.
+"""What every daemon shares: the stop and reload flags set by signals, the run loop, logging set-up.
 
-The signal handler only sets the flag; the loop notices it within one poll (<= 1 s), then the daemon
-commits, flushes and closes in ``finally``. A second signal exits at once.
+Signals only set flags. SIGTERM/SIGINT: the loop notices within one poll (<= 1 s) and ends after the
+current batch; the daemon then commits, flushes and closes, and exits 0. A watchdog started by the
+first signal exits 1 if that takes longer than the shutdown timeout (default 30 s, below the 90 s of
+systemd and the 30 s grace of Kubernetes once they are raised to match), and a second signal exits 1 at
+once. SIGHUP: between two batches the loop calls the reload callback, so no in-flight work is lost.
 """
 
 from __future__ import annotations
@@ -9,17 +12,25 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
 
+from workers.logs import setup_logging
+
+__all__ = ["DEFAULT_SHUTDOWN_TIMEOUT", "Stopper", "run_loop", "setup_logging"]
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
 
 class Stopper:
-    def __init__(self) -> None:
+    def __init__(self, shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
         self.event = threading.Event()
+        self.reloads = 0  # SIGHUPs received; each run loop reloads when it has not seen the latest
+        self.shutdown_timeout = shutdown_timeout
+        self._watchdog: threading.Timer | None = None
 
     @property
     def stopping(self) -> bool:
@@ -32,16 +43,40 @@ class Stopper:
         """Sleep up to ``seconds``; return True when a stop was asked meanwhile."""
         return self.event.wait(seconds)
 
-    def install(self) -> None:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            if self.event.is_set():
-                logger.warning("second signal %s: exiting now", signal.Signals(signum).name)
-                os._exit(1)
-            logger.info("signal %s: finishing the current batch, then stopping", signal.Signals(signum).name)
-            self.event.set()
+    def _arm_watchdog(self) -> None:
+        def overdue() -> None:
+            logger.error("shutdown took longer than timeout=%.0fs: exiting now", self.shutdown_timeout)
+            logging.shutdown()
+            os._exit(1)
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        self._watchdog = threading.Timer(self.shutdown_timeout, overdue)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def disarm(self) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+
+    def install(self) -> None:
+        def on_stop(signum: int, _frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if self.event.is_set():
+                logger.warning("second signal %s: exiting now", name)
+                logging.shutdown()
+                os._exit(1)
+            logger.info(
+                "signal %s: finishing the current batch, then stopping timeout=%.0fs", name, self.shutdown_timeout
+            )
+            self.event.set()
+            self._arm_watchdog()
+
+        def on_hup(_signum: int, _frame: FrameType | None) -> None:
+            logger.info("signal SIGHUP: reloading config after the current batch")
+            self.reloads += 1
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
 
 
 def run_loop(
@@ -49,12 +84,19 @@ def run_loop(
     run_once: Callable[[], object],
     stopper: Stopper,
     *,
+    reload: Callable[[], object] | None = None,
+    after: Callable[[], object] | None = None,
     error_backoff: float = 1.0,
     max_backoff: float = 30.0,
 ) -> None:
-    """Call run_once until stopped. An unexpected error is logged and retried with backoff, never fatal."""
+    """Call run_once until stopped, ``reload`` between batches after a SIGHUP and ``after`` after each batch
+    (metrics). An unexpected error is logged and retried with backoff, never fatal."""
     backoff = error_backoff
+    reloads_seen = stopper.reloads
     while not stopper.stopping:
+        if reload is not None and stopper.reloads != reloads_seen:
+            reloads_seen = stopper.reloads
+            reload()
         try:
             run_once()
             backoff = error_backoff
@@ -63,14 +105,8 @@ def run_loop(
             if stopper.sleep(backoff):
                 break
             backoff = min(max_backoff, backoff * 2)
-
-
-def setup_logging(level: str | None = None) -> None:
-    logging.basicConfig(
-        level=(level or os.environ.get("WIREWATCH_LOG_LEVEL", "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)  # "task ran for 0.13s" noise on a busy core
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+        if after is not None:
+            try:
+                after()
+            except Exception as exc:  # metrics must never stop the stream
+                logger.debug("%s: after-batch hook failed error=%s", name, type(exc).__name__)

@@ -57,6 +57,7 @@ def run_demo(config_dir: Path) -> int:
             WIREWATCH_DEMO_SECRET=secret,
             WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{FEEDS_PORT}",
             WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{RECEIVER_PORT}",
+            WIREWATCH_LOG_FORMAT=os.environ.get("WIREWATCH_LOG_FORMAT", "text"),  # a terminal, not a log shipper
         )
         for role in ("poll", "filter", "alert"):
             proc = subprocess.Popen(

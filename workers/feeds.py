@@ -1,98 +1,37 @@
-"""Fetching a feed with our own HTTP client and parsing it into stories.
+"""Parsing a fetched feed into stories (fetching itself is workers.fetcher).
 
-feedparser's own fetcher has no timeout and no size limit, so we fetch with httpx (timeouts, a cap on
-the decompressed body, a redirect limit, conditional GET) and hand feedparser the bytes together with
-the response headers, so it sees the declared charset. A feed that yields no entry and is bozo is
-unusable; a bozo feed that yields entries is used as far as it parsed.
+feedparser gets the bytes together with the response headers, so it sees the declared charset and
+falls back to sniffing when the declaration is missing or wrong. A feed that yields no entry is
+unusable, with the reason; a bozo feed that yields entries is used as far as it parsed. JSON Feed
+(jsonfeed.org), which feedparser 6 does not read, is mapped here. Per entry: title and body are
+reduced to clean text (the original markup is kept in ``html`` for the alert), dates become UTC or
+None (implausible years are dropped), and the story id comes from workers.stories.story_id.
 """
 
 from __future__ import annotations
 
 import calendar
+import html
 import io
+import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import feedparser
-import httpx
 
 from workers.config import Feed
-from workers.errors import FeedFetchError, FeedParseError
+from workers.errors import FeedParseError
+from workers.fetcher import Fetched
 from workers.htmltext import html_to_text
 from workers.stories import Story, story_id
+from workers.xmlsafety import UnsafeDocumentError, defuse_doctype
 
 logger = logging.getLogger(__name__)
 
 MIN_YEAR = 1995  # feedparser sometimes reads two-digit years as year 200
-
-
-@dataclass(frozen=True)
-class Fetched:
-    status: int  # 200, or 304 when the validators still hold
-    body: bytes
-    headers: dict[str, str]
-    url: str  # the final URL after redirects
-
-    @property
-    def validators(self) -> dict[str, str]:
-        return {
-            k: v
-            for k, v in (("etag", self.headers.get("etag")), ("last-modified", self.headers.get("last-modified")))
-            if v
-        }
-
-
-def _read_file(feed: Feed, max_bytes: int) -> Fetched:
-    path = Path(unquote(urlsplit(feed.url).path))
-    try:
-        with path.open("rb") as fh:
-            body = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise FeedFetchError(feed.name, feed.url, f"cannot read file: {exc.strerror}") from None
-    if len(body) > max_bytes:
-        raise FeedFetchError(feed.name, feed.url, f"body larger than {max_bytes} bytes")
-    return Fetched(200, body, {}, feed.url)
-
-
-def fetch(client: httpx.Client, feed: Feed, validators: dict[str, str], *, timeout: float, max_bytes: int) -> Fetched:
-    """GET the feed (conditional when validators are known); raise FeedFetchError on any failure."""
-    if feed.url.startswith("file://"):
-        return _read_file(feed, max_bytes)
-    headers = {}
-    if "etag" in validators:
-        headers["if-none-match"] = validators["etag"]
-    if "last-modified" in validators:
-        headers["if-modified-since"] = validators["last-modified"]
-    try:
-        with client.stream("GET", feed.url, headers=headers, timeout=timeout, follow_redirects=True) as resp:
-            if resp.status_code == 304:
-                return Fetched(304, b"", dict(resp.headers), str(resp.url))
-            if resp.status_code != 200:
-                raise FeedFetchError(feed.name, feed.url, f"HTTP {resp.status_code}")
-            declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FeedFetchError(feed.name, feed.url, f"body of {declared} bytes exceeds {max_bytes}")
-            chunks, size = [], 0
-            deadline = time.monotonic() + timeout  # a slow drip must not hold a worker past the timeout
-            for chunk in resp.iter_bytes():  # decompressed: the cap also stops gzip bombs
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedFetchError(feed.name, feed.url, f"body exceeds {max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise FeedFetchError(feed.name, feed.url, f"body not complete after {timeout:g}s")
-                chunks.append(chunk)
-            return Fetched(200, b"".join(chunks), dict(resp.headers), str(resp.url))
-    except httpx.TimeoutException:
-        raise FeedFetchError(feed.name, feed.url, f"timed out after {timeout:g}s") from None
-    except httpx.TooManyRedirects:
-        raise FeedFetchError(feed.name, feed.url, "too many redirects") from None
-    except httpx.HTTPError as exc:
-        raise FeedFetchError(feed.name, feed.url, f"{type(exc).__name__}: {exc}") from None
 
 
 def _utc_iso(parsed: Any) -> str | None:
@@ -121,12 +60,64 @@ def _entry_html(entry: Any) -> str:
     return str(entry.get("summary") or entry.get("description") or "")
 
 
-def parse(feed: Feed, fetched: Fetched, *, fetched_at: str | None = None) -> list[Story]:
-    """Parse a fetched body into stories; raise FeedParseError when nothing usable came out."""
+@dataclass(frozen=True)
+class RawEntry:
+    """One entry as the feed gave it, before cleaning: the same shape for XML feeds and JSON Feed."""
+
+    title: str
+    link: str
+    markup: str
+    guid: str | None
+    published: str | None
+
+
+def _iso_utc(value: Any) -> str | None:
+    """An RFC 3339 string (JSON Feed dates) as ISO 8601 UTC, or None."""
+    try:
+        dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return _utc_iso(dt.astimezone(UTC).timetuple())
+
+
+def _json_feed(feed: Feed, body: bytes) -> tuple[list[RawEntry], str | None] | None:
+    """Entries of a JSON Feed (jsonfeed.org) document; None when the body is not one."""
+    if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return None
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FeedParseError(feed.name, feed.url, f"not a feed: invalid JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):  # some omit the jsonfeed.org URL
+        raise FeedParseError(feed.name, feed.url, "not a feed: JSON without an items list")
+    entries = []
+    for item in doc.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        markup = item.get("content_html") or html.escape(str(item.get("content_text") or item.get("summary") or ""))
+        entries.append(
+            RawEntry(
+                title=html.escape(str(item.get("title") or "")),  # JSON Feed titles are plain text
+                link=str(item.get("url") or item.get("external_url") or ""),
+                markup=str(markup),
+                guid=str(item["id"]) if item.get("id") not in (None, "") else None,
+                published=_iso_utc(item.get("date_published") or item.get("date_modified")),
+            )
+        )
+    return entries, doc.get("language")
+
+
+def _xml_feed(feed: Feed, fetched: Fetched) -> tuple[list[RawEntry], str | None]:
     headers = {k.lower(): v for k, v in fetched.headers.items()}
     headers.setdefault("content-location", fetched.url)
     try:
-        parsed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
+        body = defuse_doctype(fetched.body)
+    except UnsafeDocumentError as exc:
+        raise FeedParseError(feed.name, feed.url, str(exc)) from None
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # feedparser should not raise, but one broken feed must not stop the poller
         raise FeedParseError(feed.name, feed.url, f"parser crashed: {type(exc).__name__}: {exc}") from None
     if not parsed.entries:
@@ -134,29 +125,46 @@ def parse(feed: Feed, fetched: Fetched, *, fetched_at: str | None = None) -> lis
         raise FeedParseError(feed.name, feed.url, reason)
     if parsed.bozo:
         logger.info("feed parsed with problems feed=%s problem=%s", feed.name, parsed.get("bozo_exception"))
+    entries = [
+        RawEntry(
+            title=str(entry.get("title") or ""),
+            link=str(entry.get("link") or ""),
+            markup=_entry_html(entry),
+            guid=entry.get("id"),
+            # dict.get: FeedParserDict.get maps the two keys onto each other with a DeprecationWarning
+            published=_utc_iso(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
+        )
+        for entry in parsed.entries
+    ]
+    return entries, parsed.feed.get("language")
+
+
+def parse(feed: Feed, fetched: Fetched, *, fetched_at: str | None = None) -> list[Story]:
+    """Parse a fetched body into stories; raise FeedParseError when nothing usable came out."""
+    found = _json_feed(feed, fetched.body) or _xml_feed(feed, fetched)
+    entries, feed_language = found
+    if not entries:
+        raise FeedParseError(feed.name, feed.url, "feed has no entries")
     now = fetched_at or datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    hint = _language_hint(feed.language or feed_language)
     stories = []
-    for entry in parsed.entries:
-        title = html_to_text(str(entry.get("title") or ""))
-        link = str(entry.get("link") or "")
-        markup = _entry_html(entry)
-        published = _utc_iso(entry.get("published_parsed") or entry.get("updated_parsed"))
-        guid = entry.get("id")
-        if not (title or link or markup):
+    for e in entries:
+        title = html_to_text(e.title)
+        if not (title or e.link or e.markup):
             continue
         stories.append(
             Story(
-                id=story_id(feed.url, guid, link, title, published),
+                id=story_id(feed.url, e.guid, e.link, title, e.published),
                 feed=feed.name,
                 feed_url=feed.url,
                 title=title,
-                link=link,
-                text=html_to_text(markup),
-                html=markup,
-                guid=guid,
-                published=published,
+                link=e.link,
+                text=html_to_text(e.markup),
+                html=e.markup,
+                guid=e.guid,
+                published=e.published,
                 fetched_at=now,
-                language_hint=_language_hint(feed.language or parsed.feed.get("language")),
+                language_hint=hint,
                 tags=list(feed.tags),
             )
         )

@@ -10,11 +10,12 @@ seeks back, so the batch is done again (the alerter's idempotency key absorbs th
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from workers import language
+from workers import language, metrics
 from workers.daemon import Stopper
 from workers.deadletter import dead_letter
 from workers.events import MatchEvent, TopicHit
@@ -73,12 +74,15 @@ class FilterWorker:
             rewind(self.consumer, records)
             raise
         self.totals["stories"] += len(records)
+        metrics.STORIES_FILTERED.inc(len(records))
         return len(records)
 
     def _process(self, rec: Any) -> list[tuple[str, bytes, bytes]]:
+        started = time.perf_counter()
         try:
             story = Story.from_json(rec.value or b"")
             event = evaluate(story, self.matcher)
+            metrics.FILTER_LATENCY.observe(time.perf_counter() - started)
         except StoryFormatError as exc:
             return self._dead(rec, f"malformed story: {exc}")
         except Exception as exc:  # a story that crashes the matcher must not stop the stream
@@ -87,6 +91,7 @@ class FilterWorker:
         if event is None:
             return []
         self.totals["matches"] += 1
+        metrics.count_matches(event.topics, event.language)
         logger.info(
             "match story=%s feed=%s language=%s topics=%s",
             story.id,
@@ -98,10 +103,15 @@ class FilterWorker:
 
     def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
         self.totals["dead"] += 1
+        metrics.DEAD_STORIES.inc()
         logger.warning(
             "dead letter topic=%s partition=%s offset=%s reason=%s", rec.topic, rec.partition, rec.offset, reason
         )
         return [(self.names.stories_dlq, rec.key or b"", dead_letter(reason, rec))]
+
+    def reload(self, cfg: Any) -> None:
+        """The topics of a reloaded config (SIGHUP), used from the next batch on."""
+        self.matcher = Matcher(cfg.topics)
 
     def close(self) -> None:
         logger.info(

@@ -50,11 +50,25 @@ class Names:
     def validators(self, feed_url: str) -> str:
         return f"{self.key_prefix}feed:validators:{feed_url}"
 
+    @property
+    def feed_schedule(self) -> str:
+        """Sorted set: feed name -> next due time (Unix seconds), shared by every poller process."""
+        return f"{self.key_prefix}feed:schedule"
+
+    def feed_health(self, feed_name: str) -> str:
+        return f"{self.key_prefix}feed:health:{feed_name}"
+
     def dedup(self, subscriber: str, kind: str, value: str) -> str:
         return f"{self.key_prefix}dedup:{subscriber}:{kind}:{value}"
 
     def sent(self, alert_id: str) -> str:
         return f"{self.key_prefix}sent:{alert_id}"
+
+    def dups(self, alert_id: str) -> str:
+        return f"{self.key_prefix}dups:{alert_id}"
+
+    def endpoint(self, subscriber: str) -> str:
+        return f"{self.key_prefix}endpoint:{subscriber}"
 
     @property
     def retry_due(self) -> str:

@@ -1,9 +1,12 @@
 """Building each daemon from config and environment, and running it until SIGTERM/SIGINT.
 
-Start-up order: load and validate config (a mistake exits 2 with the file and key), connect to Redis
-and Kafka with backoff (a server that is not up yet is waited for, not a crash-loop), create the
-Kafka topics if missing, then loop. Shutdown: the loop ends after the current batch, then the
-consumer commits nothing more, the producer flushes, and every client is closed.
+Start-up order: load and validate config (a mistake exits 2 with the file and key); open the health
+port (``/readyz`` says false until connected); connect to Redis and Kafka with backoff (a server that
+is not up yet is waited for, not a crash-loop); create the Kafka topics if missing; build the workers;
+then loop. ``wirewatch run`` runs the three loops in threads of one process, sharing the producer and
+the Redis client. SIGHUP reloads feeds, topics and subscribers between batches (settings need a
+restart). Shutdown: each loop ends after its current batch, then the consumers close without
+committing more, the producer flushes, every client is closed, within the shutdown timeout.
 """
 
 from __future__ import annotations
@@ -11,21 +14,48 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from redis import Redis
 
-from workers.config import Config, Env, load_config
+from workers import metrics
+from workers.config import Config, Env, Settings, load_config
 from workers.daemon import Stopper, run_loop
+from workers.errors import ConfigError, WirewatchError
+from workers.health import HealthServer, Readiness
 from workers.kafka_io import ensure_topics, make_consumer, make_producer
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+ROLES = ("poll", "filter", "alert")
+ROLE_NEEDS = {"poll": ("feeds",), "filter": ("topics",), "alert": ("topics", "subscribers")}
+# One port per role so the three daemons can share a host (systemd, Procfile); in Kubernetes each pod
+# may use its own default. WIREWATCH_HEALTH_PORT, settings daemon.health_port or --health-port override.
+DEFAULT_HEALTH_PORTS = {"run": 9460, "poll": 9461, "filter": 9462, "alert": 9463}
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """Command-line overrides; None means "from the environment, then settings.yaml, then the default"."""
+
+    health_port: int | None = None
+    shutdown_timeout: float | None = None
+
+
+@dataclass
+class Loop:
+    role: str
+    worker: Any
+    after: Callable[[], None]
 
 
 def make_redis(url: str, socket_timeout: float) -> Redis:
@@ -61,45 +91,163 @@ def http_client(user_agent: str) -> httpx.Client:
     )
 
 
-def run_daemon(role: str, config_dir: Path) -> int:
-    """Run one daemon ('poll', 'filter' or 'alert') until stopped; return the exit code."""
-    need = {"poll": ("feeds",), "filter": ("topics",), "alert": ("topics", "subscribers")}[role]
-    cfg = load_config(config_dir, need=need)
+def _env_number(name: str, kind: type[T]) -> T | None:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return kind(raw)  # type: ignore[call-arg]
+    except ValueError:
+        raise ConfigError(f"environment {name}: {raw!r} is not a {kind.__name__}") from None
+
+
+def health_port(role: str, settings: Settings, options: DaemonOptions) -> int:
+    """--health-port, else $WIREWATCH_HEALTH_PORT, else settings daemon.health_port, else the role's default."""
+    for value in (options.health_port, _env_number("WIREWATCH_HEALTH_PORT", int), settings.daemon.health_port):
+        if value is not None:
+            if not 0 <= value <= 65535:
+                raise ConfigError(f"health port {value} is out of range 0-65535")
+            return value
+    return DEFAULT_HEALTH_PORTS[role]
+
+
+def shutdown_timeout(settings: Settings, options: DaemonOptions) -> float:
+    """--shutdown-timeout, else $WIREWATCH_SHUTDOWN_TIMEOUT, else settings daemon.shutdown_timeout (30 s)."""
+    for value in (options.shutdown_timeout, _env_number("WIREWATCH_SHUTDOWN_TIMEOUT", float)):
+        if value is not None:
+            if value <= 0:
+                raise ConfigError(f"shutdown timeout {value} must be positive")
+            return value
+    return settings.daemon.shutdown_timeout
+
+
+def config_needs(roles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({need for r in roles for need in ROLE_NEEDS[r]}))
+
+
+def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None) -> int:
+    """Run one daemon ('poll', 'filter', 'alert') or all three ('run') until stopped; return the exit code."""
+    options = options or DaemonOptions()
+    roles = ROLES if role == "run" else (role,)
+    cfg = load_config(config_dir, need=config_needs(roles))
     env = Env.from_environ()
-    stopper = Stopper()
+    port = health_port(role, cfg.settings, options)
+    stopper = Stopper(shutdown_timeout(cfg.settings, options))
     stopper.install()
-    with ExitStack() as stack:
-        redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
-        stack.callback(redis.close)
-        if role in ("poll", "alert") and with_backoff("redis", redis.ping, stopper) is None:
-            return 0
-        created = with_backoff(
-            "kafka",
-            lambda: ensure_topics(env.kafka_bootstrap, cfg.names.all_topics(), cfg.settings.kafka.partitions),
-            stopper,
-        )
-        if created is None:
-            return 0
-        if created:
-            logger.info("created topics %s", ", ".join(created))
-        producer = make_producer(env.kafka_bootstrap, client_id(role))
-        stack.callback(producer.close, timeout=30)
-        stack.callback(producer.flush, timeout=30)
-        worker = _build(role, cfg, env, producer, redis, stopper, stack)
-        stack.callback(worker.close)
-        logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, _redacted(env.redis_url))
-        run_loop(role, worker.run_once, stopper)
+    readiness = Readiness(role)
+    readiness.mark("config", True)
+    readiness.mark("kafka", False)
+    uses_redis = any(r in ("poll", "alert") for r in roles)
+    if uses_redis:
+        readiness.mark("redis", False)
+    health = HealthServer(readiness, cfg.settings.daemon.health_host, port) if port else None
+    if health is not None:
+        try:
+            health.start()
+        except OSError as exc:
+            raise WirewatchError(f"cannot open the health port {port}: {exc.strerror}") from None
+    try:
+        with ExitStack() as stack:
+            loops = _connect(roles, cfg, env, stopper, stack, readiness, uses_redis)
+            if loops is not None:
+                logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, _redacted(env.redis_url))
+                _run_loops(loops, stopper, config_dir)
+            readiness.mark("stopping", False)
+    finally:
+        if health is not None:
+            health.stop()
+        stopper.disarm()
+    logger.info("%s exited cleanly", role)
     return 0
 
 
-def _build(role: str, cfg: Config, env: Env, producer, redis: Redis, stopper: Stopper, stack: ExitStack):  # type: ignore[no-untyped-def]
+def _connect(
+    roles: tuple[str, ...],
+    cfg: Config,
+    env: Env,
+    stopper: Stopper,
+    stack: ExitStack,
+    readiness: Readiness,
+    uses_redis: bool,
+) -> list[Loop] | None:
+    """Clients with backoff, then the workers; None when stopped while waiting for a server."""
+    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
+    stack.callback(redis.close)
+    if uses_redis:
+        if with_backoff("redis", redis.ping, stopper) is None:
+            return None
+        probe = make_redis(env.redis_url, 1.0)  # its own short timeout: a probe must answer fast
+        stack.callback(probe.close)
+        readiness.add("redis", probe.ping)
+    created = with_backoff(
+        "kafka",
+        lambda: ensure_topics(env.kafka_bootstrap, cfg.names.all_topics(), cfg.settings.kafka.partitions),
+        stopper,
+    )
+    if created is None:
+        return None
+    if created:
+        logger.info("created topics %s", ", ".join(created))
+    producer = make_producer(env.kafka_bootstrap, client_id("-".join(roles)))
+    stack.callback(producer.close, timeout=cfg.settings.daemon.shutdown_timeout)
+    stack.callback(producer.flush, timeout=cfg.settings.daemon.shutdown_timeout)
+    readiness.add("kafka", lambda: kafka_reachable(env.kafka_bootstrap))
+    return [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
+
+
+def _run_loops(loops: list[Loop], stopper: Stopper, config_dir: Path) -> None:
+    def one(loop: Loop) -> None:
+        run_loop(
+            loop.role,
+            loop.worker.run_once,
+            stopper,
+            reload=lambda: reload_worker(loop.role, loop.worker, config_dir),
+            after=loop.after,
+        )
+
+    if len(loops) == 1:
+        one(loops[0])
+        return
+    threads = [threading.Thread(target=one, args=(loop,), name=loop.role, daemon=True) for loop in loops]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():  # join in slices so the main thread keeps handling signals
+            t.join(0.5)
+
+
+def reload_worker(role: str, worker: Any, config_dir: Path) -> bool:
+    """Load config/ again and hand it to the worker; on any mistake keep the running config."""
+    try:
+        cfg = load_config(config_dir, need=ROLE_NEEDS[role])
+    except ConfigError as exc:
+        metrics.CONFIG_RELOADS.labels(result="error").inc()
+        logger.error(
+            "config reload failed, keeping the running config role=%s error=%s", role, "; ".join(str(exc).splitlines())
+        )
+        return False
+    worker.reload(cfg)
+    metrics.CONFIG_RELOADS.labels(result="ok").inc()
+    logger.info(
+        "config reloaded role=%s feeds=%d topics=%d subscribers=%d",
+        role,
+        len(cfg.feeds),
+        len(cfg.topics),
+        len(cfg.subscribers),
+    )
+    return True
+
+
+def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
     names, settings = cfg.names, cfg.settings
     if role == "poll":
         from workers.poller import Poller
 
         http = http_client(settings.poller.user_agent)
         stack.callback(http.close)
-        return Poller(cfg.feeds, producer, redis, http, names, settings.poller, stopper)
+        poller = Poller(cfg.feeds, producer, redis, http, names, settings.poller, stopper)
+        stack.callback(poller.close)
+        return Loop(role, poller, FeedStates(poller))
     if role == "filter":
         from workers import language
         from workers.filter import FilterWorker
@@ -110,14 +258,67 @@ def _build(role: str, cfg: Config, env: Env, producer, redis: Redis, stopper: St
             env.kafka_bootstrap, names.stories, names.filter_group, settings.kafka, client_id(role)
         )
         stack.callback(consumer.close, autocommit=False)
-        return FilterWorker(consumer, producer, Matcher(cfg.topics), names, stopper)
+        worker = FilterWorker(consumer, producer, Matcher(cfg.topics), names, stopper)
+        stack.callback(worker.close)
+        return Loop(role, worker, lambda: update_lag(consumer, names.filter_group))
     from workers.alerter import Alerter
+    from workers.delivery import webhook_clients
 
-    http = http_client("wirewatch-webhooks/0.1")
-    stack.callback(http.close)
+    clients = webhook_clients(cfg.subscribers)
+    for client in clients.values():
+        stack.callback(client.close)
     consumer = make_consumer(env.kafka_bootstrap, names.matches, names.alerter_group, settings.kafka, client_id(role))
     stack.callback(consumer.close, autocommit=False)
-    return Alerter(consumer, producer, redis, http, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper)
+    alerter = Alerter(
+        consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper
+    )
+    stack.callback(alerter.close)
+    return Loop(role, alerter, lambda: update_lag(consumer, names.alerter_group))
+
+
+class FeedStates:
+    """Sets FEEDS_BY_STATE from the shared feed health in Redis, at most every few seconds."""
+
+    def __init__(self, poller: Any, every: float = 5.0) -> None:
+        self.poller = poller
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        counts = dict.fromkeys(metrics.FEED_STATES, 0)
+        for health in self.poller.health.get_many(list(self.poller.feeds)):
+            counts[health.state] = counts.get(health.state, 0) + 1
+        for state, n in counts.items():
+            metrics.FEEDS_BY_STATE.labels(state=state).set(n)
+
+
+def update_lag(consumer: Any, group: str) -> None:
+    """Lag per assigned partition from the consumer's own view (no extra broker round trip)."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None:  # no fetch response for this partition yet
+            continue
+        position = consumer.position(tp, timeout_ms=100)
+        if position is not None:
+            metrics.CONSUMER_LAG.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(
+                max(0, high - position)
+            )
+
+
+def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """A TCP connection to any bootstrap server. The clients' own connection state is no measure: they
+    close idle connections (a quiet poller's producer has none), and their methods are not thread-safe."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def _redacted(url: str) -> str:

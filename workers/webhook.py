@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from workers.errors import DeliveryError
+from workers.ssrf import refused_reason
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_S = 300
@@ -98,6 +99,9 @@ def deliver(
     except httpx.TimeoutException:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:
+        refused = refused_reason(exc)
+        if refused:  # trying again would connect to the same place
+            raise DeliveryError(subscriber, refused, retryable=False) from None
         raise DeliveryError(subscriber, f"{type(exc).__name__}: {exc}") from None
     elapsed = time.monotonic() - started
     if 200 <= resp.status_code < 300:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers.runtime import DaemonOptions
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -15,3 +19,31 @@ def add_config_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 def config_dir(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "config", None) or os.environ.get("WIREWATCH_CONFIG", "config"))
+
+
+def add_daemon_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options of every long-running daemon; logs go to stdout (12-factor) instead of stderr."""
+    add_config_option(parser)
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="port of /metrics, /healthz, /readyz; 0 turns it off "
+        "(default: $WIREWATCH_HEALTH_PORT, settings daemon.health_port, "
+        "else 9460 run, 9461 poll, 9462 filter, 9463 alert)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="after SIGTERM/SIGINT, exit 1 if not stopped cleanly by then "
+        "(default: $WIREWATCH_SHUTDOWN_TIMEOUT, settings daemon.shutdown_timeout, 30)",
+    )
+    parser.set_defaults(logs_to_stdout=True)
+    return parser
+
+
+def daemon_options(args: argparse.Namespace) -> DaemonOptions:
+    from workers.runtime import DaemonOptions
+
+    return DaemonOptions(health_port=args.health_port, shutdown_timeout=args.shutdown_timeout)

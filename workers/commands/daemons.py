@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
+from workers.commands import add_config_option, add_daemon_options, config_dir, daemon_options
 
 
 def run_daemon(args: argparse.Namespace) -> int:
     from workers.runtime import run_daemon as run
 
-    return run(args.command, config_dir(args))
+    return run(args.command, config_dir(args), daemon_options(args))
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         ("filter", "run the language/topic filter"),
         ("alert", "run the webhook alerter"),
     ):
-        add_config_option(sub.add_parser(name, help=helptext, description=helptext)).set_defaults(func=run_daemon)
+        add_daemon_options(sub.add_parser(name, help=helptext, description=helptext)).set_defaults(func=run_daemon)
     demo = sub.add_parser(
         "demo",
         help="run everything offline: stack, sample feeds, daemons, receiver",

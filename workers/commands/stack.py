@@ -1,6 +1,10 @@
 """`wirewatch stack up|down|status`: the embedded broker and Redis in the background, with pid and log
 files under $WIREWATCH_STATE_DIR/stack (default .wirewatch/stack). Ports follow the defaults of
 KAFKA_BOOTSTRAP_SERVERS and REDIS_URL, so the daemons find them without any setting.
+
+``up`` returns only when each service answers (a Kafka TCP connect, a Redis PING) and prints where
+it listens, its pid and its log; ``status`` exits 0 only when both are ready (usable in scripts);
+``down`` stops them (SIGTERM, then SIGKILL after 10 s). A failure names the service and its log, exit 1.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,11 +41,15 @@ def _pid(name: str) -> int | None:
         pid = int((_dir() / f"{name}.pid").read_text())
         os.kill(pid, 0)
         return pid
-    except (OSError, ValueError):
+    except (FileNotFoundError, ValueError):
+        return None
+    except OSError:  # a stale pid file: the process is gone
+        (_dir() / f"{name}.pid").unlink(missing_ok=True)
         return None
 
 
 def up() -> int:
+    print(f"state directory {_dir().resolve()}")
     for svc in _services():
         if _pid(svc.name):
             print(f"{svc.name}: already running (pid {_pid(svc.name)}) on 127.0.0.1:{svc.port}")
@@ -48,6 +57,8 @@ def up() -> int:
         svc.start()
         (_dir() / f"{svc.name}.pid").write_text(str(svc.pid))
         print(f"{svc.name}: ready on 127.0.0.1:{svc.port} (pid {svc.pid}, log {svc.log_path})")
+    env = Env.from_environ()
+    print(f"daemons connect with KAFKA_BOOTSTRAP_SERVERS={env.kafka_bootstrap} REDIS_URL={env.redis_url}")
     return 0
 
 
@@ -87,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return {"up": up, "down": down, "status": status}[args.action]()
     except StackError as exc:
-        print(f"wirewatch stack: {exc}")
+        print(f"wirewatch stack: {exc}", file=sys.stderr)
         return 1
 
 
@@ -97,5 +108,9 @@ def register(sub: Any) -> None:
         help="start/stop the embedded broker and redis-server for development",
         description="The embedded Tansu broker and redis-server in the background.",
     )
-    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument(
+        "action",
+        choices=["up", "down", "status"],
+        help="up: start and wait until ready; down: stop; status: ready/starting/down (exit 0 only when ready)",
+    )
     p.set_defaults(func=run)

@@ -1,0 +1,87 @@
+"""Helpers for the alerter tests: match events, producing them, and an in-process alerter on real servers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka import KafkaProducer
+from pydantic import SecretStr
+from redis import Redis
+
+from workers.alerter import Alerter
+from workers.config import AlerterSettings, KafkaSettings, Subscriber
+from workers.daemon import Stopper
+from workers.delivery import webhook_clients
+from workers.events import MatchEvent, TopicHit
+from workers.kafka_io import ensure_topics, make_consumer, make_producer, send_all
+from workers.names import Names
+from workers.stories import Story
+
+
+def match(i: int, text: str | None = None, title: str | None = None, link: str | None = None) -> MatchEvent:
+    story = Story(
+        id=f"story-{i}",
+        feed="wire",
+        feed_url="http://127.0.0.1/wire.xml",
+        title=title or f"North Korea dispatch {i}",
+        link=link or f"http://127.0.0.1/wire/{i}",
+        text=text or f"Dispatch {i}: Pyongyang said North Korea tested engine model {i * 7}.",
+        published="2023-09-17T10:00:00Z",
+    )
+    hit = TopicHit(terms=["North Korea"], hits=[{"term": "North Korea", "start": 0, "end": 11}], snippet="North Korea")
+    return MatchEvent(story=story, language="en", probability=0.99, topics={"dprk": hit})
+
+
+def produce(bootstrap: str, names: Names, events: list[MatchEvent]) -> None:
+    producer = make_producer(bootstrap, "test-producer")
+    try:
+        send_all(producer, [(names.matches, e.story.id.encode(), e.to_json()) for e in events])
+    finally:
+        producer.close()
+
+
+def sub(name: str, url: str, **extra: Any) -> Subscriber:
+    return Subscriber(name=name, url=url, secret_env="X", topics=["dprk"], local=True, **extra)
+
+
+@contextmanager
+def running_alerter(
+    bootstrap: str, redis: Redis, names: Names, subs: list[Subscriber], secret: str, **settings: Any
+) -> Iterator[Alerter]:
+    """An Alerter in a thread of this process, consuming the test's matches topic."""
+    ensure_topics(bootstrap, names.all_topics(), 2)
+    base: dict[str, Any] = {"delivery_timeout": 1.0, "retry_schedule": [0.3, 0.6, 1.0]}
+    cfg = AlerterSettings(**{**base, **settings})
+    kafka = KafkaSettings(session_timeout_ms=6000, max_poll_records=50)
+    consumer = make_consumer(bootstrap, names.matches, names.alerter_group, kafka, "test-alerter")
+    producer: KafkaProducer = make_producer(bootstrap, "test-alerter")
+    clients = webhook_clients(subs)
+    stopper = Stopper()
+    alerter = Alerter(
+        consumer, producer, redis, clients, subs, {s.name: SecretStr(secret) for s in subs}, names, cfg, stopper
+    )
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        while not stopper.stopping:
+            try:
+                alerter.run_once()
+            except Exception as exc:  # Redis down and the like: the daemon's loop retries too
+                errors.append(exc)
+                stopper.sleep(0.2)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield alerter
+    finally:
+        stopper.stop()
+        thread.join(10)
+        alerter.close()
+        consumer.close(autocommit=False)
+        producer.close()
+        for c in clients.values():
+            c.close()

@@ -1,0 +1,182 @@
+"""The fetcher against real local HTTP servers: every fault the poller must survive, one request each."""
+
+from __future__ import annotations
+
+import gzip
+import resource
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import rss
+from workers.config import Feed
+from workers.errors import FeedFetchError
+from workers.feeds import parse
+from workers.feedserver import FeedServer, Route
+from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, fetch, retry_after_seconds
+
+pytestmark = pytest.mark.integration
+
+UA = "wirewatch-test/1"
+CAP = 200_000
+ITEMS = [{"title": "Привет мир", "link": "http://127.0.0.1/s/1", "guid": "g1", "description": "Тело &amp; текст"}]
+
+
+class _Streaming(BaseHTTPRequestHandler):
+    """Bodies FeedServer cannot serve: a slow drip and an endless 1 GB-and-more body."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("content-type", "application/rss+xml")
+        self.end_headers()
+        try:
+            if self.path == "/drip":
+                for _ in range(100):
+                    self.wfile.write(b"<")
+                    self.wfile.flush()
+                    time.sleep(0.2)  # each byte within the read timeout; the whole body never within the total
+            else:
+                chunk = b"x" * 65536
+                for _ in range(16384):  # 1 GiB, sent without content-length
+                    self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    s = FeedServer()
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def streaming() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Streaming)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client() as c:
+        yield c
+
+
+def gzip_bomb(megabytes: int) -> bytes:
+    """gzip of ``megabytes`` MB of spaces (about 1000:1), built in chunks so the test itself stays small."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b" " * 1_000_000
+    return b"".join([z.compress(b"<rss>"), *(z.compress(chunk) for _ in range(megabytes)), z.flush()])
+
+
+def get(client: httpx.Client, url: str, validators: dict[str, str] | None = None, timeout: float = 1.0) -> Fetched:
+    return fetch(client, "f", url, validators or {}, timeout=timeout, max_bytes=CAP, user_agent=UA)
+
+
+def test_user_agent_validators_and_304(server: FeedServer, client: httpx.Client) -> None:
+    server.routes["/a.xml"] = Route(rss(ITEMS), headers={"cache-control": "public, max-age=600"})
+    first = get(client, server.url("/a.xml"))
+    assert first.status == 200 and first.max_age == 600 and first.validators["etag"]
+    again = get(client, server.url("/a.xml"), first.validators)
+    assert again.status == 304 and again.body == b""
+    sent = server.requests[-1][1]
+    assert sent["if-none-match"] == first.validators["etag"] and sent["user-agent"] == UA
+
+
+@pytest.mark.parametrize(
+    "status,error,attr",
+    [(500, FeedFetchError, None), (410, FeedGoneError, None), (429, FeedThrottledError, 120.0)],
+)
+def test_status_codes(server: FeedServer, client: httpx.Client, status: int, error: type, attr: float | None) -> None:
+    server.routes["/x.xml"] = Route(b"no", status=status, headers={"retry-after": "120"})
+    with pytest.raises(error) as info:
+        get(client, server.url("/x.xml"))
+    assert f"HTTP {status}" in info.value.reason
+    if attr is not None:
+        assert info.value.retry_after == attr
+
+
+def test_retry_after_as_http_date() -> None:
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60) == 60
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_permanent_redirect_reports_the_new_url_temporary_does_not(server: FeedServer, client: httpx.Client) -> None:
+    server.routes["/new.xml"] = Route(rss(ITEMS))
+    server.routes["/old.xml"] = Route(b"", status=301, headers={"location": "/new.xml"})
+    server.routes["/tmp.xml"] = Route(b"", status=302, headers={"location": "/new.xml"})
+    server.routes["/loop.xml"] = Route(b"", status=308, headers={"location": "/loop.xml"})
+    moved = get(client, server.url("/old.xml"))
+    assert moved.status == 200 and moved.moved_to == server.url("/new.xml")
+    assert get(client, server.url("/tmp.xml")).moved_to is None
+    with pytest.raises(FeedFetchError, match="redirects"):
+        get(client, server.url("/loop.xml"))
+
+
+def test_timeout_and_slow_drip(server: FeedServer, streaming: str, client: httpx.Client) -> None:
+    server.routes["/hang.xml"] = Route(rss(ITEMS), delay=3)
+    with pytest.raises(FeedFetchError, match="timed out"):
+        get(client, server.url("/hang.xml"))
+    with pytest.raises(FeedFetchError, match="not complete"):
+        get(client, streaming + "/drip")
+
+
+def test_oversized_bodies_and_gzip_bomb_are_refused_in_bounded_memory(
+    server: FeedServer, streaming: str, client: httpx.Client
+) -> None:
+    server.routes["/big.xml"] = Route(b"<rss>" + b"x" * (CAP + 10) + b"</rss>")
+    with pytest.raises(FeedFetchError, match="exceeds"):
+        get(client, server.url("/big.xml"))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(FeedFetchError, match="exceeds"):
+        get(client, streaming + "/endless", timeout=5)  # 1 GiB without content-length
+    bomb = gzip_bomb(200)
+    server.routes["/bomb.xml"] = Route(bomb, headers={"content-encoding": "gzip"})
+    with pytest.raises(FeedFetchError, match="exceeds"):
+        get(client, server.url("/bomb.xml"))
+    server.routes["/bomb-plain.xml"] = Route(bomb)  # a .gz served as plain bytes is sniffed and capped too
+    with pytest.raises(FeedFetchError, match="exceeds"):
+        get(client, server.url("/bomb-plain.xml"))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 50, f"peak memory grew by {grown_mb:.0f} MB"
+
+
+def test_gzip_body_is_decoded(server: FeedServer, client: httpx.Client) -> None:
+    server.routes["/z.xml"] = Route(gzip.compress(rss(ITEMS)), headers={"content-encoding": "gzip"})
+    assert get(client, server.url("/z.xml")).body == rss(ITEMS)
+
+
+def test_entity_expansion_bomb_is_not_expanded(server: FeedServer, client: httpx.Client) -> None:
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e0 "lol">{entities}'
+        '<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>&e9;&xxe;</title>'
+        "<link>http://127.0.0.1/1</link><description>d</description></item></channel></rss>"
+    )
+    server.routes["/lol.xml"] = Route(doc.encode())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stories = parse(Feed(name="f", url=server.url("/lol.xml")), get(client, server.url("/lol.xml")))
+    assert len(stories) == 1 and len(stories[0].title) < 100 and "root:" not in stories[0].title
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
+
+
+def test_wrong_declared_charset_still_yields_readable_text(server: FeedServer, client: httpx.Client) -> None:
+    body = rss(ITEMS).decode().replace('encoding="utf-8"', 'encoding="windows-1251"').encode("cp1251")
+    server.routes["/cp.xml"] = Route(body, content_type="application/rss+xml; charset=utf-8")  # the header lies
+    stories = parse(Feed(name="f", url=server.url("/cp.xml")), get(client, server.url("/cp.xml")))
+    assert stories[0].title == "Привет мир" and stories[0].text == "Тело & текст"

@@ -1,0 +1,197 @@
+"""Signals sent to real daemon processes: SIGTERM mid-stream (exit 0 within the bound, offsets
+committed, nothing lost or repeated after a restart), SIGHUP with a new topic and subscriber (alerts
+without a restart), SIGHUP with a broken topics file (the running config is kept, the error logged)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from tests.ops_support import json_lines
+from tests.support import ROOT, group_caught_up, read_topic, rss, wait_until
+from tests.test_pipeline import posts_for, servers, subscriber  # noqa: F401 - servers is a fixture
+from workers.feedserver import Route
+
+SHUTDOWN_TIMEOUT = "10"
+
+
+def nk_items(n: int) -> list[dict[str, str]]:
+    return [
+        {
+            "title": f"North Korea bulletin {i}",
+            "link": f"http://127.0.0.1/wire/bulletin-{i}",
+            "guid": f"bulletin-{i}",
+            "description": f"Item {i}: Pyongyang announced that North Korea will hold drill number {i * 11} "
+            f"near the coast, a statement coded {i * 17} said.",
+        }
+        for i in range(n)
+    ]
+
+
+def committed(bootstrap: str, group: str, topic: str) -> int:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+        return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+    finally:
+        admin.close()
+
+
+@pytest.mark.integration
+def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_config, daemons, bootstrap, names):  # type: ignore[no-untyped-def]  # noqa: F811
+    feeds, receiver, rurl = servers
+    n = 16
+    items = nk_items(n)
+    feeds.routes["/wire.xml"] = Route(rss(items))
+
+    def slow_ok(_rec: Any) -> int:
+        time.sleep(0.1)  # keeps the alerter mid-batch when the signal comes
+        return 204
+
+    receiver.respond = slow_ok
+    cfg = make_config(
+        feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 2}],
+        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
+        settings={"kafka": {"max_poll_records": 5}},
+    )
+    env = {"WIREWATCH_SHUTDOWN_TIMEOUT": SHUTDOWN_TIMEOUT}
+    daemons("poll", cfg, **env)
+    filt = daemons("filter", cfg, **env)
+    alert = daemons("alert", cfg, **env)
+
+    wait_until(lambda: len(receiver.received) >= 3, 60, what="the first alerts")
+    assert alert.terminate(timeout=float(SHUTDOWN_TIMEOUT) + 10) == 0, alert.output()[-2000:]
+    delivered = len(receiver.received)
+    assert delivered < n, "the signal must come mid-stream"
+    # Every alert delivered before the exit is covered by a committed offset, and nothing more.
+    assert committed(bootstrap, names.alerter_group, names.matches) == delivered
+    assert "alerter stopped" in alert.output()
+
+    wait_until(lambda: group_caught_up(bootstrap, names.filter_group, names.stories), 30, what="filter caught up")
+    assert filt.terminate(timeout=float(SHUTDOWN_TIMEOUT) + 10) == 0  # every story is filtered: no restart needed
+    daemons("alert", cfg, **env)
+    wait_until(lambda: len(receiver.unique()) >= n, 60, what=f"all {n} alerts")
+    wait_until(lambda: group_caught_up(bootstrap, names.alerter_group, names.matches), 30, what="alerter caught up")
+
+    assert len(receiver.received) == n, "a graceful stop repeats nothing"
+    assert {r.json["story"]["url"] for r in receiver.received} == {it["link"] for it in items}
+    assert len(read_topic(bootstrap, names.matches, n, timeout=3)) == n, "the filter stopped without repeats"
+
+
+@pytest.mark.integration
+def test_sighup_reloads_feeds_topics_subscribers_and_keeps_them_on_a_broken_file(servers, make_config, daemons):  # type: ignore[no-untyped-def]  # noqa: F811
+    feeds, receiver, rurl = servers
+    volcano_story = {
+        "title": "Krakatoa erupts again",
+        "link": "http://127.0.0.1/wire/krakatoa",
+        "guid": "krakatoa-1",
+        "description": "The Krakatoa volcano erupted on Sunday, sending ash two kilometres high.",
+    }
+    second = {
+        **volcano_story,
+        "link": "http://127.0.0.1/wire/krakatoa-2",
+        "guid": "krakatoa-2",
+        "title": "Krakatoa ash closes airports",
+        "description": "Ash from Krakatoa closed two airports.",
+    }
+    feeds.routes["/wire.xml"] = Route(rss(nk_items(1)))
+    cfg = make_config(
+        feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 1}],
+        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
+    )
+    poll = daemons("poll", cfg)
+    filt = daemons("filter", cfg)
+    alert = daemons("alert", cfg)
+    wait_until(lambda: posts_for(receiver, "dprk-desk"), 60, what="the first alert")
+
+    # A new feed, a new topic and a subscriber for it; SIGHUP all three daemons.
+    feeds.routes["/volcano.xml"] = Route(rss([volcano_story]))
+    feed_list = (cfg / "feeds.yaml").read_text()
+    (cfg / "feeds.yaml").write_text(
+        feed_list + f"- {{name: volcano, url: '{feeds.url('/volcano.xml')}', interval: 1}}\n"
+    )
+    topics = (ROOT / "config" / "topics.yaml").read_text(encoding="utf-8")
+    (cfg / "topics.yaml").write_text(topics + "\n  volcano:\n    terms: [Krakatoa]\n", encoding="utf-8")
+    subs = (cfg / "subscribers.yaml").read_text()
+    (cfg / "subscribers.yaml").write_text(
+        subs + f"- {{name: volcano-desk, url: '{rurl}/hooks/volcano-desk', secret_env: WIREWATCH_TEST_SECRET, "
+        "topics: [volcano], local: true}\n"
+    )
+    procs = (poll, filt, alert)
+    pids = [d.proc.pid for d in procs]
+    for d in (filt, alert):  # the consumers first, so the new feed's story cannot meet the old topics
+        d.proc.send_signal(signal.SIGHUP)
+    for d in (filt, alert):
+        wait_until(lambda d=d: "config reloaded" in d.output(), 30, what=f"{d.role} reload")
+    poll.proc.send_signal(signal.SIGHUP)
+    alerted = wait_until(lambda: posts_for(receiver, "volcano-desk"), 60, what="the alert of the new feed and topic")
+    assert alerted[0].json["story"]["feed"] == "volcano"
+    assert [d.proc.pid for d in procs] == pids and all(d.proc.poll() is None for d in procs)
+    assert "config reloaded role=poll feeds=2" in poll.output()
+
+    # A broken topics file: the filter logs the error with the file and keeps matching with the old topics.
+    (cfg / "topics.yaml").write_text("topics:\n  volcano:\n    terms: [\n", encoding="utf-8")
+    filt.proc.send_signal(signal.SIGHUP)
+    failed = wait_until(
+        lambda: [r for r in json_lines(filt.output()) if r["msg"].startswith("config reload failed")],
+        30,
+        what="the reload error",
+    )
+    assert failed[0]["level"] == "error" and "topics.yaml" in failed[0]["msg"]
+    feeds.routes["/volcano.xml"] = Route(rss([volcano_story, second]))
+    wait_until(lambda: len(posts_for(receiver, "volcano-desk")) >= 2, 60, what="an alert after the broken reload")
+    assert filt.proc.poll() is None
+
+
+LOOP_SCRIPT = """
+import sys, time
+from workers.daemon import Stopper, run_loop
+from workers.logs import setup_logging
+setup_logging("INFO", "text", sys.stdout)
+stopper = Stopper(float(sys.argv[1]))
+stopper.install()
+def once():
+    print("batch", flush=True)
+    time.sleep(float(sys.argv[2]))
+run_loop("t", once, stopper, reload=lambda: print("reloaded", flush=True))
+stopper.disarm()
+print("clean exit", flush=True)
+"""
+
+
+def loop_process(timeout: float, batch: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOP_SCRIPT, str(timeout), str(batch)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "batch\n"
+    return proc
+
+
+@pytest.mark.parametrize(
+    "timeout,batch,signals,code,says",
+    [
+        (30, 0.3, [signal.SIGTERM], 0, "clean exit"),
+        (30, 0.3, [signal.SIGINT], 0, "clean exit"),
+        (0.5, 60, [signal.SIGTERM], 1, "shutdown took longer than timeout=0s"),
+        (30, 60, [signal.SIGTERM, signal.SIGTERM], 1, "second signal SIGTERM: exiting now"),
+        (30, 0.3, [signal.SIGHUP, signal.SIGTERM], 0, "reloaded"),
+    ],
+)
+def test_stop_signals_on_the_run_loop(timeout: float, batch: float, signals: list[int], code: int, says: str) -> None:
+    proc = loop_process(timeout, batch)
+    for sig in signals:
+        proc.send_signal(sig)
+        time.sleep(0.6)  # let the loop reach its next batch boundary before the next signal
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == code and says in out, out

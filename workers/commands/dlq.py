@@ -1,0 +1,86 @@
+"""`wirewatch dlq list|replay [--stories]`: the dead-letter topics of alerts (default) and of stories.
+
+Replaying alerts parks each one again in the Redis retry queue, due now, under its own webhook-id, so a
+running alerter delivers it and a receiver that got it before drops the repeat; alerts already
+delivered since are skipped. Replaying stories produces their original bytes to the stories topic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import time
+from typing import Any
+
+from workers.commands import add_config_option, config_dir
+
+
+def _context(args: argparse.Namespace) -> Any:
+    from workers.config import Env, load_config
+    from workers.runtime import make_redis
+
+    cfg = load_config(config_dir(args), need=("topics",))
+    env = Env.from_environ()
+    return cfg, env, make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
+
+
+def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None = None) -> int:
+    """Park every dead-lettered alert (of one subscriber, or all) again, due now; return how many."""
+    from workers.deadletter import parse, read_all
+    from workers.retryqueue import Parked, RetryQueue
+
+    queue = RetryQueue(redis, names)
+    count = 0
+    for rec in read_all(bootstrap, names.alerts_dlq):
+        payload = parse(rec).get("payload")
+        if not isinstance(payload, dict) or "alert" not in payload:
+            continue  # a malformed match: nothing to deliver
+        if subscriber and payload.get("subscriber") != subscriber:
+            continue
+        aid = str(payload["alert"]["alert_id"])
+        if redis.exists(names.sent(aid)):
+            continue
+        queue.park(Parked(aid, str(payload["subscriber"]), payload["alert"], 0, "replayed"), time.time())
+        count += 1
+    return count
+
+
+def run(args: argparse.Namespace) -> int:
+    from workers.deadletter import parse, read_all
+
+    cfg, env, redis = _context(args)
+    names = cfg.names
+    topic = names.stories_dlq if args.stories else names.alerts_dlq
+    if args.action == "list":
+        for rec in read_all(env.kafka_bootstrap, topic):
+            body = parse(rec)
+            who = (body.get("payload") or {}).get("subscriber", "-") if isinstance(body.get("payload"), dict) else "-"
+            print(f"{rec.partition}:{rec.offset}\t{(rec.key or b'').decode(errors='replace')}\t{who}\t{body['reason']}")
+        return 0
+    if not args.stories:
+        print(f"parked {replay_alerts(env.kafka_bootstrap, redis, names)} alert(s) for delivery")
+        return 0
+    from workers.kafka_io import make_producer, send_all
+
+    messages = []
+    for rec in read_all(env.kafka_bootstrap, topic):
+        raw = parse(rec).get("value_b64")
+        if raw:
+            messages.append((names.stories, rec.key or b"", base64.b64decode(raw)))
+    producer = make_producer(env.kafka_bootstrap, "wirewatch-dlq-replay")
+    try:
+        send_all(producer, messages)
+    finally:
+        producer.close()
+    print(f"produced {len(messages)} story message(s) to {names.stories}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "dlq", help="list or replay dead letters", description="The alerts (default) or stories dead-letter topic."
+    )
+    add_config_option(p)
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--stories", action="store_true", help="the stories dead-letter topic instead of the alerts one")
+    p.set_defaults(func=run)

@@ -1,0 +1,84 @@
+"""`wirewatch subscribers list|test NAME|enable NAME|replay NAME`: endpoint state and recovery.
+
+``list`` shows each endpoint's state (ok, failing since, disabled and why) and its parked alerts;
+``test`` sends one signed ``webhook.test`` message and prints the answer; ``enable`` clears the
+disabled state; ``replay`` parks the subscriber's dead-lettered alerts again (see ``dlq replay``).
+Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from typing import Any
+
+from workers.commands import add_config_option, config_dir
+from workers.errors import ConfigError, DeliveryError
+
+
+def run(args: argparse.Namespace) -> int:
+    from workers.config import Env, load_config
+    from workers.endpoints import Endpoints
+    from workers.retryqueue import RetryQueue
+    from workers.runtime import make_redis
+
+    cfg = load_config(config_dir(args), need=("topics", "subscribers"))
+    env = Env.from_environ()
+    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
+    endpoints = Endpoints(redis, cfg.names, cfg.settings.alerter.disable_after_hours * 3600)
+    by_name = {s.name: s for s in cfg.subscribers}
+    if args.action == "list":
+        queue = RetryQueue(redis, cfg.names)
+        for s in cfg.subscribers:
+            st = endpoints.state(s.name)
+            state = (
+                f"disabled ({st.reason})"
+                if st.disabled
+                else (f"failing since {time.ctime(st.failing_since)}" if st.failing_since else "ok")
+            )
+            print(f"{s.name}\t{s.url}\ttopics={','.join(s.topics)}\tparked={queue.size(s.name)}\t{state}")
+        return 0
+    if not args.name or args.name not in by_name:
+        raise ConfigError(f"{config_dir(args)}/subscribers.yaml: no subscriber named {args.name!r}")
+    name = args.name
+    if args.action == "enable":
+        endpoints.enable(name)
+        print(f"{name}: enabled")
+    elif args.action == "replay":
+        from workers.commands.dlq import replay_alerts
+
+        if endpoints.state(name).disabled:
+            print(f"{name}: still disabled; alerts replayed now will be dead-lettered again (enable it first)")
+        print(f"{name}: parked {replay_alerts(env.kafka_bootstrap, redis, cfg.names, name)} alert(s) for delivery")
+    else:
+        return _test(by_name[name], cfg.secrets[name].get_secret_value(), cfg.settings.alerter.delivery_timeout)
+    return 0
+
+
+def _test(sub: Any, secret: str, timeout: float) -> int:
+    from workers.ssrf import webhook_client
+    from workers.webhook import deliver
+
+    body = json.dumps({"schema": 1, "type": "webhook.test", "subscriber": sub.name}).encode()
+    with webhook_client(local=sub.local, max_connections=1) as client:
+        try:
+            res = deliver(client, sub.name, sub.url, secret, f"msg_test_{uuid.uuid4().hex}", body, timeout=timeout)
+        except DeliveryError as exc:
+            print(f"{sub.name}: FAILED {exc.reason}")
+            return 1
+    print(f"{sub.name}: OK {res.status} in {res.elapsed_s * 1000:.0f} ms")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "subscribers",
+        help="webhook endpoints: list, test, enable, replay",
+        description="Endpoint state and recovery for the subscribers of subscribers.yaml.",
+    )
+    add_config_option(p)
+    p.add_argument("action", choices=["list", "test", "enable", "replay"])
+    p.add_argument("name", nargs="?", help="the subscriber (for test, enable, replay)")
+    p.set_defaults(func=run)

@@ -1,0 +1,194 @@
+"""The poller's HTTP client rules: one GET of a feed, polite and bounded.
+
+In order: send the stored validators (If-None-Match / If-Modified-Since) and our User-Agent; follow
+at most MAX_REDIRECTS redirects ourselves, remembering whether every hop was permanent (301/308), so
+the caller can update the stored URL; then decide on the status: 304 is "not modified", 200 is read,
+410 raises FeedGoneError (the feed is disabled), 429/503 raise FeedThrottledError carrying
+Retry-After, anything else raises FeedFetchError. The body is read raw and decompressed here, with
+zlib's ``max_length``, so neither a huge body nor a gzip bomb is ever held in memory past the cap.
+A body that is itself gzip (a .xml.gz served without Content-Encoding) is unpacked the same way.
+Cache-Control max-age is returned so the scheduler does not poll a feed before it may have changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from workers.errors import FeedFetchError
+
+logger = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+GZIP_MAGIC = b"\x1f\x8b"
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
+
+
+class FeedGoneError(FeedFetchError):
+    """410 Gone: the publisher removed the feed; it is disabled until an operator re-enables it."""
+
+
+class FeedThrottledError(FeedFetchError):
+    """429 or 503: the publisher asks us to come back later (``retry_after`` seconds, when it said so)."""
+
+    def __init__(self, feed: str, url: str, reason: str, retry_after: float | None) -> None:
+        super().__init__(feed, url, reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int  # 200, or 304 when the validators still hold
+    body: bytes
+    headers: dict[str, str]
+    url: str  # the final URL after redirects
+    moved_to: str | None = None  # set when every redirect hop was permanent (301/308)
+
+    @property
+    def validators(self) -> dict[str, str]:
+        return {k: v for k in ("etag", "last-modified") if (v := self.headers.get(k))}
+
+    @property
+    def max_age(self) -> float | None:
+        """Seconds the publisher says the response stays fresh (Cache-Control max-age), if any."""
+        m = _MAX_AGE.search(self.headers.get("cache-control", ""))
+        return float(m.group(1)) if m else None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def gunzip_capped(data: bytes, max_bytes: int, *, feed: str, url: str) -> bytes:
+    """Decompress gzip/zlib data to at most max_bytes; raise FeedFetchError past the cap or on corrupt data."""
+    d = zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header, detected
+    try:
+        out = d.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise FeedFetchError(feed, url, f"corrupt compressed body: {exc}") from None
+    if len(out) > max_bytes:
+        raise FeedFetchError(feed, url, f"decompressed body exceeds {max_bytes} bytes")
+    return out
+
+
+def read_file(name: str, url: str, max_bytes: int) -> Fetched:
+    path = Path(unquote(urlsplit(url).path))
+    try:
+        with path.open("rb") as fh:
+            body = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise FeedFetchError(name, url, f"cannot read file: {exc.strerror}") from None
+    if len(body) > max_bytes:
+        raise FeedFetchError(name, url, f"body larger than {max_bytes} bytes")
+    if body.startswith(GZIP_MAGIC):
+        body = gunzip_capped(body, max_bytes, feed=name, url=url)
+    return Fetched(200, body, {}, url)
+
+
+def _read_body(resp: httpx.Response, name: str, url: str, timeout: float, max_bytes: int) -> bytes:
+    """The decoded body, capped at max_bytes after decompression and at ``timeout`` seconds in total."""
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes and not resp.headers.get("content-encoding"):
+        raise FeedFetchError(name, url, f"body of {declared} bytes exceeds {max_bytes}")
+    encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise FeedFetchError(name, url, f"unsupported content-encoding {encoding!r}")
+    # 47 = 32 + 15: zlib detects a gzip or zlib header (servers label deflate either way)
+    inflater = None if encoding in ("identity", "") else zlib.decompressobj(wbits=47)
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + timeout  # a slow drip must not hold a worker past the timeout
+    for raw in resp.iter_raw():
+        if time.monotonic() > deadline:
+            raise FeedFetchError(name, url, f"body not complete after {timeout:g}s")
+        pending = raw
+        while pending:
+            if inflater is None:
+                piece, pending = pending, b""
+            else:
+                try:
+                    piece = inflater.decompress(pending, max_bytes + 1 - size)
+                except zlib.error as exc:
+                    raise FeedFetchError(name, url, f"corrupt {encoding} body: {exc}") from None
+                pending = inflater.unconsumed_tail
+            size += len(piece)
+            if size > max_bytes:
+                raise FeedFetchError(name, url, f"body exceeds {max_bytes} bytes")
+            chunks.append(piece)
+            if inflater is not None and not piece:
+                break
+    body = b"".join(chunks)
+    if body.startswith(GZIP_MAGIC):  # a gzip file served as plain bytes
+        body = gunzip_capped(body, max_bytes, feed=name, url=url)
+    return body
+
+
+def _raise_for_status(resp: httpx.Response, name: str, url: str) -> None:
+    status = resp.status_code
+    if status == 410:
+        raise FeedGoneError(name, url, "HTTP 410 Gone")
+    if status in (429, 503):
+        after = retry_after_seconds(resp.headers.get("retry-after"))
+        hint = f", retry after {after:.0f}s" if after is not None else ""
+        raise FeedThrottledError(name, url, f"HTTP {status}{hint}", after)
+    raise FeedFetchError(name, url, f"HTTP {status}")
+
+
+def fetch(
+    client: httpx.Client,
+    name: str,
+    url: str,
+    validators: dict[str, str],
+    *,
+    timeout: float,
+    max_bytes: int,
+    user_agent: str,
+) -> Fetched:
+    """GET a feed (conditional when validators are known); raise FeedFetchError or a subclass on failure."""
+    if url.startswith("file://"):
+        return read_file(name, url, max_bytes)
+    headers = {"user-agent": user_agent, "accept-encoding": "gzip, deflate"}
+    if "etag" in validators:
+        headers["if-none-match"] = validators["etag"]
+    if "last-modified" in validators:
+        headers["if-modified-since"] = validators["last-modified"]
+    current, permanent = url, True
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            with client.stream("GET", current, headers=headers, timeout=timeout, follow_redirects=False) as resp:
+                if resp.is_redirect and resp.headers.get("location"):
+                    permanent = permanent and resp.status_code in (301, 308)
+                    current = urljoin(current, resp.headers["location"])
+                    if not current.startswith(("http://", "https://")):
+                        raise FeedFetchError(name, url, f"redirect to unsupported URL {current!r}")
+                    continue
+                moved = current if permanent and current != url else None
+                if resp.status_code == 304:
+                    return Fetched(304, b"", dict(resp.headers), current, moved)
+                if resp.status_code != 200:
+                    _raise_for_status(resp, name, url)
+                body = _read_body(resp, name, url, timeout, max_bytes)
+                return Fetched(200, body, dict(resp.headers), current, moved)
+        raise FeedFetchError(name, url, f"more than {MAX_REDIRECTS} redirects")
+    except httpx.TimeoutException:
+        raise FeedFetchError(name, url, f"timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise FeedFetchError(name, url, f"{type(exc).__name__}: {exc}") from None
