@@ -19,7 +19,6 @@ import gzip
 import json
 import logging
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +95,7 @@ def _feed_entries(root: Path, languages: dict[str, str], wanted: Wanted) -> Iter
             body = gzip.decompress(body)
         url = path.as_uri()
         try:
-            # feedparser warns (DeprecationWarning) when feeds.parse asks for updated_parsed on an entry that
-            # lacks it; the poller's business, and harmless for reading the corpus.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                stories = parse(Feed(name="corpus", url=url), Fetched(200, body, {}, url))
+            stories = parse(Feed(name="corpus", url=url), Fetched(200, body, {}, url))
         except WirewatchError as exc:  # JSON Feed and a deliberately broken feed: the poller skips them too
             logger.debug("corpus feed skipped path=%s reason=%s", rel, exc)
             continue
