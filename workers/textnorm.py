@@ -27,6 +27,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 NUKTA = "\u093c"
 SEPARATORS = "-\u2010\u2011"  # hyphens join words like spaces do: "Kim Jong-un" == "Kim Jong Un"
@@ -152,10 +153,98 @@ def _normalize_ascii(text: str) -> NormalizedText:
     return NormalizedText("".join(parts), len(text), nstart, nend, ostart, oend)
 
 
+_DROPPED = "\x00"  # stands for a dropped character in the fast path
+_EXPANDED = "\x01"  # stands for a character that normalises to several ("…" -> "...", "ß" -> "ss")
+# What changes length: runs of dropped characters, runs of separators (two spaces or more, with any dropped
+# characters between them) and expanded characters. A single space is left alone, so the loop below runs per
+# oddity, not per word.
+_RUN_RE = re.compile(r"\x00+| [ \x00]* |\x01")
+
+
+def _char_table(chars: set[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """Per character: its one-character replacement (or a placeholder), and the expansions of the others."""
+    table: dict[int, str] = {}
+    expansions: dict[str, str] = {}
+    for ch in chars:
+        out = _segment_cache.get(ch)
+        if out is None:
+            out = _normalize_segment(ch)
+        if out == ch:
+            continue
+        if len(out) > 1:
+            table[ord(ch)] = _EXPANDED
+            expansions[ch] = out
+        else:
+            table[ord(ch)] = out or _DROPPED
+    return table, expansions
+
+
+def _normalize_fast(text: str) -> NormalizedText | None:
+    """``normalize`` for text in NFC, character by character at C speed (``str.translate`` and one regex).
+
+    In NFC text no character composes with its neighbour, so mapping each character on its own (NFKC, case
+    fold, drops, folds) gives what the segment loop gives. Offsets change only where separator runs collapse,
+    characters are dropped or a character expands; a dropped mark stays with the character before it, as in
+    its segment. None when the text is not NFC or holds the placeholders: the segment loop handles it.
+    """
+    if _DROPPED in text or _EXPANDED in text or not unicodedata.is_normalized("NFC", text):
+        return None
+    table, expansions = _char_table(set(text))
+    mapped = text.translate(table)  # one character for one, so offsets are still the original ones
+    if _DROPPED not in mapped and _EXPANDED not in mapped and "  " not in mapped:
+        return NormalizedText(mapped, len(text))  # the common case: nothing changes length
+    nstart: list[int] = []
+    nend: list[int] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    shift = 0  # original offset minus normalised offset so far
+
+    def record(n0: int, n1: int, o0: int, o1: int) -> None:
+        nstart.append(n0)
+        nend.append(n1)
+        ostart.append(o0)
+        oend.append(o1)
+
+    def replace(m: re.Match[str]) -> str:
+        nonlocal shift
+        run_start, run_end = m.span()
+        npos = run_start - shift
+        run = m.group()
+        if run == _EXPANDED:
+            out = expansions[text[run_start]]
+            record(npos, npos + len(out), run_start, run_end)
+            shift -= len(out) - 1
+            return out
+        if " " in run:
+            record(npos, npos + 1, run_start, run_end)
+            shift += run_end - run_start - 1
+            return " "
+        shift += run_end - run_start
+        if npos > 0 and unicodedata.category(text[run_start])[0] == "M":
+            # A dropped mark (nukta, haraka) stays with the character before it, as in its segment.
+            if oend and oend[-1] == run_start:
+                oend[-1] = run_end
+            else:
+                record(npos - 1, npos, run_start - 1, run_end)
+        else:  # format characters (ZWJ, soft hyphen) belong to no character: an empty span
+            record(npos, npos, run_start, run_end)
+        return ""
+
+    return NormalizedText(_RUN_RE.sub(replace, mapped), len(text), nstart, nend, ostart, oend)
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching (see the module docstring) and keep the offset map."""
     if text.isascii():
         return _normalize_ascii(text)
+    fast = _normalize_fast(text)
+    if fast is not None:
+        return fast
+    return _normalize_segments(text)
+
+
+def _normalize_segments(text: str) -> NormalizedText:
+    """The general path: segment by segment (a base and its marks), for text that is not NFKC already."""
     parts: list[str] = []
     nstart: list[int] = []
     nend: list[int] = []
@@ -201,11 +290,13 @@ def normalize_term(term: str) -> str:
     return normalize(term).text
 
 
+@lru_cache(maxsize=8192)  # called per candidate hit and per letter after it: a C-level cache pays off
 def is_word_char(ch: str) -> bool:
     """Letters, marks and digits make words; a matra or virama therefore continues a Devanagari word."""
     return unicodedata.category(ch)[0] in "LMN"
 
 
+@lru_cache(maxsize=8192)
 def is_unspaced(ch: str) -> bool:
     """True for scripts written without spaces between words (Han, kana, Thai, ...)."""
     return _in_ranges(ord(ch), _UNSPACED_RANGES)
