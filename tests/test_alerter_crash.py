@@ -30,19 +30,28 @@ def test_kill_9_at_random_moments_over_1000_matches(
     secret: str, make_config, daemons, names: Names, bootstrap: str
 ) -> None:  # type: ignore[no-untyped-def]
     n = 1000
-    receiver = Receiver(secret=secret)
+
+    def slowish(_r: object) -> int:
+        time.sleep(0.01)  # keeps the 1,000 in flight across the kills, however fast the alerter gets
+        return 204
+
+    receiver = Receiver(secret=secret, respond=slowish)
     port = receiver.start()
     try:
         cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", kafka={"max_poll_records": 40})
         produce(bootstrap, names, [match(i) for i in range(n)])
         rnd = random.Random()
+        kills_mid_stream = 0
         for _ in range(3):
             d = daemons("alert", cfg)
             before = len(receiver.unique())
-            wait_until(lambda before=before: len(receiver.unique()) > before + 20, 60, what="progress")
+            wait_until(lambda before=before: len(receiver.unique()) >= min(before + 20, n), 60, what="progress")
             time.sleep(rnd.uniform(0.0, 0.6))
             d.kill()
-        assert len(receiver.unique()) < n, "the kills happened mid-stream"
+            if len(receiver.unique()) >= n:
+                break
+            kills_mid_stream += 1
+        assert kills_mid_stream >= 1, "at least one kill happened mid-stream"
         daemons("alert", cfg)
         wait_until(lambda: len(receiver.unique()) >= n, 90, what=f"all {n} alerts")
         time.sleep(0.5)

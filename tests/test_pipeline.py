@@ -99,6 +99,11 @@ def test_seed_story_gives_exactly_one_signed_alert(servers, make_config, daemons
     assert {"dprk", "russia"} <= set(body["topics"])
     assert body["topics"]["dprk"]["terms"], "the terms that matched are carried"
     assert body["topics"]["russia"]["terms"]
+    story_text = f"{original['title']}\n{seed_text()}"
+    first = body["topics"]["dprk"]["hits"][0]
+    assert first["term"] in body["topics"]["dprk"]["terms"]
+    assert story_text[first["start"] : first["end"]].strip(), "hit offsets point into the story's title + text"
+    assert body["topics"]["dprk"]["snippet"]
     assert posts_for(receiver, "english-only") == []
     # The conditional GET was used on re-polls.
     assert any("if-none-match" in h for path, h in feeds.requests if path == "/ani.xml")

@@ -63,7 +63,9 @@ def build_alert(
         "alert_id": aid,
         "subscriber": sub.name,
         "subscribed_topics": [t for t in sub.topics if t in event.topics],
-        "topics": {name: {"terms": hit.terms, "snippet": hit.snippet} for name, hit in event.topics.items()},
+        "topics": {
+            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet} for name, hit in event.topics.items()
+        },
         "story": {
             "id": story.id,
             "title": story.title,
