@@ -135,3 +135,10 @@ def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
     finally:
         consumer.close()
         admin.close()
+
+
+def sample_stories() -> list[dict[str, Any]]:
+    """The project's own labelled sample stories (written for wirewatch, not corpus text)."""
+    import yaml
+
+    return list(yaml.safe_load((ROOT / "tests" / "fixtures" / "stories" / "stories.yaml").read_text(encoding="utf-8")))

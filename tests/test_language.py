@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.support import corpus_dir, sample_stories, seed_text
 from workers import language
 from workers.language import Detection, detect, warm_up
 
-STORIES = Path(__file__).parent / "fixtures" / "stories" / "stories.yaml"
-CORPUS = Path(os.environ.get("WIREWATCH_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-SEED = CORPUS / "seed" / "ani-kim-russia-visit.hi.txt"
-
-
-def _stories() -> list[dict]:
-    return yaml.safe_load(STORIES.read_text(encoding="utf-8"))
-
-
-def _seed_text() -> str:
-    if not SEED.is_file():
-        pytest.skip(f"real corpus not found at {SEED} (set WIREWATCH_CORPUS)")
-    return SEED.read_text(encoding="utf-8")
-
 
 def test_seed_story_is_hindi() -> None:
-    found = detect(_seed_text())
+    found = detect(seed_text())
     assert found.language == "hi"
     assert found.probability > 0.9
 
 
-@pytest.mark.parametrize("story", _stories(), ids=lambda s: s["id"])
+@pytest.mark.parametrize("story", sample_stories(), ids=lambda s: s["id"])
 def test_sample_story_language(story: dict) -> None:
     assert detect(story["title"] + "\n\n" + story["text"]).language == story["lang"]
 
 
 def test_sample_stories_cover_ten_languages() -> None:
-    assert {s["lang"] for s in _stories()} >= {"en", "hi", "ru", "uk", "ko", "zh", "ja", "ar", "de", "fr"}
+    assert {s["lang"] for s in sample_stories()} >= {"en", "hi", "ru", "uk", "ko", "zh", "ja", "ar", "de", "fr"}
 
 
 @pytest.mark.parametrize("text", ["Tokyo Tokyo", "dog", "ok ok ok", "Kim Jong Un", "Russia 2024"])
@@ -77,7 +61,7 @@ def test_random_latin1_bytes_never_raise() -> None:
 
 
 def test_megabyte_text_is_capped() -> None:
-    story = _stories()[0]["text"]
+    story = sample_stories()[0]["text"]
     huge = (story * (1_000_000 // len(story) + 1))[:1_000_000]
     assert len(language.clean(huge)) <= language.MAX_CHARS
     assert detect(huge).language == "en"
@@ -121,7 +105,7 @@ def test_warm_up_is_idempotent() -> None:
     assert language._get_factory() is factory
 
 
-LANGID = CORPUS / "langid" / "lingua-go"
+LANGID = corpus_dir() / "langid" / "lingua-go"
 # Languages of the lingua-go sentences that langdetect knows (it has no Belarusian or Serbian profile).
 LANGID_LANGUAGES = "ar bg bn de el en es fa fr he hi it ja ko mk mr nl pl pt ru ta th tr uk ur vi zh".split()
 

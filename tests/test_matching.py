@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.support import corpus_dir, sample_stories, seed_text
 from workers.language import detect
 from workers.matching import Hit, Matcher, snippet
 from workers.terms import compile_term
@@ -16,24 +15,11 @@ from workers.textnorm import normalize
 from workers.topics import Topic, load_topics
 
 ROOT = Path(__file__).resolve().parents[1]
-STORIES = ROOT / "tests" / "fixtures" / "stories" / "stories.yaml"
-CORPUS = Path(os.environ.get("WIREWATCH_CORPUS", ROOT.parent / "shared" / "corpus"))
-SEED = CORPUS / "seed" / "ani-kim-russia-visit.hi.txt"
 
 
 @pytest.fixture(scope="module")
 def shipped() -> Matcher:
     return Matcher(load_topics(ROOT / "config" / "topics.yaml"))
-
-
-def _stories() -> list[dict]:
-    return yaml.safe_load(STORIES.read_text(encoding="utf-8"))
-
-
-def _seed_text() -> str:
-    if not SEED.is_file():
-        pytest.skip(f"real corpus not found at {SEED} (set WIREWATCH_CORPUS)")
-    return SEED.read_text(encoding="utf-8")
 
 
 def _assert_hits_are_the_terms(text: str, hits: list[Hit]) -> None:
@@ -48,7 +34,7 @@ def _assert_hits_are_the_terms(text: str, hits: list[Hit]) -> None:
 
 
 def test_seed_matches_dprk_and_russia(shipped: Matcher) -> None:
-    text = _seed_text()
+    text = seed_text()
     found = detect(text)
     assert found.language == "hi"
     matches = shipped.match(text, found.language)
@@ -71,13 +57,13 @@ def test_seed_matches_dprk_and_russia(shipped: Matcher) -> None:
 
 
 def test_seed_is_not_matched_when_language_restricted() -> None:
-    text = _seed_text()
+    text = seed_text()
     matcher = Matcher([Topic("ru-only", terms=("रूस",), languages=frozenset({"ru"}))])
     assert matcher.match(text, "hi") == {}
     assert "ru-only" in matcher.match(text, "ru")
 
 
-@pytest.mark.parametrize("story", _stories(), ids=lambda s: s["id"])
+@pytest.mark.parametrize("story", sample_stories(), ids=lambda s: s["id"])
 def test_sample_story_matches_as_labelled(shipped: Matcher, story: dict) -> None:
     text = story["title"] + "\n\n" + story["text"]
     matches = shipped.match(text, detect(text).language)
@@ -318,7 +304,7 @@ TRICKY_TEXTS = [
 
 
 def _corpus_samples() -> list[str]:
-    root = Path(os.environ.get("WIREWATCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+    root = corpus_dir()
     files = sorted((root / "langid" / "lingua-go").glob("sentences_*.txt"))
     return [line for f in files for line in f.read_text(encoding="utf-8").splitlines()[:20]]
 
