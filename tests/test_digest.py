@@ -22,15 +22,6 @@ from workers.receiver import Received, Receiver
 from workers.retryqueue import Parked, RetryQueue
 
 
-@pytest.fixture
-def receiver(secret: str):  # type: ignore[no-untyped-def]
-    r = Receiver(secret=secret)
-    port = r.start()
-    r.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield r
-    r.stop()
-
-
 def digests(receiver: Receiver, name: str) -> list[Received]:
     """The accepted digests of one subscriber, one per webhook-id."""
     return [r for r in receiver.unique().values() if r.path == f"/{name}" and r.json["type"] == "digest"]
