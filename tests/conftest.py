@@ -18,6 +18,7 @@ from redis import Redis
 from tests.support import ROOT, Daemon
 from workers.feedserver import FeedServer
 from workers.names import Names
+from workers.receiver import Receiver
 from workers.stack import EmbeddedBroker, EmbeddedRedis, free_port
 from workers.webhook import new_secret
 
@@ -100,6 +101,16 @@ def make_config(tmp_path: Path, names: Names) -> Callable[..., Path]:
         return d
 
     return make
+
+
+@pytest.fixture
+def receiver(secret: str) -> Iterator[Receiver]:
+    """A verifying webhook receiver on 127.0.0.1; ``receiver.url`` is its base URL, the path names the subscriber."""
+    r = Receiver(secret=secret)
+    port = r.start()
+    r.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    yield r
+    r.stop()
 
 
 @pytest.fixture

@@ -18,15 +18,6 @@ from workers.receiver import Received, Receiver
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def receiver(secret: str):  # type: ignore[no-untyped-def]
-    r = Receiver(secret=secret)
-    port = r.start()
-    r.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield r
-    r.stop()
-
-
 def by_path(receiver: Receiver, name: str) -> list[Received]:
     return [r for r in list(receiver.received) if r.path == f"/{name}"]
 

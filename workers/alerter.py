@@ -4,11 +4,13 @@ Per batch of matches, in order: parse (a malformed match is dead-lettered); pick
 topics and languages cover each match; claim every (subscriber, story) in Redis in one pipeline (exact
 and near-duplicate fingerprints, see ``workers.dedup``): a copy of a story another alert owns stops
 there, as does one already delivered. Each remaining alert goes to its subscriber's lane: a disabled
-endpoint's alert is dead-lettered, a failing lane's is parked, others are attempted concurrently. The
-batch's offsets are committed only after every alert of it is delivered (and marked in one pipeline),
-parked or dead-lettered. If Redis or Kafka fails, the batch is rewound and done again: never skipped,
-and a repeat carries the same webhook-id. Before each poll, each lane with free workers takes its
-parked alerts whose time has come; those settle on their own and do not hold the batch.
+endpoint's alert is dead-lettered, a digest subscriber's is buffered (``workers.digest``), a failing
+lane's is parked, others are attempted concurrently. The batch's offsets are committed only after every
+alert of it is delivered (and marked in one pipeline), buffered, parked or dead-lettered. If Redis or
+Kafka fails, the batch is rewound and done again: never skipped, and a repeat carries the same
+webhook-id. Before each poll, due digests are sealed into the retry queue, then each lane with free
+workers takes its parked alerts and digests whose time has come; those settle on their own and do not
+hold the batch.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from workers.daemon import Stopper
 from workers.deadletter import dead_letter
 from workers.dedup import Claim, ClaimRequest, Dedup, alert_id
 from workers.delivery import DEAD, DELIVERED, Deliverer, Lane
+from workers.digest import Digests
 from workers.endpoints import Endpoints
 from workers.events import MatchEvent
 from workers.kafka_io import commit_records, poll_records, rewind, send_all
@@ -109,6 +112,9 @@ class Alerter:
         )
         # an item whose alerter died is due again after the lease: longer than one attempt can take
         self.retries = RetryQueue(redis, names, lease_s=2 * settings.delivery_timeout + 5)
+        self.digests = Digests(
+            redis, names, self.retries, int(settings.dedup_retention_hours * 3600), settings.digest_max_alerts
+        )
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.lanes = {s.name: Lane(s, secrets[s.name], clients[s.name]) for s in subscribers}
         self.deliverer = Deliverer(
@@ -153,15 +159,21 @@ class Alerter:
         claims = self.dedup.claim_many(requests)
         disabled = self.endpoints.disabled([s.name for s in self.subscribers])
         futures: list[tuple[str, Future[str]]] = []
+        to_buffer: list[Parked] = []
         for (sub, event), req, claim in zip(wanted, requests, claims, strict=True):
             item = self._fresh(sub, event, req.alert_id, claim)
             if item is None:
                 continue
             if sub.name in disabled:
                 dead.append(self._disabled_letter(item))
+            elif sub.digest_seconds is not None:
+                to_buffer.append(item)
             else:
                 futures.append((item.alert_id, self.lanes[sub.name].submit(self.deliverer.attempt_new, item)))
-        outcomes = [(aid, f.result()) for aid, f in futures]  # an error here (Redis down) rewinds the batch
+        buffered = sum(self.digests.buffer(to_buffer))  # an error here (Redis down) rewinds the batch
+        self.totals["buffered"] += buffered
+        self.totals["duplicates"] += len(to_buffer) - buffered  # already sealed into a digest or delivered
+        outcomes = [(aid, f.result()) for aid, f in futures]
         self.dedup.mark_delivered([aid for aid, outcome in outcomes if outcome == DELIVERED])
         self.totals.update(outcome for _, outcome in outcomes)
         if dead:
@@ -186,6 +198,7 @@ class Alerter:
         return (self.names.alerts_dlq, item.alert_id.encode(), dead_letter("endpoint disabled", payload=payload))
 
     def retry_due(self) -> None:
+        self.seal_digests()
         disabled = self.endpoints.disabled([s.name for s in self.subscribers])
         for name, lane in self.lanes.items():
             free = lane.sub.concurrency - lane.retries_in_flight
@@ -198,6 +211,15 @@ class Alerter:
                 with lane.lock:
                     lane.retries_in_flight += 1
                 lane.submit(self.deliverer.attempt_parked, item).add_done_callback(partial(self._retry_settled, lane))
+
+    def seal_digests(self) -> None:
+        """Seal each subscriber's buffer once its oldest alert waited ``digest_seconds``; a subscriber whose
+        batching was turned off by a reload has what is left sealed at once."""
+        if self.stopper.stopping:
+            return
+        periods = {s.name: s.digest_seconds or 0.0 for s in self.subscribers}
+        for name in self.digests.due(periods):
+            self.digests.flush(name)
 
     def _retry_settled(self, lane: Lane, fut: Future[str]) -> None:
         with lane.lock:
@@ -229,8 +251,9 @@ class Alerter:
         for lane in self.lanes.values():
             lane.pool.shutdown(wait=True, cancel_futures=False)
         logger.info(
-            "alerter stopped delivered=%d duplicates=%d parked=%d dead=%d",
+            "alerter stopped delivered=%d buffered=%d duplicates=%d parked=%d dead=%d",
             self.totals[DELIVERED],
+            self.totals["buffered"],
             self.totals["duplicates"],
             self.totals["parked"],
             self.totals[DEAD],

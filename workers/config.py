@@ -95,6 +95,8 @@ class Subscriber(_Strict):
     min_hits: int = Field(default=1, ge=1)
     local: bool = False  # may deliver to loopback/private addresses (the demo's receiver)
     concurrency: int = Field(default=4, ge=1, le=64, description="deliveries in flight to this endpoint at once")
+    # None: one POST per alert; else alerts are buffered in Redis and sent as one digest this long after the first
+    digest_seconds: float | None = Field(default=None, gt=0, description="seconds an alert may wait for its digest")
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)
@@ -156,6 +158,7 @@ class AlerterSettings(_Strict):
     # SimHash bits two bodies may differ in and still be one story; -1 turns near-duplicate detection off
     near_duplicate_distance: int = Field(default=3, ge=-1, le=3)
     near_duplicate_min_words: int = Field(default=40, ge=10)
+    digest_max_alerts: int = Field(default=100, ge=1, le=1000, description="alerts per digest POST; more: several")
 
 
 class DaemonSettings(_Strict):

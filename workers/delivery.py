@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from workers import metrics
 from workers.config import AlerterSettings, Subscriber
 from workers.deadletter import dead_letter
+from workers.digest import delivered_ids, is_digest
 from workers.endpoints import Endpoints
 from workers.errors import DeliveryError
 from workers.kafka_io import send_all
@@ -109,13 +110,14 @@ class Deliverer:
             return DELIVERED
         outcome = self._attempt(lane, item)
         if outcome == DELIVERED:
-            self.mark_delivered([item.alert_id])
+            self.mark_delivered(delivered_ids(item))  # a digest: every alert in it, so dedup never sends it again
             self.retries.done(item)
         return outcome
 
     def _attempt(self, lane: Lane, item: Parked) -> str:
         sub = lane.sub
-        item.alert["duplicates"] = max(int(item.alert.get("duplicates", 0)), 0)
+        if not is_digest(item.alert):
+            item.alert["duplicates"] = max(int(item.alert.get("duplicates", 0)), 0)
         body = json.dumps(item.alert, ensure_ascii=False, separators=(",", ":")).encode()
         started = time.monotonic()
         try:

@@ -43,7 +43,7 @@ class Names:
     def alerter_group(self) -> str:
         return f"{self.topic_prefix}alerter"
 
-    # Redis keys (each written with an expiry, except the retry queue which empties itself)
+    # Redis keys (each written with an expiry, except the retry queue and digest buffers which empty themselves)
     def seen(self, story_id: str) -> str:
         return f"{self.key_prefix}seen:{story_id}"
 
@@ -77,3 +77,18 @@ class Names:
     @property
     def retry_payloads(self) -> str:
         return f"{self.key_prefix}retry:payloads"
+
+    def digest_buffer(self, subscriber: str) -> str:
+        """Sorted set: alert id -> when it was buffered, for a subscriber with digest batching."""
+        return f"{self.key_prefix}digest:buffer:{subscriber}"
+
+    def digest_alerts(self, subscriber: str) -> str:
+        """Hash: alert id -> alert JSON, the payloads of ``digest_buffer``."""
+        return f"{self.key_prefix}digest:alerts:{subscriber}"
+
+    def digest_lease(self, subscriber: str) -> str:
+        return f"{self.key_prefix}digest:lease:{subscriber}"
+
+    def in_digest(self, alert_id: str) -> str:
+        """The digest id an alert was sealed into, so it never enters a second one."""
+        return f"{self.key_prefix}digest:of:{alert_id}"

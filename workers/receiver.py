@@ -92,6 +92,10 @@ class Receiver:
 def format_alert(rec: Received, repeat: bool = False) -> str:
     try:
         a = rec.json
+        if a.get("type") == "digest":
+            titles = "\n".join(f"      - {x['story']['title']}  {x['story']['url']}" for x in a["alerts"])
+            line = f"DIGEST {a['subscriber']} {a['count']} alert(s) (webhook-id {rec.webhook_id})\n{titles}"
+            return line + ("  [repeat, dropped]" if repeat else "")
         story = a["story"]
         terms = "; ".join(f"{t}: {', '.join(v['terms'][:4])}" for t, v in a["topics"].items())
         line = (

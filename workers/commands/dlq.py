@@ -27,6 +27,7 @@ def _context(args: argparse.Namespace) -> Any:
 def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None = None) -> int:
     """Park every dead-lettered alert (of one subscriber, or all) again, due now; return how many."""
     from workers.deadletter import parse, read_all
+    from workers.digest import payload_id
     from workers.retryqueue import Parked, RetryQueue
 
     queue = RetryQueue(redis, names)
@@ -37,7 +38,7 @@ def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None
             continue  # a malformed match: nothing to deliver
         if subscriber and payload.get("subscriber") != subscriber:
             continue
-        aid = str(payload["alert"]["alert_id"])
+        aid = payload_id(payload["alert"])  # an alert's id, or a digest's
         if redis.exists(names.sent(aid)):
             continue
         queue.park(Parked(aid, str(payload["subscriber"]), payload["alert"], 0, "replayed"), time.time())
