@@ -109,31 +109,43 @@ def test_seed_story_gives_exactly_one_signed_alert(servers, make_config, daemons
     assert any("if-none-match" in h for path, h in feeds.requests if path == "/ani.xml")
 
 
-def test_killing_filter_and_alerter_mid_stream_loses_no_alert(servers, make_config, daemons, names):  # type: ignore[no-untyped-def]
-    feeds, receiver, rurl = servers
-    n = 30
-    items = [
+def nk_items(n: int) -> list[dict[str, str]]:
+    """n distinct short English wire items about North Korea (distinct bodies, so none is a duplicate)."""
+    return [
         {
-            "title": f"North Korea report number {i}",
-            "link": f"http://127.0.0.1/wire/nk-{i}",
-            "guid": f"nk-{i}",
-            "description": f"Dispatch {i}: officials in Pyongyang said North Korea tested engine model {i * 7} "
-            f"this week, according to a statement numbered {i * 13}.",
+            "title": f"North Korea bulletin {i}",
+            "link": f"http://127.0.0.1/wire/bulletin-{i}",
+            "guid": f"bulletin-{i}",
+            "description": f"Item {i}: Pyongyang announced that North Korea will hold drill number {i * 11} "
+            f"near the coast, a statement coded {i * 17} said.",
         }
         for i in range(n)
     ]
+
+
+def slow_stream(servers: Any, make_config: Any, items: list[dict[str, str]], delay: float) -> Any:
+    """Config for one wire feed of ``items`` and one dprk subscriber whose receiver takes ``delay`` per alert,
+    in batches of 5: keeps a stream in flight while a test kills or signals the daemons."""
+    feeds, receiver, rurl = servers
     feeds.routes["/wire.xml"] = Route(rss(items))
 
     def slow_ok(_rec: Any) -> int:
-        time.sleep(0.15)  # a slow receiver keeps the stream in flight while we kill
+        time.sleep(delay)
         return 204
 
     receiver.respond = slow_ok
-    cfg = make_config(
+    return make_config(
         feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 2}],
         subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
         settings={"kafka": {"max_poll_records": 5}},
     )
+
+
+def test_killing_filter_and_alerter_mid_stream_loses_no_alert(servers, make_config, daemons, names):  # type: ignore[no-untyped-def]
+    receiver = servers[1]
+    n = 30
+    items = nk_items(n)
+    cfg = slow_stream(servers, make_config, items, delay=0.15)
     poller = daemons("poll", cfg)
     filt = daemons("filter", cfg)
     alert = daemons("alert", cfg)

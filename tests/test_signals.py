@@ -8,29 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 
 from tests.ops_support import json_lines
 from tests.support import ROOT, group_caught_up, read_topic, rss, wait_until
-from tests.test_pipeline import posts_for, servers, subscriber  # noqa: F401 - servers is a fixture
+from tests.test_pipeline import nk_items, posts_for, servers, slow_stream, subscriber  # noqa: F401 - servers is a fixture
 from workers.feedserver import Route
 
 SHUTDOWN_TIMEOUT = "10"
-
-
-def nk_items(n: int) -> list[dict[str, str]]:
-    return [
-        {
-            "title": f"North Korea bulletin {i}",
-            "link": f"http://127.0.0.1/wire/bulletin-{i}",
-            "guid": f"bulletin-{i}",
-            "description": f"Item {i}: Pyongyang announced that North Korea will hold drill number {i * 11} "
-            f"near the coast, a statement coded {i * 17} said.",
-        }
-        for i in range(n)
-    ]
 
 
 def committed(bootstrap: str, group: str, topic: str) -> int:
@@ -46,21 +32,10 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
 
 @pytest.mark.integration
 def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_config, daemons, bootstrap, names):  # type: ignore[no-untyped-def]  # noqa: F811
-    feeds, receiver, rurl = servers
+    receiver = servers[1]
     n = 16
     items = nk_items(n)
-    feeds.routes["/wire.xml"] = Route(rss(items))
-
-    def slow_ok(_rec: Any) -> int:
-        time.sleep(0.1)  # keeps the alerter mid-batch when the signal comes
-        return 204
-
-    receiver.respond = slow_ok
-    cfg = make_config(
-        feeds=[{"name": "wire", "url": feeds.url("/wire.xml"), "interval": 2}],
-        subscribers=[subscriber("dprk-desk", rurl, ["dprk"])],
-        settings={"kafka": {"max_poll_records": 5}},
-    )
+    cfg = slow_stream(servers, make_config, items, delay=0.1)  # keeps the alerter mid-batch when the signal comes
     env = {"WIREWATCH_SHUTDOWN_TIMEOUT": SHUTDOWN_TIMEOUT}
     daemons("poll", cfg, **env)
     filt = daemons("filter", cfg, **env)

@@ -51,6 +51,15 @@ def _check_name(v: str) -> str:
     return v
 
 
+def _check_url(value: str, schemes: tuple[str, ...]) -> str:
+    """Expand ${VAR} references, then require one of the schemes."""
+    value = expand_env(value)
+    if value.split("://", 1)[0] not in schemes or "://" not in value:
+        allowed = ", ".join(f"{s}://" for s in schemes[:-1]) + f" or {schemes[-1]}://"
+        raise ValueError(f"{value!r} must start with {allowed}")
+    return value
+
+
 def _check_languages(v: list[str]) -> list[str]:
     for code in v:
         if not _LANG.match(code):
@@ -70,10 +79,7 @@ class Feed(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        v = expand_env(v)
-        if not re.match(r"^(https?|file)://", v):
-            raise ValueError(f"{v!r} must start with http://, https:// or file://")
-        return v
+        return _check_url(v, ("http", "https", "file"))
 
     @field_validator("language")
     @classmethod
@@ -104,10 +110,7 @@ class Subscriber(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        v = expand_env(v)
-        if not re.match(r"^https?://", v):
-            raise ValueError(f"{v!r} must start with http:// or https://")
-        return v
+        return _check_url(v, ("http", "https"))
 
 
 class SubscribersFile(_Strict):

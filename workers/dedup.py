@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from workers import neardup
-from workers.names import Names
+from workers.names import Names, as_text
 from workers.stories import Story, canonical_url, content_hash
 
 CLAIM_LUA = """
@@ -113,6 +113,12 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class StoryPrints:
+    exact: list[tuple[str, str]]  # (kind, value): id, normalised body hash, canonical URL hash
+    simhash: int | None  # None: body too short for near-duplicate comparison, or near-duplicates off
+
+
+@dataclass(frozen=True)
 class ClaimRequest:
     subscriber: str
     story: Story
@@ -136,9 +142,14 @@ class Dedup:
         self.min_tokens = min_tokens
         self._claim = redis.register_script(CLAIM_LUA)
 
-    def _call(self, req: ClaimRequest, now: float) -> tuple[list[str], list[str | int]]:
-        exact = [self.names.dedup(req.subscriber, kind, value) for kind, value in fingerprints(req.story)]
-        h = neardup.body_simhash(req.story.text, self.min_tokens) if self.max_distance >= 0 else None
+    def story_prints(self, story: Story) -> StoryPrints:
+        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story."""
+        h = neardup.body_simhash(story.text, self.min_tokens) if self.max_distance >= 0 else None
+        return StoryPrints(exact=fingerprints(story), simhash=h)
+
+    def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int]]:
+        exact = [self.names.dedup(req.subscriber, kind, value) for kind, value in prints.exact]
+        h = prints.simhash
         band_keys = [] if h is None else [self.names.dedup(req.subscriber, "nd", b) for b in neardup.bands(h)]
         hexed = f"{h or 0:016x}"
         keys = exact + band_keys + [self.names.sent(req.alert_id)]
@@ -161,15 +172,18 @@ class Dedup:
         if not requests:
             return []
         now = time.time()
+        prints: dict[str, StoryPrints] = {}  # a story matching several subscribers is normalised once
         with self.redis.pipeline(transaction=False) as pipe:
             for req in requests:
-                keys, args = self._call(req, now)
+                if req.story.id not in prints:
+                    prints[req.story.id] = self.story_prints(req.story)
+                keys, args = self._call(req, prints[req.story.id], now)
                 self._claim(keys=keys, args=args, client=pipe)
             replies = pipe.execute()
         return [_claim_from(r) for r in replies]
 
     def claim(self, subscriber: str, story: Story, mine: str) -> Claim:
-        keys, args = self._call(ClaimRequest(subscriber, story, mine), time.time())
+        keys, args = self._call(ClaimRequest(subscriber, story, mine), self.story_prints(story), time.time())
         return _claim_from(self._claim(keys=keys, args=args))
 
     def mark_delivered(self, alert_ids: Sequence[str]) -> None:
@@ -186,13 +200,9 @@ class Dedup:
     def copies(self, owner: str) -> dict[str, str]:
         """The later copies counted on an alert: copy alert id -> its URL."""
         raw = self.redis.hgetall(self.names.dups(owner))
-        return {_text(k): _text(v) for k, v in raw.items()}
-
-
-def _text(value: bytes | str | int) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 def _claim_from(reply: list[bytes | str | int]) -> Claim:
     owner, delivered, how, dups = reply
-    return Claim(owner=_text(owner), delivered=bool(delivered), how=_text(how), duplicates=int(dups))
+    return Claim(owner=as_text(owner), delivered=bool(delivered), how=as_text(how), duplicates=int(dups))

@@ -12,7 +12,6 @@ and the first 2xx makes it healthy again.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import random
 import threading
@@ -36,6 +35,7 @@ from workers.kafka_io import send_all
 from workers.names import Names
 from workers.retryqueue import Parked, RetryQueue, retry_delay
 from workers.ssrf import refusal, webhook_client
+from workers.stories import compact_json
 from workers.webhook import deliver
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Deliverer:
         sub = lane.sub
         if not is_digest(item.alert):
             item.alert["duplicates"] = max(int(item.alert.get("duplicates", 0)), 0)
-        body = json.dumps(item.alert, ensure_ascii=False, separators=(",", ":")).encode()
+        body = compact_json(item.alert)
         started = time.monotonic()
         try:
             deliver(

@@ -31,7 +31,7 @@ from typing import Any
 
 from redis import Redis
 
-from workers.names import Names
+from workers.names import Names, as_text
 from workers.retryqueue import Parked, RetryQueue
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class Digests:
 
     def _seal_one(self, subscriber: str) -> bool:
         raw_ids: Any = self.redis.zrange(self.names.digest_buffer(subscriber), 0, self.max_alerts - 1)
-        ids = [i.decode() if isinstance(i, bytes) else str(i) for i in raw_ids]
+        ids = [as_text(i) for i in raw_ids]
         if not ids:
             return False
         raws: Any = self.redis.hmget(self.names.digest_alerts(subscriber), ids)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workers.stories import SCHEMA_VERSION, Story, StoryFormatError
+from workers.stories import SCHEMA_VERSION, Story, StoryFormatError, compact_json, load_json
 
 
 @dataclass(frozen=True)
@@ -25,14 +24,11 @@ class MatchEvent:
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(asdict(self))
 
     @classmethod
     def from_json(cls, raw: bytes) -> MatchEvent:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StoryFormatError(f"not JSON: {exc}") from None
+        data = load_json(raw)
         if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
             raise StoryFormatError("not a match event of a known schema")
         try:

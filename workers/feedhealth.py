@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.names import Names
+from workers.names import Names, as_text
 
 HEALTH_RETENTION_S = 30 * 86400
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class FeedHealth:
 
     @classmethod
     def from_hash(cls, name: str, raw: dict[bytes | str, bytes | str]) -> FeedHealth:
-        h = {_text(k): _text(v) for k, v in raw.items()}
+        h = {as_text(k): as_text(v) for k, v in raw.items()}
 
         def num(key: str) -> float | None:
             return float(h[key]) if h.get(key) else None

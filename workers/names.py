@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def as_text(value: bytes | str | int) -> str:
+    """A Redis reply as text: redis-py returns bytes unless the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 @dataclass(frozen=True)
 class Names:
     topic_prefix: str = "wirewatch."

@@ -38,7 +38,7 @@ from workers.errors import FeedFetchError, FeedParseError
 from workers.feedhealth import HealthStore
 from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, fetch
 from workers.kafka_io import send_all
-from workers.names import Names
+from workers.names import Names, as_text
 from workers.schedule import Schedule
 from workers.stories import Story
 
@@ -70,10 +70,6 @@ def next_delay(interval: float, consecutive_errors: int, rand: random.Random, ma
 def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
     """At least what the publisher asked (max-age, Retry-After), but never more than the ceiling."""
     return max(delay, min(floor, ceiling)) if floor is not None else delay
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
@@ -235,8 +231,8 @@ class Poller:
             pipe.hget(self.names.feed_health(feed.name), "moved_to")
             pipe.hgetall(vkey)
             moved_to, stored = pipe.execute()
-        url = _text(moved_to) if moved_to else feed.url
-        validators = {_text(k): _text(v) for k, v in stored.items()}
+        url = as_text(moved_to) if moved_to else feed.url
+        validators = {as_text(k): as_text(v) for k, v in stored.items()}
         started = time.monotonic()
         fetched = fetch(
             self.http,

@@ -22,7 +22,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.names import Names
+from workers.names import Names, as_text
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ return due
 """
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class Schedule:
     def __init__(self, redis: Redis, names: Names, lease_seconds: float) -> None:
         self.redis = redis
@@ -52,7 +48,7 @@ class Schedule:
         """Add new feeds as due now, keep known feeds' due times, drop feeds no longer configured."""
         wanted = set(feed_names)
         members: list[Any] = self.redis.zrange(self.key, 0, -1)  # type: ignore[assignment]
-        known = {_text(m) for m in members}
+        known = {as_text(m) for m in members}
         with self.redis.pipeline(transaction=False) as pipe:
             if wanted:
                 pipe.zadd(self.key, {name: now for name in wanted}, nx=True)
@@ -67,7 +63,7 @@ class Schedule:
         """Lease up to ``limit`` due feeds to this poller; they are not due for anyone else meanwhile."""
         if limit <= 0:
             return []
-        return [_text(n) for n in self._claim(keys=[self.key], args=[now, self.lease_seconds, limit])]
+        return [as_text(n) for n in self._claim(keys=[self.key], args=[now, self.lease_seconds, limit])]
 
     def reschedule(self, name: str, due: float, pipe: Pipeline | None = None) -> None:
         (pipe or self.redis).zadd(self.key, {name: due}, xx=True)
@@ -85,7 +81,7 @@ class Schedule:
     def due_times(self) -> dict[str, float]:
         """Every feed's next due time (inf when disabled)."""
         pairs: list[Any] = self.redis.zrange(self.key, 0, -1, withscores=True)  # type: ignore[assignment]
-        return {_text(n): float(s) for n, s in pairs}
+        return {as_text(n): float(s) for n, s in pairs}
 
 
 def is_disabled(due: float | None) -> bool:

@@ -41,7 +41,7 @@ class Story:
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(asdict(self))
 
     @classmethod
     def from_dict(cls, data: Any) -> Story:
@@ -60,11 +60,20 @@ class Story:
 
     @classmethod
     def from_json(cls, raw: bytes) -> Story:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StoryFormatError(f"not JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(raw))
+
+
+def compact_json(data: Any) -> bytes:
+    """The wire form of every message and payload: UTF-8 JSON without spaces, non-ASCII kept as is."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoryFormatError(f"not JSON: {exc}") from None
 
 
 def _digest(*parts: str) -> str:
