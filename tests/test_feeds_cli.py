@@ -37,7 +37,7 @@ def test_health_shows_each_feed_and_enable_undoes_a_410(
     health, schedule = HealthStore(redis, names), Schedule(redis, names, 60)
     schedule.register(["ok", "bad", "gone"], time.time())
     health.record_success("ok", status=200, new=3, next_poll=time.time() + 300, moved_to=None)
-    health.record_error("bad", "HTTP 500")
+    health.record_error("bad", "HTTP 500", errors=1, next_poll=time.time() + 600)
     health.disable("gone", "HTTP 410 Gone")
     schedule.disable("gone")
 

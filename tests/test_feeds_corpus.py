@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpcore
 import pytest
 
 from tests.support import corpus_dir
@@ -15,7 +15,7 @@ from workers.config import Feed
 from workers.errors import FeedParseError
 from workers.feeds import parse
 from workers.feedserver import FeedServer, Route
-from workers.fetcher import fetch
+from workers.fetcher import feed_client, fetch
 from workers.stories import Story
 from workers.xmlsafety import defuse_doctype
 
@@ -46,12 +46,12 @@ def served() -> Iterator[FeedServer]:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as c:
+def client() -> Iterator[httpcore.ConnectionPool]:
+    with feed_client(4) as c:
         yield c
 
 
-def load(served: FeedServer, client: httpx.Client, path: str) -> list[Story]:
+def load(served: FeedServer, client: httpcore.ConnectionPool, path: str) -> list[Story]:
     url = served.url(path)
     fetched = fetch(client, "corpus", url, {}, timeout=10, max_bytes=10_000_000, user_agent="wirewatch-test")
     return parse(Feed(name="corpus", url=url), fetched)
@@ -68,7 +68,7 @@ def assert_clean(story: Story) -> None:
 
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"corpus feeds not found at {FEEDS} (set WIREWATCH_CORPUS)")
 @pytest.mark.parametrize("path", CORPUS_FILES)
-def test_corpus_feed_parses_or_is_reported(served: FeedServer, client: httpx.Client, path: str) -> None:
+def test_corpus_feed_parses_or_is_reported(served: FeedServer, client: httpcore.ConnectionPool, path: str) -> None:
     try:
         stories = load(served, client, f"/feeds/{path}")
     except FeedParseError as exc:
@@ -86,7 +86,7 @@ EDGE_FILES = sorted(p.relative_to(EDGE).as_posix() for p in EDGE.rglob("*") if p
 
 
 @pytest.mark.skipif(not EDGE_FILES, reason=f"corpus edge cases not found at {EDGE} (set WIREWATCH_CORPUS)")
-def test_every_edge_case_parses_or_is_reported(served: FeedServer, client: httpx.Client) -> None:
+def test_every_edge_case_parses_or_is_reported(served: FeedServer, client: httpcore.ConnectionPool) -> None:
     """Bad dates, bozo documents, odd encodings, duplicate guids: stories or a reason, never a crash."""
     usable = 0
     for path in EDGE_FILES:
@@ -112,7 +112,7 @@ def test_every_edge_case_parses_or_is_reported(served: FeedServer, client: httpx
     ],
 )
 def test_undeclared_encodings_gzip_and_json_feed(
-    served: FeedServer, client: httpx.Client, path: str, title: str | None
+    served: FeedServer, client: httpcore.ConnectionPool, path: str, title: str | None
 ) -> None:
     if path not in served.routes:
         pytest.skip(f"corpus file {path} not found")

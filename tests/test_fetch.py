@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+import httpcore
 import pytest
 
 from tests.support import rss
@@ -19,9 +19,11 @@ from workers.config import Feed
 from workers.errors import FeedFetchError
 from workers.feeds import parse
 from workers.feedserver import FeedServer, Route
-from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, fetch, retry_after_seconds
+from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch, retry_after_seconds
 
 pytestmark = pytest.mark.integration
+
+Client = httpcore.ConnectionPool
 
 UA = "wirewatch-test/1"
 CAP = 200_000
@@ -63,8 +65,8 @@ def streaming() -> Iterator[str]:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as c:
+def client() -> Iterator[Client]:
+    with feed_client(4) as c:
         yield c
 
 
@@ -75,11 +77,11 @@ def gzip_bomb(megabytes: int) -> bytes:
     return b"".join([z.compress(b"<rss>"), *(z.compress(chunk) for _ in range(megabytes)), z.flush()])
 
 
-def get(client: httpx.Client, url: str, validators: dict[str, str] | None = None, timeout: float = 1.0) -> Fetched:
+def get(client: Client, url: str, validators: dict[str, str] | None = None, timeout: float = 1.0) -> Fetched:
     return fetch(client, "f", url, validators or {}, timeout=timeout, max_bytes=CAP, user_agent=UA)
 
 
-def test_user_agent_validators_and_304(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_user_agent_validators_and_304(feed_server: FeedServer, client: Client) -> None:
     feed_server.routes["/a.xml"] = Route(rss(ITEMS), headers={"cache-control": "public, max-age=600"})
     first = get(client, feed_server.url("/a.xml"))
     assert first.status == 200 and first.max_age == 600 and first.validators["etag"]
@@ -93,9 +95,7 @@ def test_user_agent_validators_and_304(feed_server: FeedServer, client: httpx.Cl
     "status,error,attr",
     [(500, FeedFetchError, None), (410, FeedGoneError, None), (429, FeedThrottledError, 120.0)],
 )
-def test_status_codes(
-    feed_server: FeedServer, client: httpx.Client, status: int, error: type, attr: float | None
-) -> None:
+def test_status_codes(feed_server: FeedServer, client: Client, status: int, error: type, attr: float | None) -> None:
     feed_server.routes["/x.xml"] = Route(b"no", status=status, headers={"retry-after": "120"})
     with pytest.raises(error) as info:
         get(client, feed_server.url("/x.xml"))
@@ -109,9 +109,7 @@ def test_retry_after_as_http_date() -> None:
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
-def test_permanent_redirect_reports_the_new_url_temporary_does_not(
-    feed_server: FeedServer, client: httpx.Client
-) -> None:
+def test_permanent_redirect_reports_the_new_url_temporary_does_not(feed_server: FeedServer, client: Client) -> None:
     feed_server.routes["/new.xml"] = Route(rss(ITEMS))
     feed_server.routes["/old.xml"] = Route(b"", status=301, headers={"location": "/new.xml"})
     feed_server.routes["/tmp.xml"] = Route(b"", status=302, headers={"location": "/new.xml"})
@@ -123,7 +121,7 @@ def test_permanent_redirect_reports_the_new_url_temporary_does_not(
         get(client, feed_server.url("/loop.xml"))
 
 
-def test_timeout_and_slow_drip(feed_server: FeedServer, streaming: str, client: httpx.Client) -> None:
+def test_timeout_and_slow_drip(feed_server: FeedServer, streaming: str, client: Client) -> None:
     feed_server.routes["/hang.xml"] = Route(rss(ITEMS), delay=3)
     with pytest.raises(FeedFetchError, match="timed out"):
         get(client, feed_server.url("/hang.xml"))
@@ -132,7 +130,7 @@ def test_timeout_and_slow_drip(feed_server: FeedServer, streaming: str, client: 
 
 
 def test_oversized_bodies_and_gzip_bomb_are_refused_in_bounded_memory(
-    feed_server: FeedServer, streaming: str, client: httpx.Client
+    feed_server: FeedServer, streaming: str, client: Client
 ) -> None:
     feed_server.routes["/big.xml"] = Route(b"<rss>" + b"x" * (CAP + 10) + b"</rss>")
     with pytest.raises(FeedFetchError, match="exceeds"):
@@ -151,12 +149,12 @@ def test_oversized_bodies_and_gzip_bomb_are_refused_in_bounded_memory(
     assert grown_mb < 50, f"peak memory grew by {grown_mb:.0f} MB"
 
 
-def test_gzip_body_is_decoded(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_gzip_body_is_decoded(feed_server: FeedServer, client: Client) -> None:
     feed_server.routes["/z.xml"] = Route(gzip.compress(rss(ITEMS)), headers={"content-encoding": "gzip"})
     assert get(client, feed_server.url("/z.xml")).body == rss(ITEMS)
 
 
-def test_entity_expansion_bomb_is_not_expanded(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_entity_expansion_bomb_is_not_expanded(feed_server: FeedServer, client: Client) -> None:
     entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
     doc = (
         f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e0 "lol">{entities}'
@@ -171,7 +169,7 @@ def test_entity_expansion_bomb_is_not_expanded(feed_server: FeedServer, client: 
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
 
 
-def test_wrong_declared_charset_still_yields_readable_text(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_wrong_declared_charset_still_yields_readable_text(feed_server: FeedServer, client: Client) -> None:
     body = rss(ITEMS).decode().replace('encoding="utf-8"', 'encoding="windows-1251"').encode("cp1251")
     feed_server.routes["/cp.xml"] = Route(body, content_type="application/rss+xml; charset=utf-8")  # the header lies
     stories = parse(Feed(name="f", url=feed_server.url("/cp.xml")), get(client, feed_server.url("/cp.xml")))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from kafka import KafkaProducer
 from redis import Redis
@@ -14,6 +13,7 @@ from tests.support import read_topic, rss
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.feedserver import Route
+from workers.fetcher import feed_client
 from workers.kafka_io import ensure_topics, make_producer
 from workers.names import Names
 from workers.poller import Poller, next_delay
@@ -44,7 +44,7 @@ def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, na
         feed_list,
         producer,
         redis,
-        httpx.Client(),
+        feed_client(4),
         names,
         PollerSettings(fetch_timeout=1.0, max_body_bytes=100_000),
         Stopper(),

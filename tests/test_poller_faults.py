@@ -8,7 +8,6 @@ import math
 import random
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from kafka import KafkaProducer
 from redis import Redis
@@ -17,6 +16,7 @@ from tests.support import rss
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.feedserver import FeedServer, Route
+from workers.fetcher import feed_client
 from workers.kafka_io import ensure_topics, make_producer
 from workers.names import Names
 from workers.poller import Poller, next_delay, polite_delay
@@ -34,7 +34,7 @@ def poller_factory(bootstrap: str, redis: Redis, names: Names) -> Iterator:  # t
 
     def make(feeds: list[Feed]) -> Poller:
         settings = PollerSettings(fetch_timeout=1.0, max_body_bytes=100_000, max_backoff=7200)
-        p = Poller(feeds, producer, redis, httpx.Client(), names, settings, Stopper())
+        p = Poller(feeds, producer, redis, feed_client(4), names, settings, Stopper())
         made.append(p)
         return p
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from redis import Redis
 
@@ -17,6 +16,7 @@ from tests.support import Daemon, read_topic, rss, wait_until
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.feedserver import FeedServer, Route
+from workers.fetcher import feed_client
 from workers.kafka_io import ensure_topics, make_producer, send_all
 from workers.names import Names
 from workers.poller import Poller, PollOutcome
@@ -50,7 +50,7 @@ def test_broker_frozen_during_a_poll_loses_nothing(
     send_all(producer, [(names.stories, b"warm-up", b"{}")])  # metadata known before the freeze
     feed_server.routes["/a.xml"] = Route(rss(items(0, 3)))
     feed = Feed(name="a", url=feed_server.url("/a.xml"))
-    poller = Poller([feed], producer, redis, httpx.Client(), names, PollerSettings(fetch_timeout=2), Stopper())
+    poller = Poller([feed], producer, redis, feed_client(4), names, PollerSettings(fetch_timeout=2), Stopper())
     try:
         own_broker.pause()
         result: list[PollOutcome] = []

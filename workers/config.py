@@ -55,7 +55,7 @@ def _check_url(value: str, schemes: tuple[str, ...]) -> str:
     """Expand ${VAR} references, then require one of the schemes."""
     value = expand_env(value)
     if value.split("://", 1)[0] not in schemes or "://" not in value:
-        allowed = ", ".join(f"{s}://" for s in schemes[:-1]) + f" or {schemes[-1]}://"
+        allowed = " or ".join(filter(None, [", ".join(f"{s}://" for s in schemes[:-1]), f"{schemes[-1]}://"]))
         raise ValueError(f"{value!r} must start with {allowed}")
     return value
 
@@ -142,6 +142,12 @@ class PollerSettings(_Strict):
     lease_seconds: float = Field(default=180, gt=0, description="a dead poller's feeds are retaken after this")
     max_backoff: float = Field(default=3600, gt=0, description="ceiling of error backoff and Retry-After (s)")
     feeds_file: str = Field(default="feeds.yaml", description="feed list in config/; $WIREWATCH_FEEDS_FILE wins")
+    proxy_url: str | None = Field(default=None, description="http:// proxy every feed is fetched through")
+
+    @field_validator("proxy_url")
+    @classmethod
+    def _proxy_url(cls, v: str | None) -> str | None:
+        return None if not v else _check_url(v, ("http",))
 
     @field_validator("feeds_file")
     @classmethod

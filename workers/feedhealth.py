@@ -99,21 +99,20 @@ class HealthStore:
             fields["moved_to"] = moved_to
         self._write(name, fields, pipe)
 
-    def record_error(self, name: str, reason: str) -> int:
-        """Count one more consecutive error; return the new count (the caller computes the backoff)."""
-        key = self.names.feed_health(name)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, "consecutive_errors", 1)
-            pipe.hset(key, mapping={"last_error": reason[:500], "last_error_at": time.time()})
-            pipe.expire(key, HEALTH_RETENTION_S)
-            count = pipe.execute()[0]
-        return int(count)
+    def record_error(
+        self, name: str, reason: str, *, errors: int, next_poll: float, pipe: Pipeline | None = None
+    ) -> None:
+        """The poll's error; ``errors`` is the new consecutive count (the poller computed the backoff from it)."""
+        fields: dict[str, str | int | float] = {
+            "last_error": reason[:500],
+            "last_error_at": time.time(),
+            "consecutive_errors": errors,
+            "next_poll": next_poll,
+        }
+        self._write(name, fields, pipe)
 
-    def set_next_poll(self, name: str, next_poll: float) -> None:
-        self.redis.hset(self.names.feed_health(name), "next_poll", next_poll)
-
-    def disable(self, name: str, reason: str) -> None:
-        self._write(name, {"disabled": reason[:500], "next_poll": "inf"})
+    def disable(self, name: str, reason: str, pipe: Pipeline | None = None) -> None:
+        self._write(name, {"disabled": reason[:500], "next_poll": "inf"}, pipe)
 
     def enable(self, name: str) -> None:
         self.redis.hdel(self.names.feed_health(name), "disabled", "consecutive_errors")

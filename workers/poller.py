@@ -3,15 +3,17 @@
 Which feeds: the shared Redis schedule (workers.schedule) leases due feeds to this process, as many
 as it has free fetch slots, so several pollers split the list and a dead one's feeds come back due.
 
-Per feed, in order: load the conditional-GET validators from Redis; fetch from the stored URL (the
-one a 301/308 moved it to, else the configured one); 304 ends here; parse; drop entries whose story id
-Redis has seen; produce the rest and wait for Kafka's acknowledgement; only then mark them seen and
-store the new validators. If producing fails, nothing is marked and the validators are kept old, so
-the next poll fetches and offers the same stories again: repeats are possible, losses are not.
+Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
+one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
+304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
+Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
+nothing is marked and the validators are kept old, so the next poll fetches and offers the same
+stories again: repeats are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
-a 429/503's Retry-After; a 410 disables the feed. Health is written for `wirewatch feeds health`.
+a 429/503's Retry-After; a 410 disables the feed. The next due time and the health shown by
+`wirewatch feeds health` are written for every finished poll of a batch in one round trip.
 One feed's failure never touches another's schedule.
 """
 
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpcore
 from kafka import KafkaProducer
 from redis import Redis
 
@@ -50,12 +52,23 @@ PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only 
 
 
 @dataclass(frozen=True)
+class FeedState:
+    """What Redis holds about a feed before its poll; read for a whole claimed batch in one round trip."""
+
+    url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
+    validators: dict[str, str]
+    errors: int = 0  # consecutive errors before this poll
+
+
+@dataclass(frozen=True)
 class PollOutcome:
     feed: str
     new: int = 0
     error: str | None = None
     status: int | None = None
-    next_in: float = 0.0  # seconds until the next poll
+    next_in: float = 0.0  # seconds until the next poll (inf: disabled)
+    errors: int = 0  # consecutive errors after this poll
+    moved_to: str | None = None
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
@@ -88,7 +101,7 @@ class Poller:
         feeds: list[Feed],
         producer: KafkaProducer,
         redis: Redis,
-        http: httpx.Client,
+        http: httpcore.ConnectionPool,
         names: Names,
         settings: PollerSettings,
         stopper: Stopper,
@@ -123,17 +136,17 @@ class Poller:
         # claim in batches while busy: one script call per few finished polls, not one per poll
         if free < max(1, self.settings.concurrency // 8) and self.in_flight:
             free = 0
-        for name in self.schedule.claim(free, time.time()):
-            feed = self.feeds.get(name)
-            if feed is not None:
+        batch = [self.feeds[n] for n in self.schedule.claim(free, time.time()) if n in self.feeds]
+        if batch:  # a claimed feed whose state cannot be read is retaken when its lease runs out
+            for feed, state in zip(batch, self.load_states(batch), strict=True):
                 self.in_flight += 1
-                self.pool.submit(self._poll_and_report, feed)
+                self.pool.submit(self._poll_and_report, feed, state)
         done = self._collect(self._idle_wait())
         self._maybe_summarise()
         return done
 
-    def _poll_and_report(self, feed: Feed) -> None:
-        self.finished.put(self.poll_feed(feed))
+    def _poll_and_report(self, feed: Feed, state: FeedState) -> None:
+        self.finished.put(self.poll(feed, state))
 
     def _collect(self, timeout: float) -> list[PollOutcome]:
         """Outcomes of finished polls: wait up to ``timeout`` for the first, then take what else is ready."""
@@ -149,6 +162,7 @@ class Poller:
             except queue.Empty:
                 break
         self.in_flight -= len(done)
+        self._record_or_warn(done)
         return done
 
     def run_cycle(self, timeout: float = 60.0) -> list[PollOutcome]:
@@ -174,71 +188,103 @@ class Poller:
     # --- one feed -------------------------------------------------------------------------------------
 
     def poll_feed(self, feed: Feed) -> PollOutcome:
-        """Poll one feed and schedule its next poll; never raises for the feed's own failures."""
+        """Poll one feed now and record the outcome (health, next due time); never raises for the feed's
+        own failures. The loop does the same for many feeds, with one Redis round trip per batch."""
         try:
-            outcome = self._poll_and_schedule(feed)
-        except Exception as exc:  # Redis down while recording: the lease runs out and the feed is retried
+            state = self.load_states([feed])[0]
+        except Exception as exc:  # Redis down: the feed stays due
             logger.warning("poll bookkeeping failed feed=%s error=%s: %s", feed.name, type(exc).__name__, exc)
-            outcome = PollOutcome(feed.name, error=f"{type(exc).__name__}: {exc}")
+            return PollOutcome(feed.name, error=f"{type(exc).__name__}: {exc}")
+        outcome = self.poll(feed, state)
+        self._record_or_warn([outcome])
+        return outcome
+
+    def load_states(self, feeds: list[Feed]) -> list[FeedState]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for feed in feeds:
+                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors"])
+                pipe.hgetall(self.names.validators(feed.url))
+            replies = pipe.execute()
+        states = []
+        for feed, (moved_to, errors), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
+            validators = {as_text(k): as_text(v) for k, v in stored.items()}
+            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0)))
+        return states
+
+    def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
+        """Fetch, parse and produce one feed; return what happened and when to poll it next. Redis is
+        written here only for what must follow Kafka's acknowledgement (seen marks, validators)."""
+        s = self.settings
+        try:
+            fetched, new = self._poll(feed, state)
+        except FeedGoneError as exc:
+            logger.warning("feed gone, disabled feed=%s reason=%s", feed.name, exc.reason)
+            metrics.STORIES_FAILED.labels(feed=feed.name, reason="http_410").inc()
+            outcome = PollOutcome(feed.name, error=exc.reason, status=410, next_in=float("inf"))
+        except (FeedFetchError, FeedParseError) as exc:
+            after = exc.retry_after if isinstance(exc, FeedThrottledError) else None
+            outcome = self._failed(feed, state, exc.reason, after)
+        except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
+            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None)
+        else:
+            delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
+            delay = polite_delay(delay, fetched.max_age, s.max_backoff)
+            outcome = PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay, moved_to=fetched.moved_to)
         with self._lock:
             self.totals["polls"] += 1
             self.totals["new"] += outcome.new
             self.totals["errors"] += outcome.error is not None
         return outcome
 
-    def _poll_and_schedule(self, feed: Feed) -> PollOutcome:
-        s = self.settings
-        try:
-            fetched, new = self._poll(feed)
-        except FeedGoneError as exc:
-            logger.warning("feed gone, disabled feed=%s reason=%s", feed.name, exc.reason)
-            metrics.STORIES_FAILED.labels(feed=feed.name, reason="http_410").inc()
-            self.health.disable(feed.name, exc.reason)
-            self.schedule.disable(feed.name)
-            return PollOutcome(feed.name, error=exc.reason, status=410, next_in=float("inf"))
-        except (FeedFetchError, FeedParseError) as exc:
-            return self._failed(feed, exc.reason, exc.retry_after if isinstance(exc, FeedThrottledError) else None)
-        except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
-            return self._failed(feed, f"{type(exc).__name__}: {exc}", None)
-        delay = polite_delay(next_delay(feed.interval, 0, self.rand, s.max_backoff), fetched.max_age, s.max_backoff)
-        with self.redis.pipeline(transaction=False) as pipe:  # one round trip: this runs for every poll
-            self.schedule.reschedule(feed.name, time.time() + delay, pipe)
-            self.health.record_success(
-                feed.name,
-                status=fetched.status,
-                new=new,
-                next_poll=time.time() + delay,
-                moved_to=fetched.moved_to,
-                pipe=pipe,
-            )
-            pipe.execute()
-        return PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay)
-
-    def _failed(self, feed: Feed, reason: str, retry_after: float | None) -> PollOutcome:
+    def _failed(self, feed: Feed, state: FeedState, reason: str, retry_after: float | None) -> PollOutcome:
         s = self.settings
         metrics.STORIES_FAILED.labels(feed=feed.name, reason=metrics.failure_reason(reason)).inc()
-        errors = self.health.record_error(feed.name, reason)
+        errors = state.errors + 1  # leases keep a feed to one poller at a time, so no increment races
         delay = polite_delay(next_delay(feed.interval, errors, self.rand, s.max_backoff), retry_after, s.max_backoff)
         logger.warning("feed failed feed=%s errors=%d retry_in=%.0fs reason=%s", feed.name, errors, delay, reason)
-        self.schedule.reschedule(feed.name, time.time() + delay)
-        self.health.set_next_poll(feed.name, time.time() + delay)
-        return PollOutcome(feed.name, error=reason, next_in=delay)
+        return PollOutcome(feed.name, error=reason, next_in=delay, errors=errors)
 
-    def _poll(self, feed: Feed) -> tuple[Fetched, int]:
+    def record(self, outcomes: list[PollOutcome]) -> None:
+        """Each outcome's health and next due time, for all of them in one round trip. Lost in a crash,
+        they cost only a repeated poll: the lease runs out and the feed is due again."""
+        now = time.time()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for o in outcomes:
+                if o.status == 410:
+                    self.health.disable(o.feed, o.error or "HTTP 410 Gone", pipe)
+                    self.schedule.disable(o.feed, pipe)
+                    continue
+                self.schedule.reschedule(o.feed, now + o.next_in, pipe)
+                if o.error is not None:
+                    self.health.record_error(o.feed, o.error, errors=o.errors, next_poll=now + o.next_in, pipe=pipe)
+                else:
+                    self.health.record_success(
+                        o.feed,
+                        status=o.status or 200,
+                        new=o.new,
+                        next_poll=now + o.next_in,
+                        moved_to=o.moved_to,
+                        pipe=pipe,
+                    )
+            pipe.execute()
+
+    def _record_or_warn(self, outcomes: list[PollOutcome]) -> None:
+        if not outcomes:
+            return
+        try:
+            self.record(outcomes)
+        except Exception as exc:  # Redis down: the leases run out and these feeds are polled again
+            logger.warning("recording %d polls failed error=%s: %s", len(outcomes), type(exc).__name__, exc)
+
+    def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int]:
         s = self.settings
         vkey = self.names.validators(feed.url)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self.names.feed_health(feed.name), "moved_to")
-            pipe.hgetall(vkey)
-            moved_to, stored = pipe.execute()
-        url = as_text(moved_to) if moved_to else feed.url
-        validators = {as_text(k): as_text(v) for k, v in stored.items()}
         started = time.monotonic()
         fetched = fetch(
             self.http,
             feed.name,
-            url,
-            validators,
+            state.url,
+            state.validators,
             timeout=s.fetch_timeout,
             max_bytes=s.max_body_bytes,
             user_agent=s.user_agent,

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 from redis import Redis
 
 from workers import metrics
@@ -80,15 +79,6 @@ def with_backoff(what: str, fn: Callable[[], T], stopper: Stopper, max_delay: fl
 
 def client_id(role: str) -> str:
     return f"wirewatch-{role}-{socket.gethostname()}-{os.getpid()}"
-
-
-def http_client(user_agent: str) -> httpx.Client:
-    return httpx.Client(
-        headers={"user-agent": user_agent},
-        max_redirects=5,
-        verify=True,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-    )
 
 
 def _env_number(name: str, kind: type[T]) -> T | None:
@@ -241,9 +231,10 @@ def reload_worker(role: str, worker: Any, config_dir: Path) -> bool:
 def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
     names, settings = cfg.names, cfg.settings
     if role == "poll":
+        from workers.fetcher import feed_client
         from workers.poller import Poller
 
-        http = http_client(settings.poller.user_agent)
+        http = feed_client(settings.poller.concurrency, settings.poller.proxy_url)
         stack.callback(http.close)
         poller = Poller(cfg.feeds, producer, redis, http, names, settings.poller, stopper)
         stack.callback(poller.close)

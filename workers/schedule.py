@@ -68,8 +68,8 @@ class Schedule:
     def reschedule(self, name: str, due: float, pipe: Pipeline | None = None) -> None:
         (pipe or self.redis).zadd(self.key, {name: due}, xx=True)
 
-    def disable(self, name: str) -> None:
-        self.redis.zadd(self.key, {name: "+inf"})
+    def disable(self, name: str, pipe: Pipeline | None = None) -> None:
+        (pipe or self.redis).zadd(self.key, {name: "+inf"})
 
     def enable(self, name: str, now: float) -> None:
         self.redis.zadd(self.key, {name: now})

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
-import httpx
 
 from tests.bench import emit
 from tests.support import corpus_dir
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.feedserver import FeedServer, Route
+from workers.fetcher import feed_client
 from workers.kafka_io import ensure_topics, make_producer
 from workers.names import Names
 from workers.poller import Poller
@@ -93,7 +93,7 @@ def main() -> None:
     ensure_topics(broker.bootstrap, names.all_topics(), 4)
     producer = make_producer(broker.bootstrap, "bench-poller")
     redis = make_redis(redis_server.url, 10)
-    http = httpx.Client(limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY))
+    http = feed_client(CONCURRENCY)
     base = f"http://127.0.0.1:{port}"
     feeds = [Feed(name=f"f{i}", url=f"{base}/f{i}.xml", interval=300) for i in range(FEEDS)]
     settings = PollerSettings(concurrency=CONCURRENCY, fetch_timeout=60)
