@@ -63,6 +63,10 @@ def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
             "subscribers.yaml: subscribers[0].secret_env: environment variable WW_UNSET_VAR is not set",
         ),
         ({"feeds": GOOD_FEEDS, "settings": {"kafka": {"partitions": 0}}}, "settings.yaml: kafka.partitions"),
+        (
+            {"feeds": GOOD_FEEDS, "settings": {"poller": {"proxy_url": "socks5://127.0.0.1:1080"}}},
+            "settings.yaml: poller.proxy_url: 'socks5://127.0.0.1:1080' must start with http://",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(

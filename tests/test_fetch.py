@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import resource
 import threading
 import time
@@ -10,6 +11,7 @@ import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpcore
 import pytest
@@ -19,7 +21,15 @@ from workers.config import Feed
 from workers.errors import FeedFetchError
 from workers.feeds import parse
 from workers.feedserver import FeedServer, Route
-from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch, retry_after_seconds
+from workers.fetcher import (
+    FeedGoneError,
+    FeedThrottledError,
+    Fetched,
+    feed_client,
+    fetch,
+    retry_after_seconds,
+    wire_url,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,14 +64,49 @@ class _Streaming(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def streaming() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Streaming)
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def streaming() -> Iterator[str]:
+    yield from _serve(_Streaming)
+
+
+class _ForwardProxy(BaseHTTPRequestHandler):
+    """A plain HTTP forward proxy: GET with an absolute URL, passed on with its headers; records what it saw."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        target = urlsplit(self.path)
+        type(self).seen.append((self.path, self.headers.get("if-none-match")))
+        conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=5)
+        conn.request("GET", target.path, headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+        upstream = conn.getresponse()
+        body = upstream.read()
+        self.send_response(upstream.status)
+        for k, v in upstream.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(k, v)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        conn.close()
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy() -> Iterator[str]:
+    _ForwardProxy.seen = []
+    yield from _serve(_ForwardProxy)
 
 
 @pytest.fixture
@@ -174,3 +219,36 @@ def test_wrong_declared_charset_still_yields_readable_text(feed_server: FeedServ
     feed_server.routes["/cp.xml"] = Route(body, content_type="application/rss+xml; charset=utf-8")  # the header lies
     stories = parse(Feed(name="f", url=feed_server.url("/cp.xml")), get(client, feed_server.url("/cp.xml")))
     assert stories[0].title == "Привет мир" and stories[0].text == "Тело & текст"
+
+
+def test_wire_url_encodes_what_httpcore_cannot_send() -> None:
+    assert wire_url("http://пример.рф/новости/лента.xml?q=да&x=1") == (
+        "http://xn--e1afmkfd.xn--p1ai/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%BB%D0%B5%D0%BD%D1%82%D0%B0.xml"
+        "?q=%D0%B4%D0%B0&x=1",
+        None,
+    )
+    assert wire_url("HTTPS://Example.com:8443/a%20b/c d.xml#top") == ("https://example.com:8443/a%20b/c%20d.xml", None)
+    url, auth = wire_url("https://reader:s%40cret@feeds.example.com/private.xml")
+    assert url == "https://feeds.example.com/private.xml" and auth == b"Basic cmVhZGVyOnNAY3JldA=="  # reader:s@cret
+    assert wire_url("http://[::1]:8080/f.xml")[0] == "http://[::1]:8080/f.xml"
+
+
+def test_non_ascii_path_and_basic_auth_reach_the_server(feed_server: FeedServer, client: Client) -> None:
+    feed_server.routes["/" + quote("новости.xml")] = Route(rss(ITEMS))
+    port = urlsplit(feed_server.url("/")).port
+    fetched = get(client, f"http://reader:pw@127.0.0.1:{port}/новости.xml")
+    assert fetched.status == 200 and fetched.body == rss(ITEMS)
+    path, headers = feed_server.requests[-1]
+    assert path == "/" + quote("новости.xml") and headers["authorization"] == "Basic cmVhZGVyOnB3"
+
+
+def test_proxy_url_carries_the_fetch_and_the_validators(feed_server: FeedServer, proxy: str) -> None:
+    feed_server.routes["/p.xml"] = Route(rss(ITEMS))
+    with feed_client(2, proxy) as via_proxy:
+        first = get(via_proxy, feed_server.url("/p.xml"))
+        again = get(via_proxy, feed_server.url("/p.xml"), first.validators)
+    assert first.status == 200 and again.status == 304
+    assert _ForwardProxy.seen == [
+        (feed_server.url("/p.xml"), None),
+        (feed_server.url("/p.xml"), first.validators["etag"]),
+    ], "both requests went through the proxy, the second conditional"
