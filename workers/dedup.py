@@ -27,7 +27,7 @@ from redis import Redis
 
 from workers import neardup
 from workers.names import Names, as_text
-from workers.stories import Story, canonical_url, content_hash
+from workers.stories import Story, canonical_url, normalise_for_fingerprint, normalised_content_hash
 
 CLAIM_LUA = """
 -- KEYS: n exact fingerprint keys, then 0 or 4 band keys, then the sent marker of ARGV[1]
@@ -94,8 +94,11 @@ def alert_id(subscriber: str, story_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{subscriber}\x1f{story_id}".encode()).hexdigest()[:32]
 
 
-def fingerprints(story: Story) -> list[tuple[str, str]]:
-    prints = [("id", story.id), ("content", content_hash(story.title, story.text))]
+def fingerprints(story: Story, body: str | None = None) -> list[tuple[str, str]]:
+    """The exact fingerprints of a story; ``body`` is its text already normalised, when the caller has it."""
+    if body is None:
+        body = normalise_for_fingerprint(story.text)
+    prints = [("id", story.id), ("content", normalised_content_hash(story.title, body))]
     if story.link:
         prints.append(("url", hashlib.sha256(canonical_url(story.link).encode()).hexdigest()[:32]))
     return prints
@@ -143,9 +146,11 @@ class Dedup:
         self._claim = redis.register_script(CLAIM_LUA)
 
     def story_prints(self, story: Story) -> StoryPrints:
-        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story."""
-        h = neardup.body_simhash(story.text, self.min_tokens) if self.max_distance >= 0 else None
-        return StoryPrints(exact=fingerprints(story), simhash=h)
+        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story,
+        and the body is normalised once for both the content hash and the SimHash."""
+        body = normalise_for_fingerprint(story.text)
+        h = neardup.normalised_simhash(body, self.min_tokens) if self.max_distance >= 0 else None
+        return StoryPrints(exact=fingerprints(story, body), simhash=h)
 
     def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int]]:
         exact = [self.names.dedup(req.subscriber, kind, value) for kind, value in prints.exact]

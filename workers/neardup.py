@@ -26,10 +26,6 @@ MAX_DISTANCE = BANDS - 1  # the largest distance the banding is guaranteed to fi
 MIN_TOKENS = 40
 
 
-def tokens(text: str) -> list[str]:
-    return normalise_for_fingerprint(text).split()
-
-
 def simhash(words: list[str]) -> int:
     """SimHash over single words: each word's 64-bit hash votes +1/-1 per bit; the sign of the sum is the bit."""
     votes = [0] * BITS
@@ -52,7 +48,12 @@ def bands(h: int) -> list[str]:
 
 def body_simhash(text: str, min_tokens: int = MIN_TOKENS) -> int | None:
     """The SimHash of a story body, or None when the body is too short to compare safely."""
-    words = tokens(text)
+    return normalised_simhash(normalise_for_fingerprint(text), min_tokens)
+
+
+def normalised_simhash(body: str, min_tokens: int = MIN_TOKENS) -> int | None:
+    """``body_simhash`` of a body already passed through ``normalise_for_fingerprint``."""
+    words = body.split()
     if len(words) < min_tokens:
         return None
     return simhash(words)
