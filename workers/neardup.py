@@ -41,9 +41,15 @@ def distance(a: int, b: int) -> int:
 
 
 def bands(h: int) -> list[str]:
-    """The band keys of a hash: band index and its 16 bits in hex, e.g. ``2:9f3a``."""
+    """The band keys of the first dedup layout: band index and its 16 bits in hex, e.g. ``2:9f3a``."""
     mask = (1 << BAND_BITS) - 1
     return [f"{i}:{(h >> (i * BAND_BITS)) & mask:04x}" for i in range(BANDS)]
+
+
+def band_fields(h: int) -> list[bytes]:
+    """The bands as 3-byte hash fields: band index, then its 16 bits (``workers.dedup``'s slice hashes)."""
+    mask = (1 << BAND_BITS) - 1
+    return [bytes([i]) + ((h >> (i * BAND_BITS)) & mask).to_bytes(2, "big") for i in range(BANDS)]
 
 
 def body_simhash(text: str, min_tokens: int = MIN_TOKENS) -> int | None:
