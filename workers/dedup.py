@@ -11,25 +11,29 @@ The same call says whether the owner was already delivered (``sent:<alert id>``)
 after a crash re-sends only what was not delivered, under the same webhook-id. Claims of a batch go in
 one pipeline; delivered marks of a batch go in another.
 
-Layout, and why. A top-level Redis key costs about 150-200 bytes before its value (dict entries in the
-keyspace and the expiry table, the key name, a value object), and the first layout spent one per
-fingerprint and one per band: ~1.6 kB per story. Now a subscriber's entries live in a few hashes, one
-per time slice of a quarter of the retention window (``dedup:<sub>:slice:<width>:<index>``), with
-binary fields and values:
+Layout, and why. A top-level Redis key with an expiry costs about 200 bytes before its value (entries in
+the keyspace and expiry tables, the key name, a value object). The first layout spent one per exact
+fingerprint and one per band: ~1.6 kB per story (``python -m tests.bench alerter``). Now a subscriber's
+entries live in one hash per time slice of a quarter of the retention window
+(``dedup:<sub>:slice:<width>:<index>``), with binary fields and values:
 
 - exact fingerprint: field = kind tag + 16-byte digest, value = owner (the alert id's 16 bytes) + time;
 - band: field = band index + its 16 bits, value = one 28-byte record per story filed under it in that
   slice: owner (16 bytes) + SimHash (8) + time (4, Unix seconds, big-endian).
 
-A hash of up to 128 entries stays a listpack (the default ``hash-max-listpack-entries``, as on managed
-Redis); larger ones are hash tables at ~80 bytes per entry, so neither needs a non-default server setting.
+That is about 80 bytes per entry, ~0.75 kB per story with its sent marker. A hash of more than 128 entries
+(the default ``hash-max-listpack-entries``, also on managed Redis) is a hash table, which these figures
+measure; smaller ones are listpacks and smaller still, so no non-default server setting is needed.
 
 Retention. Every entry carries the time it was written and counts only while ``time + retention > now``,
 so copies are suppressed for exactly the retention window, as before. A slice hash expires one retention
 window after its slice ends, taking its entries with it: memory is freed at most a quarter window after
-an entry's retention ends. A claim reads every slice that can hold a live entry (five, one HMGET each,
-inside the script) and writes only to the current one. An exact fingerprint with a live entry is never
-rewritten (as ``SET NX`` did), so it suppresses copies for one window from its first claim.
+an entry's retention ends. A claim reads every slice that can still hold a live entry (the current one and,
+for a window of whole hours, four before it at most; one HMGET each, inside the script) and writes only to
+the current one. An exact fingerprint with a live entry
+is never rewritten (as ``SET NX`` did), so it suppresses copies for one window from its first claim.
+The slice width follows the retention: after a change of ``dedup_retention_hours`` slices of the old
+width are no longer read (see README, Upgrading the dedup layout).
 
 Upgrade from the layout of one key per fingerprint (``dedup:<sub>:<kind>:<value>`` and band hashes
 ``dedup:<sub>:nd:<band>``): for one retention window after it starts, a ``Dedup`` also reads those keys,
