@@ -275,7 +275,7 @@ class Dedup:
             bytes.fromhex(req.alert_id.removeprefix("msg_")),
             self.retention_s,
             t,
-            (t // self.slice_s + 1) * self.slice_s + self.retention_s - t,  # the current slice's last entry lives
+            (t // self.slice_s + 1) * self.slice_s + self.retention_s - t,  # slice TTL: its last entry gets a window
             len(slices),
             len(old),
             len(prints.exact),
