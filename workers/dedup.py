@@ -11,31 +11,79 @@ The same call says whether the owner was already delivered (``sent:<alert id>``)
 after a crash re-sends only what was not delivered, under the same webhook-id. Claims of a batch go in
 one pipeline; delivered marks of a batch go in another.
 
-Every key expires after the retention window; band entries carry their own expiry and are pruned when
-their band is read, so a busy band does not keep stale entries alive. The script builds the duplicate
-counter's key from a prefix (it depends on the owner found), so it is not Redis Cluster safe as is.
+Layout, and why. A top-level Redis key with an expiry costs about 200 bytes before its value (entries in
+the keyspace and expiry tables, the key name, a value object). The first layout spent one per exact
+fingerprint and one per band: ~1.6 kB per story (``python -m tests.bench alerter``). Now a subscriber's
+entries live in one hash per time slice of a quarter of the retention window
+(``dedup:<sub>:slice:<width>:<index>``), with binary fields and values:
+
+- exact fingerprint: field = kind tag + 16-byte digest, value = owner (the alert id's 16 bytes) + time;
+- band: field = band index + its 16 bits, value = one 28-byte record per story filed under it in that
+  slice: owner (16 bytes) + SimHash (8) + time (4, Unix seconds, big-endian).
+
+That is about 80 bytes per entry, ~0.75 kB per story with its sent marker. A hash of more than 128 entries
+(the default ``hash-max-listpack-entries``, also on managed Redis) is a hash table, which these figures
+measure; smaller ones are listpacks and smaller still, so no non-default server setting is needed.
+
+Retention. Every entry carries the time it was written and counts only while ``time + retention > now``,
+so copies are suppressed for exactly the retention window, as before. A slice hash expires one retention
+window after its slice ends, taking its entries with it: memory is freed at most a quarter window after
+an entry's retention ends. A claim reads every slice that can still hold a live entry (the current one and,
+for a window of whole hours, four before it at most; one HMGET each, inside the script) and writes only to
+the current one. An exact fingerprint with a live entry
+is never rewritten (as ``SET NX`` did), so it suppresses copies for one window from its first claim.
+The slice width follows the retention: after a change of ``dedup_retention_hours`` slices of the old
+width are no longer read (see README, Upgrading the dedup layout).
+
+Upgrade from the layout of one key per fingerprint (``dedup:<sub>:<kind>:<value>`` and band hashes
+``dedup:<sub>:nd:<band>``): for one retention window after it starts, a ``Dedup`` also reads those keys,
+so stories delivered before the upgrade still suppress their copies; they are never written again and
+expire by themselves. Sent markers and duplicate counters kept their layout.
+
+The script builds the duplicate counter's key from a prefix (it depends on the owner found), so it is not
+Redis Cluster safe as is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis import Redis
 
 from workers import neardup
 from workers.names import Names, as_text
-from workers.stories import Story, canonical_url, content_hash
+from workers.stories import Story, canonical_url, normalise_for_fingerprint, normalised_content_hash
+
+SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
+_TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field
 
 CLAIM_LUA = """
--- KEYS: n exact fingerprint keys, then 0 or 4 band keys, then the sent marker of ARGV[1]
--- ARGV: 1 my alert id, 2 retention s, 3 n, 4 simhash high 32 bits hex, 5 low 32 bits hex,
---       6 max distance, 7 now (s), 8 prefix of duplicate counter keys, 9 my story url
-local mine, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local nbands = #KEYS - n - 1
-local now = tonumber(ARGV[7])
+-- KEYS: the subscriber's slice hashes, oldest first (the last is the current one), then ARGV[7] keys of the
+--       old layout (n exact keys, then the band hashes), then the sent marker of ARGV[1]
+-- ARGV: 1 my alert id, 2 the same as 16 bytes, 3 retention s, 4 now (s), 5 TTL of the current slice,
+--       6 number of slices, 7 number of old-layout keys, 8 n: number of exact fields, 9 max distance,
+--       10 prefix of duplicate counter keys, 11 my story url, 12 my SimHash as 8 bytes ('' when none),
+--       13... the n exact fields, then the band fields
+local mine, mine_raw = ARGV[1], ARGV[2]
+local ttl, now, slice_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local nslices, nold, n, maxd = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local simhash = ARGV[12]
+local fields = {}
+for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
+local nbands = #fields - n
+
+local function live(value, at)  -- the 4-byte time at `at` is within retention
+  return struct.unpack('>I4', value, at) + ttl > now
+end
+local function hex(raw)
+  return 'msg_' .. (string.gsub(raw, '.', function(c) return string.format('%02x', string.byte(c)) end))
+end
+local function unhex(id)
+  return (string.gsub(string.sub(id, 5), '..', function(h) return string.char(tonumber(h, 16)) end))
+end
 local function popcount(x)
   local c = 0
   for _ = 1, 32 do
@@ -44,45 +92,88 @@ local function popcount(x)
   end
   return c
 end
+
+local got = {}
+for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
+
 local owner, how = false, 'new'
+local known = {}  -- exact fields with a live entry: never rewritten
 for i = 1, n do
-  owner = redis.call('GET', KEYS[i])
-  if owner then how = 'exact' break end
-end
-if nbands > 0 then
-  local hi, lo, maxd = tonumber(ARGV[4], 16), tonumber(ARGV[5], 16), tonumber(ARGV[6])
-  for b = 1, nbands do
-    local key = KEYS[n + b]
-    local entries = redis.call('HGETALL', key)
-    for j = 1, #entries, 2 do
-      local v = entries[j + 1]
-      if tonumber(string.sub(v, 18)) < now then
-        redis.call('HDEL', key, entries[j])
-      elseif not owner then
-        local d = popcount(bit.bxor(hi, tonumber(string.sub(v, 1, 8), 16)))
-          + popcount(bit.bxor(lo, tonumber(string.sub(v, 9, 16), 16)))
-        if d <= maxd then owner, how = entries[j], 'near' end
-      end
+  for s = 1, nslices do
+    local v = got[s][i]
+    if v and live(v, 17) then
+      known[i] = true
+      if not owner then owner, how = hex(string.sub(v, 1, 16)), 'exact' end
+    end
+  end
+  if nold > 0 and not known[i] then
+    local v = redis.call('GET', KEYS[nslices + i])
+    if v then
+      known[i] = true
+      if not owner then owner, how = v, 'exact' end
     end
   end
 end
+
+local function near_owner()  -- the oldest story within the distance under one of my bands
+  local hi, lo = struct.unpack('>I4I4', simhash)
+  local function close(h2, l2) return popcount(bit.bxor(hi, h2)) + popcount(bit.bxor(lo, l2)) <= maxd end
+  for b = 1, nbands do
+    if nold > 0 then
+      local entries = redis.call('HGETALL', KEYS[nslices + n + b])
+      for j = 1, #entries, 2 do
+        local v = entries[j + 1]  -- '<16 hex digits>:<expiry>'
+        if tonumber(string.sub(v, 18)) >= now
+          and close(tonumber(string.sub(v, 1, 8), 16), tonumber(string.sub(v, 9, 16), 16)) then
+          return entries[j]
+        end
+      end
+    end
+    for s = 1, nslices do
+      local v = got[s][n + b]
+      if v then
+        for at = 1, #v, 28 do
+          if live(v, at + 24) and close(struct.unpack('>I4I4', v, at + 16)) then
+            return hex(string.sub(v, at, at + 15))
+          end
+        end
+      end
+    end
+  end
+  return false
+end
+if not owner and nbands > 0 then
+  owner = near_owner()
+  if owner then how = 'near' end
+end
+
+local stamp = struct.pack('>I4', now)
+local writes = {}
 if not owner then
   owner, how = mine, 'new'
-  local entry = ARGV[4] .. ARGV[5] .. ':' .. tostring(now + ttl)
   for b = 1, nbands do
-    redis.call('HSET', KEYS[n + b], mine, entry)
-    redis.call('EXPIRE', KEYS[n + b], ttl)
+    writes[#writes + 1] = fields[n + b]
+    writes[#writes + 1] = (got[nslices][n + b] or '') .. mine_raw .. simhash .. stamp
   end
 end
+local owner_raw = owner == mine and mine_raw or unhex(owner)
 for i = 1, n do
-  redis.call('SET', KEYS[i], owner, 'NX', 'EX', ttl)
+  if not known[i] then
+    writes[#writes + 1] = fields[i]
+    writes[#writes + 1] = owner_raw .. stamp
+  end
 end
-local dupkey = ARGV[8] .. owner
+if #writes > 0 then
+  redis.call('HSET', KEYS[nslices], unpack(writes))
+  redis.call('EXPIRE', KEYS[nslices], slice_ttl)
+end
+
+local dupkey = ARGV[10] .. owner
 local delivered = 0
 if owner == mine then
   delivered = redis.call('EXISTS', KEYS[#KEYS])
 else
-  redis.call('HSET', dupkey, mine, ARGV[9])
+  redis.call('HSET', dupkey, mine, ARGV[11])
   redis.call('EXPIRE', dupkey, ttl)
 end
 return {owner, delivered, how, redis.call('HLEN', dupkey)}
@@ -94,8 +185,11 @@ def alert_id(subscriber: str, story_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{subscriber}\x1f{story_id}".encode()).hexdigest()[:32]
 
 
-def fingerprints(story: Story) -> list[tuple[str, str]]:
-    prints = [("id", story.id), ("content", content_hash(story.title, story.text))]
+def fingerprints(story: Story, body: str | None = None) -> list[tuple[str, str]]:
+    """The exact fingerprints of a story; ``body`` is its text already normalised, when the caller has it."""
+    if body is None:
+        body = normalise_for_fingerprint(story.text)
+    prints = [("id", story.id), ("content", normalised_content_hash(story.title, body))]
     if story.link:
         prints.append(("url", hashlib.sha256(canonical_url(story.link).encode()).hexdigest()[:32]))
     return prints
@@ -117,6 +211,11 @@ class StoryPrints:
     exact: list[tuple[str, str]]  # (kind, value): id, normalised body hash, canonical URL hash
     simhash: int | None  # None: body too short for near-duplicate comparison, or near-duplicates off
 
+    def fields(self) -> list[bytes]:
+        """The slice hash fields: the exact fingerprints, then the bands."""
+        exact = [_TAGS[kind] + hashlib.blake2b(value.encode(), digest_size=16).digest() for kind, value in self.exact]
+        return exact + ([] if self.simhash is None else neardup.band_fields(self.simhash))
+
 
 @dataclass(frozen=True)
 class ClaimRequest:
@@ -134,56 +233,80 @@ class Dedup:
         *,
         max_distance: int = neardup.MAX_DISTANCE,
         min_tokens: int = neardup.MIN_TOKENS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
         self.names = names
-        self.retention_s = retention_s
+        self.retention_s = max(1, retention_s)
+        self.slice_s = max(1, self.retention_s // SLICES)
         self.max_distance = max_distance
         self.min_tokens = min_tokens
+        self.clock = clock  # Unix seconds; entries are stamped with it, so tests can step past retention
+        # keys of the old layout were written before this process started: all expire within one window
+        self.old_layout_until = clock() + self.retention_s
         self._claim = redis.register_script(CLAIM_LUA)
 
     def story_prints(self, story: Story) -> StoryPrints:
-        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story."""
-        h = neardup.body_simhash(story.text, self.min_tokens) if self.max_distance >= 0 else None
-        return StoryPrints(exact=fingerprints(story), simhash=h)
+        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story,
+        and the body is normalised once for both the content hash and the SimHash."""
+        body = normalise_for_fingerprint(story.text)
+        h = neardup.normalised_simhash(body, self.min_tokens) if self.max_distance >= 0 else None
+        return StoryPrints(exact=fingerprints(story, body), simhash=h)
 
-    def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int]]:
-        exact = [self.names.dedup(req.subscriber, kind, value) for kind, value in prints.exact]
+    def slice_keys(self, subscriber: str, now: int) -> list[str]:
+        """The slices that can hold an entry still within retention at ``now``, oldest first, current last."""
+        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
+        return [self.names.dedup_slice(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+
+    def _old_layout_keys(self, subscriber: str, prints: StoryPrints) -> list[str]:
+        keys = [self.names.dedup(subscriber, kind, value) for kind, value in prints.exact]
+        bands = [] if prints.simhash is None else neardup.bands(prints.simhash)
+        return keys + [self.names.dedup(subscriber, "nd", b) for b in bands]
+
+    def _call(
+        self, req: ClaimRequest, prints: StoryPrints, fields: list[bytes], now: float
+    ) -> tuple[list[str], list[str | int | bytes]]:
+        t = int(now)
+        slices = self.slice_keys(req.subscriber, t)
+        old = self._old_layout_keys(req.subscriber, prints) if now < self.old_layout_until else []
         h = prints.simhash
-        band_keys = [] if h is None else [self.names.dedup(req.subscriber, "nd", b) for b in neardup.bands(h)]
-        hexed = f"{h or 0:016x}"
-        keys = exact + band_keys + [self.names.sent(req.alert_id)]
-        args: list[str | int] = [
+        args: list[str | int | bytes] = [
             req.alert_id,
+            bytes.fromhex(req.alert_id.removeprefix("msg_")),
             self.retention_s,
-            len(exact),
-            hexed[:8],
-            hexed[8:],
+            t,
+            (t // self.slice_s + 1) * self.slice_s + self.retention_s - t,  # slice TTL: its last entry gets a window
+            len(slices),
+            len(old),
+            len(prints.exact),
             self.max_distance,
-            int(now),
             self.names.dups(""),
             req.story.link,
+            b"" if h is None else h.to_bytes(8, "big"),
+            *fields,
         ]
-        return keys, args
+        return slices + old + [self.names.sent(req.alert_id)], args
 
     def claim_many(self, requests: Sequence[ClaimRequest]) -> list[Claim]:
         """Claim every (subscriber, story) of a batch in one pipeline; scripts run in order, so copies
         within the batch see each other."""
         if not requests:
             return []
-        now = time.time()
-        prints: dict[str, StoryPrints] = {}  # a story matching several subscribers is normalised once
+        now = self.clock()
+        prints: dict[str, tuple[StoryPrints, list[bytes]]] = {}  # a story matching several subscribers: once
         with self.redis.pipeline(transaction=False) as pipe:
             for req in requests:
                 if req.story.id not in prints:
-                    prints[req.story.id] = self.story_prints(req.story)
-                keys, args = self._call(req, prints[req.story.id], now)
+                    p = self.story_prints(req.story)
+                    prints[req.story.id] = (p, p.fields())
+                keys, args = self._call(req, *prints[req.story.id], now)
                 self._claim(keys=keys, args=args, client=pipe)
             replies = pipe.execute()
         return [_claim_from(r) for r in replies]
 
     def claim(self, subscriber: str, story: Story, mine: str) -> Claim:
-        keys, args = self._call(ClaimRequest(subscriber, story, mine), self.story_prints(story), time.time())
+        p = self.story_prints(story)
+        keys, args = self._call(ClaimRequest(subscriber, story, mine), p, p.fields(), self.clock())
         return _claim_from(self._claim(keys=keys, args=args))
 
     def mark_delivered(self, alert_ids: Sequence[str]) -> None:

@@ -64,7 +64,12 @@ class Names:
         return f"{self.key_prefix}feed:health:{feed_name}"
 
     def dedup(self, subscriber: str, kind: str, value: str) -> str:
+        """A key of the first dedup layout (one per fingerprint or band), read only while upgrading."""
         return f"{self.key_prefix}dedup:{subscriber}:{kind}:{value}"
+
+    def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
+        """Hash of a subscriber's dedup entries written in one time slice (see ``workers.dedup``)."""
+        return f"{self.key_prefix}dedup:{subscriber}:slice:{width_s}:{index}"
 
     def sent(self, alert_id: str) -> str:
         return f"{self.key_prefix}sent:{alert_id}"

@@ -26,10 +26,6 @@ MAX_DISTANCE = BANDS - 1  # the largest distance the banding is guaranteed to fi
 MIN_TOKENS = 40
 
 
-def tokens(text: str) -> list[str]:
-    return normalise_for_fingerprint(text).split()
-
-
 def simhash(words: list[str]) -> int:
     """SimHash over single words: each word's 64-bit hash votes +1/-1 per bit; the sign of the sum is the bit."""
     votes = [0] * BITS
@@ -45,14 +41,25 @@ def distance(a: int, b: int) -> int:
 
 
 def bands(h: int) -> list[str]:
-    """The band keys of a hash: band index and its 16 bits in hex, e.g. ``2:9f3a``."""
+    """The band keys of the first dedup layout: band index and its 16 bits in hex, e.g. ``2:9f3a``."""
     mask = (1 << BAND_BITS) - 1
     return [f"{i}:{(h >> (i * BAND_BITS)) & mask:04x}" for i in range(BANDS)]
 
 
+def band_fields(h: int) -> list[bytes]:
+    """The bands as 3-byte hash fields: band index, then its 16 bits (``workers.dedup``'s slice hashes)."""
+    mask = (1 << BAND_BITS) - 1
+    return [bytes([i]) + ((h >> (i * BAND_BITS)) & mask).to_bytes(2, "big") for i in range(BANDS)]
+
+
 def body_simhash(text: str, min_tokens: int = MIN_TOKENS) -> int | None:
     """The SimHash of a story body, or None when the body is too short to compare safely."""
-    words = tokens(text)
+    return normalised_simhash(normalise_for_fingerprint(text), min_tokens)
+
+
+def normalised_simhash(body: str, min_tokens: int = MIN_TOKENS) -> int | None:
+    """``body_simhash`` of a body already passed through ``normalise_for_fingerprint``."""
+    words = body.split()
     if len(words) < min_tokens:
         return None
     return simhash(words)

@@ -126,5 +126,10 @@ def content_hash(title: str, text: str) -> str:
 
     The body decides: syndicated copies of a wire story keep the body and often rewrite the headline.
     """
-    body = normalise_for_fingerprint(text)
+    return normalised_content_hash(title, normalise_for_fingerprint(text))
+
+
+def normalised_content_hash(title: str, body: str) -> str:
+    """``content_hash`` of a body already passed through ``normalise_for_fingerprint`` (the alerter normalises
+    a body once for this hash and the SimHash)."""
     return _digest("content", body if len(body) >= 40 else normalise_for_fingerprint(title) + "|" + body)

@@ -5,7 +5,7 @@ keep-alive clients, delivered marks in one pipeline) fed by an in-memory consume
 the alerter's own and not the broker's. The naive alerter opens a new connection per alert and makes
 one unpipelined Redis call per check. Round trips are counted on the Redis connection (each
 request/response exchange, a pipeline being one); memory per story is INFO used_memory's growth over
-N remembered stories (exact keys, near-duplicate band entries, sent marker) divided by N.
+N remembered stories (exact fingerprints, near-duplicate band records, sent marker) divided by N.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def redis_sizing() -> None:
                 )
                 aid = alert_id("desk-dprk", story.id)
                 dedup.claim("desk-dprk", story, aid)
-                dedup.mark_delivered(aid)
+                dedup.mark_delivered([aid])  # a list: a bare string would mark one id per character
             alerts = int(client.info("memory")["used_memory"])
             emit(BENCH, "redis_bytes_per_alert_dedup", (alerts - seen) / (n // 4), "bytes")
             client.close()
