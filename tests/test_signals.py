@@ -217,9 +217,7 @@ HONCHO_STOPPED = re.compile(r"system\s*\| (\w+)\.1 stopped \(rc=(-?\d+)\)")
 def test_honcho_reports_exit_0_for_every_procfile_daemon_it_stops(  # type: ignore[no-untyped-def]
     servers,  # noqa: F811
     make_config,
-    bootstrap: str,
-    redis_url: str,
-    secret: str,
+    daemon_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     """honcho runs each Procfile line with /bin/sh -c and stops it with SIGTERM to its process group, then
@@ -231,15 +229,8 @@ def test_honcho_reports_exit_0_for_every_procfile_daemon_it_stops(  # type: igno
     feeds.routes["/wire.xml"] = Route(rss(nk_items(1)))
     feed = {"name": "wire", "url": feeds.url("/wire.xml"), "interval": 1}
     make_config(feeds=[feed], subscribers=[subscriber("desk", rurl, ["dprk"])])  # tmp_path/config
-    env = dict(
-        os.environ,
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-        REDIS_URL=redis_url,
-        WIREWATCH_TEST_SECRET=secret,
-        WIREWATCH_HEALTH_PORT="0",
-        WIREWATCH_LOG_FORMAT="text",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the venv's wirewatch
-    )
+    venv_bin = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the Procfile's wirewatch
+    env = {**daemon_env, "PATH": venv_bin}
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "--no-colour", "-f", str(ROOT / "Procfile"), "start"],
         cwd=tmp_path,  # the Procfile's "--config config" is tmp_path/config
