@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,22 @@ def corpus_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"corpus file {path} not found (set WIREWATCH_CORPUS to the shared corpus)")
     return path
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway EC certificate and key for 127.0.0.1, made with the openssl command: (cert, key)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not installed: no test certificate for the TLS tests")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 def seed_text() -> str:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import gzip
 import http.client
 import resource
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpcore
 import pytest
 
-from tests.support import rss
+from tests.support import rss, self_signed_cert
 from workers.config import Feed
 from workers.errors import FeedFetchError
 from workers.feeds import parse
@@ -107,6 +109,18 @@ class _ForwardProxy(BaseHTTPRequestHandler):
 def proxy() -> Iterator[str]:
     _ForwardProxy.seen = []
     yield from _serve(_ForwardProxy)
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
+    """A feed server over TLS with a self-signed certificate; yields it and the certificate's path."""
+    cert, key = self_signed_cert(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server = FeedServer({"/s.xml": Route(rss(ITEMS))})
+    server.start(tls=tls)
+    yield server, cert
+    server.stop()
 
 
 @pytest.fixture
@@ -252,3 +266,21 @@ def test_proxy_url_carries_the_fetch_and_the_validators(feed_server: FeedServer,
         (feed_server.url("/p.xml"), None),
         (feed_server.url("/p.xml"), first.validators["etag"]),
     ], "both requests went through the proxy, the second conditional"
+
+
+def test_tls_certificates_are_verified(https_server: tuple[FeedServer, Path], client: Client) -> None:
+    server, _ = https_server
+    with pytest.raises(FeedFetchError, match="CERTIFICATE_VERIFY_FAILED"):
+        get(client, server.url("/s.xml"))
+    assert not server.requests, "nothing was sent over an unverified connection"
+
+
+def test_tls_trusts_ssl_cert_file_and_revalidates(
+    https_server: tuple[FeedServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, cert = https_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # how an operator adds a private CA, as with any OpenSSL client
+    with feed_client(2) as trusting:
+        first = get(trusting, server.url("/s.xml"))
+        again = get(trusting, server.url("/s.xml"), first.validators)
+    assert first.status == 200 and first.body == rss(ITEMS) and again.status == 304

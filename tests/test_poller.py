@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -113,3 +114,16 @@ def test_backoff_grows_and_is_capped(errors: int, low: float, high: float) -> No
     rand = random.Random(1)
     for _ in range(50):
         assert low <= next_delay(60, errors, rand) <= high
+
+
+def test_polls_in_progress_at_close_are_recorded(feed_server, producer, redis, names):  # type: ignore[no-untyped-def]
+    feed_server.routes["/slow.xml"] = Route(rss(ITEMS), delay=0.5)
+    poller = make_poller([Feed(name="slow", url=feed_server.url("/slow.xml"), interval=600)], producer, redis, names)
+    poller.run_once()  # leases the feed and starts its poll; returns before the slow answer
+    assert poller.in_flight == 1
+    poller.close()  # waits for the poll, then records it
+    health = poller.health.get("slow")
+    assert health.last_success and health.last_new == 3
+    due = poller.schedule.due_times()["slow"]
+    assert due > time.time() + 500, "the real next due time (interval), not the lease"
+    poller.http.close()

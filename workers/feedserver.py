@@ -6,6 +6,7 @@ publisher, so the poller's validators are exercised for real.
 from __future__ import annotations
 
 import hashlib
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,9 +47,11 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        scheme = "https" if isinstance(self.server.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}{path}"
 
-    def start(self, port: int = 0) -> int:
+    def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> int:
+        """Serve on 127.0.0.1:port (0: any free port), over TLS when given a server context."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,6 +86,9 @@ class FeedServer:
                 pass
 
         self.server = _Server(("127.0.0.1", port), Handler)
+        if tls is not None:
+            # handshake in the request's own thread, not in the accept loop that serves everyone
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="feedserver").start()
         return int(self.server.server_address[1])
 

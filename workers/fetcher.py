@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 import httpcore
 
 from workers.errors import FeedFetchError
+from workers.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +115,19 @@ def read_file(name: str, url: str, max_bytes: int) -> Fetched:
 
 
 def feed_client(max_connections: int, proxy_url: str | None = None) -> httpcore.ConnectionPool:
-    """The poller's HTTP client: TLS verified (certifi), keep-alive, at most ``max_connections`` open;
+    """The poller's HTTP client: TLS verified (workers.tls), keep-alive, at most ``max_connections`` open;
     through ``proxy_url`` (an http:// proxy, CONNECT for https feeds) when one is configured."""
+    tls = client_context()
     if proxy_url:
         return httpcore.HTTPProxy(
-            proxy_url=proxy_url, max_connections=max_connections, max_keepalive_connections=max_connections
+            proxy_url=proxy_url,
+            ssl_context=tls,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
         )
-    return httpcore.ConnectionPool(max_connections=max_connections, max_keepalive_connections=max_connections)
+    return httpcore.ConnectionPool(
+        ssl_context=tls, max_connections=max_connections, max_keepalive_connections=max_connections
+    )
 
 
 # RFC 3986 characters a path or query may carry as they are; everything else is percent-encoded

@@ -78,4 +78,4 @@ def setup_logging(level: str | None = None, fmt: str | None = None, stream: IO[s
     root.setLevel(level)
     logging.getLogger("kafka").setLevel(logging.WARNING)
     logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)  # "task ran for 0.13s" noise on a busy core
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

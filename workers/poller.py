@@ -343,7 +343,14 @@ class Poller:
         self._registered = False
 
     def close(self) -> None:
+        """Let polls in progress finish and record them, so a stopped poller's feeds keep their real due
+        times instead of waiting out their leases."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        finished = []
+        while not self.finished.empty():
+            finished.append(self.finished.get_nowait())
+        self.in_flight -= len(finished)
+        self._record_or_warn(finished)
         logger.info(
             "poller stopped polls=%d new=%d errors=%d", self.totals["polls"], self.totals["new"], self.totals["errors"]
         )

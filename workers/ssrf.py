@@ -18,6 +18,8 @@ from typing import Any
 
 import httpcore
 
+from workers.tls import client_context
+
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -128,6 +130,7 @@ def webhook_client(
     return httpcore.ConnectionPool(
         max_connections=max_connections,
         max_keepalive_connections=max_connections,
+        ssl_context=client_context(),
         # h11 writes headers and body separately: without NODELAY, Nagle + delayed ACK add ~40 ms per alert
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         network_backend=GuardedBackend(local=local, resolver=resolver),

@@ -4,14 +4,19 @@
 Figures, side by side in one run: the poller's first cycle (fetch, parse, produce) and its
 revalidation cycle (all 304; median of 3), against a plain sequential ``feedparser.parse(url)``
 loop (feedparser fetching by itself) over the first SEQUENTIAL_FEEDS of the same feeds, because
-1,000 sequential fetches would take minutes. CPU is this process's (time.process_time), so the
-server's work is not counted; peak RSS is this process's high-water mark after the poller's cycles.
+1,000 sequential fetches would take minutes. Then the same revalidation over HTTPS, a TLS handshake
+per feed as with feeds on distinct hosts (needs the openssl command for a throwaway certificate).
+CPU is this process's (time.process_time), so the server's work is not counted; peak RSS is this
+process's high-water mark after the poller's cycles.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
+import shutil
+import ssl
 import statistics
 import sys
 import tempfile
@@ -23,7 +28,7 @@ from typing import Any
 import feedparser
 
 from tests.bench import emit
-from tests.support import corpus_dir
+from tests.support import corpus_dir, self_signed_cert
 from workers.config import Feed, PollerSettings
 from workers.daemon import Stopper
 from workers.feedserver import FeedServer, Route
@@ -52,12 +57,17 @@ class _FixedRoute(Route):
         return self.fixed_etag
 
 
-def _serve(port: int, ready: Any) -> None:
+def _serve(port: int, tls_port: int, cert: tuple[Path, Path] | None, ready: Any) -> None:
+    """The same feeds over HTTP on ``port`` and, given a certificate, over HTTPS on ``tls_port``."""
     bodies = corpus_bodies()  # read in the server process only, so the poller's RSS is its own
     routes: dict[str, Route] = {}
     for i, body in enumerate(bodies):
         routes[f"/f{i}.xml"] = _FixedRoute(body, delay=LATENCY_S, fixed_etag=Route(body).etag)
     FeedServer(routes).start(port)
+    if cert is not None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*cert)
+        FeedServer(routes).start(tls_port, tls=tls)
     ready.set()
     while True:
         time.sleep(3600)
@@ -76,15 +86,38 @@ def run_cycle(poller: Poller) -> tuple[float, float, int]:
     return time.perf_counter() - wall, time.process_time() - cpu, len(outcomes)
 
 
+def tls_cycles(poller: Poller, base: str, tls_base: str, cert: Path) -> list[tuple[float, float, int]]:
+    """Revalidation cycles of the same feeds over HTTPS (a new TLS connection per feed, as with feeds on
+    different hosts): the validators are copied from the HTTP run, so every answer is again a 304."""
+    feeds = [Feed(name=f.name, url=f.url.replace(base, tls_base), interval=300) for f in poller.feeds.values()]
+    with poller.redis.pipeline(transaction=False) as pipe:
+        for feed in poller.feeds.values():
+            pipe.hgetall(poller.names.validators(feed.url))
+        stored = pipe.execute()
+        for feed, validators in zip(feeds, stored, strict=True):
+            if validators:
+                pipe.hset(poller.names.validators(feed.url), mapping=validators)
+        pipe.execute()
+    os.environ["SSL_CERT_FILE"] = str(cert)  # trusted the way an operator adds a private CA
+    http = feed_client(CONCURRENCY)
+    tls_poller = Poller(feeds, poller.producer, poller.redis, http, poller.names, poller.settings, Stopper())
+    try:
+        return [run_cycle(tls_poller) for _ in range(3)]
+    finally:
+        tls_poller.close()
+        http.close()
+
+
 def main() -> None:
     if not (corpus_dir() / "feeds").is_dir():
         sys.exit(f"bench poller: no corpus feeds under {corpus_dir()} (set WIREWATCH_CORPUS)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-poller-"))
     broker = EmbeddedBroker(free_port(), tmp / "broker.log")
     redis_server = EmbeddedRedis(free_port(), tmp / "redis.log", tmp)
-    port = free_port()
+    port, tls_port = free_port(), free_port()
+    cert = self_signed_cert(tmp) if shutil.which("openssl") else None
     ready = multiprocessing.get_context("fork").Event()
-    server = multiprocessing.get_context("fork").Process(target=_serve, args=(port, ready), daemon=True)
+    server = multiprocessing.get_context("fork").Process(target=_serve, args=(port, tls_port, cert, ready), daemon=True)
     broker.start()
     redis_server.start()
     server.start()
@@ -105,6 +138,7 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         reval_wall = statistics.median(r[0] for r in revalidations)
         reval_cpu = statistics.median(r[1] for r in revalidations)
+        tls = tls_cycles(poller, base, f"https://127.0.0.1:{tls_port}", cert[0]) if cert else []
         started = time.perf_counter()
         for feed in feeds[:SEQUENTIAL_FEEDS]:
             feedparser.parse(feed.url)
@@ -125,6 +159,13 @@ def main() -> None:
     emit(BENCH, "cpu_ms_per_feed", 1000 * first_cpu / first_n, "ms CPU per feed, first cycle")
     emit(BENCH, "revalidate_cpu_ms_per_feed", 1000 * reval_cpu / FEEDS, "ms CPU per feed, revalidation")
     emit(BENCH, "peak_rss_mb", peak_mb, "MB peak RSS of the poller process")
+    if not tls:
+        print("bench poller: no openssl command, so no HTTPS figures", file=sys.stderr)
+        return
+    tls_wall = statistics.median(r[0] for r in tls)
+    emit(BENCH, "revalidate_tls_feeds_per_s", FEEDS / tls_wall, "feeds/s (all 304 over HTTPS, a TLS handshake each)")
+    tls_cpu = statistics.median(r[1] for r in tls)
+    emit(BENCH, "revalidate_tls_cpu_ms_per_feed", 1000 * tls_cpu / FEEDS, "ms CPU per feed, HTTPS revalidation")
 
 
 if __name__ == "__main__":
