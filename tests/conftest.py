@@ -114,9 +114,9 @@ def receiver(secret: str) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
-    started: list[Daemon] = []
-    env = dict(
+def daemon_env(bootstrap: str, redis_url: str, secret: str) -> dict[str, str]:
+    """The environment of a daemon process run by a test: the test's servers and secret, no health port."""
+    return dict(
         os.environ,
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         REDIS_URL=redis_url,
@@ -125,6 +125,12 @@ def daemons(bootstrap: str, redis_url: str, secret: str, tmp_path: Path) -> Iter
         PYTHONPATH=str(ROOT),
         WIREWATCH_HEALTH_PORT="0",  # parallel tests (and engineers) must not fight over the default ports
     )
+
+
+@pytest.fixture
+def daemons(daemon_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+    env = daemon_env
 
     def start(role: str, config_dir: Path, **extra_env: str) -> Daemon:
         d = Daemon(role, config_dir, {**env, **extra_env}, tmp_path / f"{role}-{len(started)}.log")

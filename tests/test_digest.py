@@ -4,6 +4,7 @@ subscriber that gets one POST per alert; a kill between buffering and sealing; r
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
 from tests.support import ROOT, wait_until
+from workers.cli import main as cli
 from workers.config import load_config
 from workers.dedup import alert_id
 from workers.digest import Digests, build_digest, digest_id
@@ -155,3 +157,66 @@ def test_a_sealed_alert_never_enters_a_second_digest_and_one_flusher_at_a_time(r
     parked = RetryQueue(redis, names).items("desk")
     assert sorted(a["alert_id"] for p, _ in parked for a in p.alert["alerts"]) == sorted(i.alert_id for i in items)
     assert not redis.exists(names.digest_lease("desk")), "the lease is released"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("failure", ["schedule exhausted", "410 gone"])
+def test_a_dead_lettered_digest_is_replayed_once_signed_under_its_webhook_id(  # type: ignore[no-untyped-def]
+    failure: str,
+    receiver: Receiver,
+    make_config,
+    bootstrap: str,
+    redis_url: str,
+    redis: Redis,
+    names: Names,
+    secret: str,
+    monkeypatch,
+    capsys,
+) -> None:
+    """docs/webhooks.md: a digest out of retries is dead-lettered as one item and replayed as one, under the same
+    webhook-id; `dlq replay` skips what was delivered since."""
+    attempts: list[Received] = []  # every signed POST, whatever the answer
+    healthy = {"on": False}
+
+    def respond(rec: Received) -> int:
+        attempts.append(rec)
+        return 204 if healthy["on"] else (410 if failure == "410 gone" else 500)
+
+    receiver.respond = respond
+    url = f"{receiver.url}/batch"  # type: ignore[attr-defined]
+    for key, value in {
+        "WIREWATCH_TEST_SECRET": secret,
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+    }.items():
+        monkeypatch.setenv(key, value)
+    batch = {"name": "batch", "url": url, "secret_env": "WIREWATCH_TEST_SECRET", "topics": ["dprk"], "local": True}
+    cfg = str(make_config(feeds=[{"name": "none", "url": "http://127.0.0.1:9/x.xml"}], subscribers=[batch]))
+    n = 3
+    subs = [sub("batch", url, digest_seconds=1)]
+    with running_alerter(bootstrap, redis, names, subs, secret, retry_schedule=[0.3, 0.3]) as alerter:
+        produce(bootstrap, names, [match(i) for i in range(n)])
+        wait_until(lambda: alerter.totals["dead"] >= 1, 30, what="the digest dead-lettered")
+        failed = list(attempts)
+        assert len(failed) == (3 if failure == "schedule exhausted" else 1), "a first attempt and two retries"
+        assert receiver.received == []
+        healthy["on"] = True
+        if failure == "410 gone":
+            assert cli(["subscribers", "enable", "batch", "--config", cfg]) == 0
+            wait_until(lambda: not alerter.endpoints.disabled(["batch"]), 5, what="enable seen")
+        assert cli(["dlq", "replay", "--config", cfg]) == 0
+        assert "parked 1 alert(s)" in capsys.readouterr().out, "the digest is one dead letter, replayed as one"
+        wait_until(lambda: receiver.received, 30, what="the replayed digest delivered")
+        wait_until(lambda: redis.zcard(f"{names.retry_due}:batch") == 0, 10, what="the retry queue emptied")
+        assert cli(["dlq", "replay", "--config", cfg]) == 0
+        assert "parked 0 alert(s)" in capsys.readouterr().out, "delivered since: a second replay skips it"
+        time.sleep(1.0)  # the alerter keeps running: no further POST may come
+    replayed = attempts[len(failed) :]
+    assert len(replayed) == 1 and replayed[0] is receiver.received[0], "delivered exactly once"
+    post, did = replayed[0], failed[0].webhook_id
+    assert did.startswith("dig_") and {r.webhook_id for r in failed} == {did}
+    assert post.verified and post.webhook_id == did == post.json["digest_id"], "signed, under the original id"
+    assert post.body == failed[0].body, "the digest as it was sealed"
+    ids = sorted(alert_id("batch", f"story-{i}") for i in range(n))
+    assert sorted(alerts_in([post])) == ids
+    assert all(redis.exists(names.sent(i)) for i in [did, *ids]), "dedup knows every alert of it was delivered"

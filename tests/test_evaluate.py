@@ -112,7 +112,8 @@ def test_shipped_topics_on_the_labelled_positives_and_hard_negatives(corpus: lis
     report = evaluate(hard, label_set, Matcher(load_topics(ROOT / "config" / "topics.yaml")), language.detect)
     assert report.topics["dprk"].recall == 1.0 and report.topics["kim-russia-summit"].recall == 1.0
     recall, precision = report.topics["russia"].recall, report.topics["russia"].precision
-    assert recall is not None and recall >= 0.9
+    # Every labelled Russia story is found, the Slovak ones (Ruského, ruskú) by the West Slavic case endings.
+    assert recall == 1.0 and report.languages["sk"].fn == 0
     # Passing mentions match by design (the filter sees words, not aboutness): precision is lower here, where
     # every negative is one that names Russia.
     assert precision is not None and precision >= 0.7

@@ -174,6 +174,79 @@ def test_word_rules(term: str, text: str, expected: str | None) -> None:
     assert text[hit.start : hit.end] == expected
 
 
+# (term, text, language, the original text the first hit covers, or None). Sentences written for these tests.
+WEST_SLAVIC_RULES = [
+    # Slovak: nouns in -o and -a, their adjectives, a masculine name and its possessive
+    ("Rusko", "Premiér včera odcestoval do Ruska.", "sk", "Ruska"),
+    ("Rusko", "Sankcie voči Rusku sa predĺžia.", "sk", "Rusku"),
+    ("Rusko", "Obchod s Ruskom minulý rok klesol.", "sk", "Ruskom"),
+    ("Rusko", "Ruský minister odmietol otázky novinárov.", "sk", "Ruský"),
+    ("Rusko", "Hovorili sme o ruskej ekonomike.", "sk", "ruskej"),
+    ("Rusko", "Poradca ruského prezidenta pricestoval.", "sk", "ruského"),
+    ("Rusko", "Stretol sa s ruskými diplomatmi.", "sk", "ruskými"),
+    ("Moskva", "Rokovania v Moskve sa skončili bez dohody.", "sk", "Moskve"),
+    ("Moskva", "Delegácia pricestovala do Moskvy vlakom.", "sk", "Moskvy"),
+    ("Putin", "Rozhovor s Putinom trval hodinu.", "sk", "Putinom"),
+    ("Putin", "Kritici Putinovho režimu odišli.", "sk", "Putinovho"),
+    ("Severná Kórea", "Rokovania so Severnou Kóreou stroskotali.", "sk", "Severnou Kóreou"),
+    ("Severná Kórea", "Turisti v Severnej Kórei nesmú fotiť.", "sk", "Severnej Kórei"),
+    ("Kim Čong-un", "Fotografia s Kim Čong-unom obletela svet.", "sk", "Kim Čong-unom"),
+    # Czech
+    ("Rusko", "Vláda jednala s Ruskem o dodávkách plynu.", "cs", "Ruskem"),
+    ("Rusko", "O tom psal ruský tisk.", "cs", "ruský"),
+    ("Rusko", "Podle zpráv v ruském tisku je klid.", "cs", "ruském"),
+    ("Moskva", "Schůzka v Moskvě byla odložena.", "cs", "Moskvě"),
+    ("Moskva", "Za Moskvou začíná les.", "cs", "Moskvou"),
+    ("Kreml", "Mluvčí Kremlu to odmítl komentovat.", "cs", "Kremlu"),
+    ("Severní Korea", "Jednání se Severní Koreou pokračuje.", "cs", "Severní Koreou"),
+    ("Severní Korea", "Z Koreje přiletěl velvyslanec.", "cs", None),  # "Severní" is part of the term
+    # Polish
+    ("Rosja", "Nowe sankcje wobec Rosji wchodzą w życie.", "pl", "Rosji"),
+    ("Moskwa", "Spotkanie w Moskwie przełożono.", "pl", "Moskwie"),
+    ("Korea Północna", "Wizyta w Korei Północnej trwała dwa dni.", "pl", "Korei Północnej"),
+    ("rosyjski", "Rzecznik rosyjskiego rządu milczał.", "pl", "rosyjskiego"),
+    # Near misses: endings are a closed list, a vowel-final word needs one, acronyms and short words stay exact
+    ("Rusko", "John Ruskin napísal knihu o umení.", "sk", None),
+    ("Rusko", "Obec Ruskov leží neďaleko Košíc.", "sk", None),
+    ("Rusko", "Dean Rusk bol ministrom zahraničia.", "sk", None),
+    ("Rusko", "Ruskinova kniha vyšla znovu.", "cs", None),
+    ("Putin", "Fľaša vodky Putinka stála päť eur.", "sk", None),
+    ("Moskva", "Moskvičky sa stretli v parku.", "sk", None),
+    ("KĽDR", "Delegácia KĽDR odcestovala.", "sk", "KĽDR"),
+    ("KĽDR", "Delegácia KĽDRu odcestovala.", "sk", None),
+    ("Kim", "Kima Novák sa vrátila domov.", "sk", None),
+    # The endings belong to Slovak, Czech and Polish stories only; there the English -s gives way to them
+    ("Rusko", "Obchod s Ruskom minulý rok klesol.", "en", None),
+    ("Putin", "Putina met the press.", "de", None),
+    ("Russian", "Two Russians spoke.", "sk", None),
+    ("Russian", "Two Russians spoke.", "en", "Russians"),
+]
+
+
+@pytest.mark.parametrize(("term", "text", "language", "expected"), WEST_SLAVIC_RULES)
+def test_west_slavic_case_endings(term: str, text: str, language: str, expected: str | None) -> None:
+    matches = Matcher([Topic("t", terms=(term,))]).match(text, language)
+    if expected is None:
+        assert matches == {}
+        return
+    hit = matches["t"].hits[0]
+    assert (hit.term, text[hit.start : hit.end]) == (term, expected)
+
+
+def test_west_slavic_endings_spare_the_country_names_of_other_languages(shipped: Matcher) -> None:
+    # Larisi and Rosia are CLDR names of Russia in other languages; with Slovak endings they would catch the
+    # names Larisa and Rosie. Written as the topic's own terms they take the endings.
+    text = "Larisa a Rosie prišli na koncert."
+    assert shipped.match(text, "sk") == {}
+    names = frozenset({"larisi", "rosia"})
+    assert Matcher([Topic("t", terms=("Larisi", "Rosia"), foreign_names=names)]).match(text, "sk") == {}
+    own = Matcher([Topic("t", terms=("Larisi", "Rosia"))]).match(text, "sk")["t"]
+    assert [text[h.start : h.end] for h in own.hits] == ["Larisa", "Rosie"]
+    # The Slovak and Czech names of the shipped topics do take them.
+    assert set(shipped.match("Vzťahy s Ruskom a Severnou Kóreou sa zlepšili.", "sk")) == {"russia", "dprk"}
+    assert set(shipped.match("Vztahy s Ruskem a se Severní Koreou", "cs")) == {"russia", "dprk"}
+
+
 def test_offsets_survive_length_changes_before_the_hit() -> None:
     # ß -> ss, a fullwidth run, ZWJs, a decomposed é and a run of spaces all precede the hit.
     text = "Straße \u200d\u200dＡＢＣ e\u0301té   \t and then Russia, and Russia again"

@@ -1,13 +1,19 @@
 """Signals sent to real daemon processes: SIGTERM mid-stream (exit 0 within the bound, offsets
 committed, nothing lost or repeated after a restart), SIGHUP with a new topic and subscriber (alerts
-without a restart), SIGHUP with a broken topics file (the running config is kept, the error logged)."""
+without a restart), SIGHUP with a broken topics file (the running config is kept, the error logged),
+SIGTERM during start-up, and `honcho start` on the Procfile stopped by SIGTERM (each daemon rc=0)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +176,92 @@ def test_stop_signals_on_the_run_loop(timeout: float, batch: float, signals: lis
         time.sleep(0.6)  # let the loop reach its next batch boundary before the next signal
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == code and says in out, out
+
+
+def _open_writer(path: Path) -> int | None:
+    """A write end of the FIFO once a process holds it open for reading (ENXIO before)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+
+
+@pytest.mark.integration
+def test_sigterm_while_the_config_loads_exits_0(make_config, daemons) -> None:  # type: ignore[no-untyped-def]
+    """Handlers come before the config (a second with the CLDR names): a supervisor stopping a daemon still
+    starting gets exit 0, not death by the default action (rc -15). settings.yaml is a FIFO, so the test
+    knows the daemon is inside the config load when it sends the signal."""
+    cfg = make_config(feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}])
+    settings = (cfg / "settings.yaml").read_bytes()
+    (cfg / "settings.yaml").unlink()
+    os.mkfifo(cfg / "settings.yaml")
+    filt = daemons("filter", cfg)
+    fd = wait_until(lambda: _open_writer(cfg / "settings.yaml"), 30, what="the daemon reading settings.yaml")
+    filt.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)  # the signal first, then the rest of the file
+    try:
+        os.set_blocking(fd, True)
+        os.write(fd, settings)
+    except BrokenPipeError:  # the reader died of the signal
+        pass
+    finally:
+        os.close(fd)
+    assert filt.proc.wait(20) == 0, filt.output()[-2000:]
+    assert "filter exited cleanly" in filt.output()
+
+
+HONCHO_STOPPED = re.compile(r"system\s*\| (\w+)\.1 stopped \(rc=(-?\d+)\)")
+
+
+@pytest.mark.integration
+def test_honcho_reports_exit_0_for_every_procfile_daemon_it_stops(  # type: ignore[no-untyped-def]
+    servers,  # noqa: F811
+    make_config,
+    daemon_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """honcho runs each Procfile line with /bin/sh -c and stops it with SIGTERM to its process group, then
+    reports the exit code of the process it started. The lines exec the daemon: without exec that process is
+    the shell (dash does not exec a lone command), which dies of the signal (rc=-15) while the daemon behind
+    it finishes its batch and exits 0. The signal comes once an alert went through, so both consumer groups
+    are joined: a stop during the first join takes longer than the 5 s honcho grants before SIGKILL."""
+    feeds, receiver, rurl = servers
+    feeds.routes["/wire.xml"] = Route(rss(nk_items(1)))
+    feed = {"name": "wire", "url": feeds.url("/wire.xml"), "interval": 1}
+    make_config(feeds=[feed], subscribers=[subscriber("desk", rurl, ["dprk"])])  # tmp_path/config
+    venv_bin = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the Procfile's wirewatch
+    env = {**daemon_env, "PATH": venv_bin}
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "--no-colour", "-f", str(ROOT / "Procfile"), "start"],
+        cwd=tmp_path,  # the Procfile's "--config config" is tmp_path/config
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert honcho.stdout is not None
+        for line in honcho.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: posts_for(receiver, "desk"), 60, what="an alert through the three daemons")
+        honcho.send_signal(signal.SIGTERM)
+        honcho.wait(30)
+    finally:
+        for pid in re.findall(r"started \(pid=(\d+)\)", "".join(lines)):  # each line runs in its own session
+            with contextlib.suppress(OSError):
+                os.killpg(int(pid), signal.SIGKILL)
+        if honcho.poll() is None:
+            honcho.kill()
+            honcho.wait(10)
+    reader.join(10)
+    out = "".join(lines)
+    stopped = {name: int(rc) for name, rc in HONCHO_STOPPED.findall(out)}
+    assert stopped == {"poller": 0, "filter": 0, "alerter": 0}, out[-3000:]
+    assert out.count("exited cleanly") == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.countries import country_names
+from workers.countries import country_names, name_languages
 from workers.errors import ConfigError
 from workers.textnorm import normalize_term
 from workers.topics import Topic, load_topics
@@ -33,6 +33,18 @@ def test_shipped_config_loads() -> None:
     assert "Russian salad" in russia.none_of
     assert len(summit.all_of) == 2 and not summit.terms
     assert all(t.min_hits == 1 and t.languages is None for t in topics.values())
+
+
+def test_only_west_slavic_country_names_take_west_slavic_endings() -> None:
+    topics = _by_name(load_topics(SHIPPED))
+    russia, dprk = topics["russia"], topics["dprk"]
+    # Slovak/Czech and Polish CLDR names take the endings; other languages' names (Larisi, mfe) do not, and a
+    # configured term (Russia, also the English CLDR name) never counts as foreign.
+    assert {"rusko", "rosja"}.isdisjoint(russia.foreign_names)
+    assert {"severná kórea", "severní korea", "korea północna"}.isdisjoint(dprk.foreign_names)
+    assert {"larisi", "rusia", "venäjä"} <= russia.foreign_names
+    assert "russia" not in russia.foreign_names and "north korea" not in dprk.foreign_names
+    assert name_languages("Rusko") == {"sk", "cs"} and name_languages("not a country") == frozenset()
 
 
 def test_country_names_filtered_and_deduplicated() -> None:

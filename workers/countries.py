@@ -8,7 +8,9 @@ Decisions, in order, for each name CLDR gives a country code:
 3. drop short names written in Latin script (fewer than ``MIN_LATIN_CHARS`` letters): CLDR's names in small
    languages include "Nga", "Rus", "Risi", "Lasa", which are words or names in other languages;
 4. drop the names in ``COLLIDING_NAMES``, which are common words or personal names elsewhere;
-5. dedupe after normalisation, keeping the first spelling.
+5. dedupe after normalisation, keeping the first spelling, and remember the languages of the locales that gave
+   each name (a Slovak name takes Slovak case endings in a Slovak story, a Hausa name does not: see
+   ``workers.terms``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ _NOT_PLACES = frozenset({"ZZ", "XA", "XB", "QO"})
 
 _lock = threading.Lock()
 _names: dict[str, tuple[str, ...]] = {}
+_languages: dict[str, set[str]] = {}  # normalised name -> languages of the locales that give it
 _known_codes: frozenset[str] | None = None
 
 
@@ -73,7 +76,7 @@ def _keep(name: str) -> bool:
 
 def _load(codes: set[str]) -> None:
     started = time.perf_counter()
-    found: dict[str, list[str]] = {code: [] for code in codes}
+    found: dict[str, list[tuple[str, str]]] = {code: [] for code in codes}
     for locale_id in sorted(babel.localedata.locale_identifiers()):
         try:
             with open(babel.localedata.resolve_locale_filename(locale_id), "rb") as fh:
@@ -85,15 +88,18 @@ def _load(codes: set[str]) -> None:
         for code in codes:
             name = territories.get(code)
             if name:
-                found[code].append(name)
+                found[code].append((name, locale_id.split("_")[0]))
     for code, names in found.items():
         seen: set[str] = set()
         kept: list[str] = []
-        for name in names:
+        for name, language in names:
             norm = normalize_term(name).strip()
-            if norm not in seen and _keep(name):
+            if norm in seen:
+                _languages[norm].add(language)
+            elif _keep(name):
                 seen.add(norm)
                 kept.append(name.strip())
+                _languages.setdefault(norm, set()).add(language)
         _names[code] = tuple(kept)
     logger.info("country names loaded codes=%s seconds=%.2f", ",".join(sorted(codes)), time.perf_counter() - started)
 
@@ -109,3 +115,10 @@ def country_names(codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
         if missing:
             _load(missing)
         return {code: _names[code] for code in wanted}
+
+
+def name_languages(name: str) -> frozenset[str]:
+    """Languages (CLDR locale languages: ``sk``, ``pl``...) whose locales give ``name`` to a country loaded by
+    ``country_names``; empty for a name CLDR does not give."""
+    with _lock:
+        return frozenset(_languages.get(normalize_term(name).strip(), ()))

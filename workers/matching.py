@@ -1,11 +1,13 @@
 """The filter stage's decision: which topics does a story's text match, with which terms, where.
 
-``Matcher`` compiles every term of every topic once into a single Aho-Corasick automaton (keys are the
-normalised literal starts of the terms, see ``workers.terms``). ``match`` then decides, in this order:
+``Matcher`` compiles every term of every topic once into an Aho-Corasick automaton (keys are the normalised
+literal starts of the terms, see ``workers.terms``), and a second time into one for Slovak, Czech and Polish
+stories, where Latin-script terms take case endings. ``match`` then decides, in this order:
 
 1. normalise the text (``workers.textnorm``) keeping the map back to original offsets;
-2. run the automaton once; confirm each candidate with its term's per-script rules (word boundaries, prefix,
-   Cyrillic case endings, Korean particles, Arabic proclitics);
+2. run the automaton once (Slovak, Czech and Polish stories have their own, in which Latin-script terms take
+   case endings); confirm each candidate with its term's per-script rules (word boundaries, prefix, Cyrillic
+   and West Slavic case endings, Korean particles, Arabic proclitics);
 3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``veto`` term hit;
    drop every hit that overlaps a hit of a ``none`` term (the "Russian" of "Russian salad" does not count, but
    "Russia invaded" in the same story still does); then require a hit of ``terms`` (when it has terms), a hit
@@ -26,7 +28,7 @@ from typing import Any
 
 import ahocorasick
 
-from workers.terms import Pattern, compile_term
+from workers.terms import WEST_SLAVIC_LANGUAGES, Pattern, compile_term
 from workers.textnorm import NormalizedText, normalize, normalize_term
 from workers.topics import Topic
 
@@ -92,6 +94,35 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
+class _Automaton:
+    """One Aho-Corasick automaton over the keys of ``patterns``; ``find`` confirms its candidates."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        self.patterns = patterns
+        self._automaton = ahocorasick.Automaton()
+        for p_index, pattern in enumerate(patterns):
+            entry = self._automaton.get(pattern.key, None)
+            if entry is None:
+                self._automaton.add_word(pattern.key, (len(pattern.key), [p_index]))
+            else:
+                entry[1].append(p_index)
+        if patterns:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> dict[int, list[tuple[int, int]]]:
+        """Pattern index -> normalised spans of its confirmed hits."""
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        if not self.patterns:
+            return found
+        for last, (key_len, p_indexes) in self._automaton.iter(text):
+            start = last - key_len + 1
+            for p_index in p_indexes:
+                end = self.patterns[p_index].match_at(text, start)
+                if end is not None:
+                    found[p_index].append((start, end))
+        return found
+
+
 class Matcher:
     """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build).
 
@@ -100,10 +131,10 @@ class Matcher:
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
-        self._patterns: list[Pattern] = []
+        self._terms: list[str] = []  # per pattern index: the term as written
         self._uses: list[list[_Use]] = []
-        by_form: dict[str, int] = {}
-        automaton = ahocorasick.Automaton()
+        inflects: list[bool] = []  # per pattern index: takes West Slavic endings in sk/cs/pl stories
+        by_form: dict[tuple[str, bool], int] = {}
         for t_index, topic in enumerate(self.topics):
             uses: list[tuple[str, _Use]] = [(t, _Use(t_index, _Role.ANY)) for t in topic.terms]
             for g_index, group in enumerate(topic.all_of):
@@ -111,50 +142,38 @@ class Matcher:
             uses += [(t, _Use(t_index, _Role.NONE)) for t in topic.none_of]
             uses += [(t, _Use(t_index, _Role.VETO)) for t in topic.veto_of]
             for order, (term, use) in enumerate(uses):
-                # One pattern per distinct spelling: topics sharing "Russia" share its automaton entry.
-                form = normalize_term(term) + ("*" if term.endswith("*") else "")
+                # One pattern per distinct spelling: topics sharing "Russia" share its automaton entry (unless
+                # one takes West Slavic endings and the other, a CLDR name of another language, does not).
+                norm = normalize_term(term)
+                form = (norm + ("*" if term.endswith("*") else ""), norm not in topic.foreign_names)
                 p_index = by_form.get(form)
                 if p_index is None:
-                    pattern = compile_term(term)
-                    p_index = by_form[form] = len(self._patterns)
-                    self._patterns.append(pattern)
+                    p_index = by_form[form] = len(self._terms)
+                    self._terms.append(term)
+                    inflects.append(form[1])
                     self._uses.append([])
-                    entry = automaton.get(pattern.key, None)
-                    if entry is None:
-                        automaton.add_word(pattern.key, (len(pattern.key), [p_index]))
-                    else:
-                        entry[1].append(p_index)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
-        if self._patterns:
-            automaton.make_automaton()
-        self._automaton = automaton
-        logger.info("matcher built topics=%d patterns=%d", len(self.topics), len(self._patterns))
-
-    def _find(self, text: str) -> dict[int, list[tuple[int, int]]]:
-        """Pattern index -> normalised spans of its confirmed hits."""
-        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        if not self._patterns:
-            return found
-        for last, (key_len, p_indexes) in self._automaton.iter(text):
-            start = last - key_len + 1
-            for p_index in p_indexes:
-                end = self._patterns[p_index].match_at(text, start)
-                if end is not None:
-                    found[p_index].append((start, end))
-        return found
+        default = [compile_term(term) for term in self._terms]
+        self._default = _Automaton(default)
+        # Slovak, Czech and Polish stories get an automaton of their own: inflected words have shorter keys (rusk
+        # for Rusko), which would only add candidates in every other story.
+        slavic = zip(self._terms, inflects, default, strict=True)
+        self._west_slavic = _Automaton([compile_term(t, west_slavic=True) if ws else p for t, ws, p in slavic])
+        logger.info("matcher built topics=%d patterns=%d", len(self.topics), len(self._terms))
 
     def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
         """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""
         if not text:
             return {}
         norm = normalize(text)
-        found = self._find(norm.text)
+        automaton = self._west_slavic if language in WEST_SLAVIC_LANGUAGES else self._default
+        found = automaton.find(norm.text)
         # Per topic: positive spans (start, end, order, term, use), exclusion spans, vetoed topics.
         positive: dict[int, list[tuple[int, int, int, str, _Use]]] = defaultdict(list)
         excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)
         vetoed: set[int] = set()
         for p_index, spans in found.items():
-            term = self._patterns[p_index].term
+            term = self._terms[p_index]
             for use in self._uses[p_index]:
                 if use.role is _Role.VETO:
                     vetoed.add(use.topic)

@@ -1,12 +1,13 @@
 """Building each daemon from config and environment, and running it until SIGTERM/SIGINT.
 
-Start-up order: load and validate config (a mistake exits 2 with the file and key); open the health
-port (``/readyz`` says false until connected); connect to Redis and Kafka with backoff (a server that
-is not up yet is waited for, not a crash-loop); create the Kafka topics if missing; build the workers;
-then loop. ``wirewatch run`` runs the three loops in threads of one process, sharing the producer and
-the Redis client. SIGHUP reloads feeds, topics and subscribers between batches (settings need a
-restart). Shutdown: each loop ends after its current batch, then the consumers close without
-committing more, the producer flushes, every client is closed, within the shutdown timeout.
+Start-up order: install the signal handlers; load and validate config (a mistake exits 2 with the file and
+key; a SIGTERM meanwhile ends the start-up with exit 0); open the health port (``/readyz`` says false until
+connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not a
+crash-loop); create the Kafka topics if missing; build the workers; then loop. ``wirewatch run`` runs the
+three loops in threads of one process, sharing the producer and the Redis client. SIGHUP reloads feeds, topics
+and subscribers between batches (settings need a restart). Shutdown: each loop ends after its current batch,
+then the consumers close without committing more, the producer flushes, every client is closed, within the
+shutdown timeout.
 """
 
 from __future__ import annotations
@@ -119,11 +120,14 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     """Run one daemon ('poll', 'filter', 'alert') or all three ('run') until stopped; return the exit code."""
     options = options or DaemonOptions()
     roles = ROLES if role == "run" else (role,)
+    # Handlers first: loading config takes a second (CLDR names), and a SIGTERM in it (a supervisor stopping
+    # a group that is still starting) must stop us with exit 0, not kill us by the default action (-15).
+    stopper = Stopper()
+    stopper.install()
     cfg = load_config(config_dir, need=config_needs(roles))
+    stopper.shutdown_timeout = shutdown_timeout(cfg.settings, options)
     env = Env.from_environ()
     port = health_port(role, cfg.settings, options)
-    stopper = Stopper(shutdown_timeout(cfg.settings, options))
-    stopper.install()
     readiness = Readiness(role)
     readiness.mark("config", True)
     readiness.mark("kafka", False)

@@ -19,7 +19,16 @@ text may follow the written letters:
 6. the first word must start at a word boundary too, except that an Arabic term may carry one or two
    proclitic letters (و ف ب ل ك: وروسيا "and Russia", لروسيا "for Russia");
 7. a side of the term written in an unspaced script (Han, kana, Thai, ...) needs no boundary: 朝鲜 matches
-   inside 朝鲜半岛.
+   inside 朝鲜半岛;
+8. compiled ``west_slavic`` (the Matcher does so for Slovak, Czech and Polish stories, except the CLDR names
+   of other languages: Latin script does not say which language a word is in, the story's language and the
+   name's locale do), a Latin-script word of four letters or more, unless written as an acronym (KĽDR), takes
+   a Slovak, Czech or Polish case ending instead of rule 4, from a closed list: a word ending in a vowel
+   (Rusko, Moskva, ruský, Severná) swaps that vowel for one of ``WEST_SLAVIC_VOWEL_ENDINGS`` (Ruska, Ruskem,
+   Moskve, Moskwie, ruského, Severnej), any other word (Putin, Kreml) may add one of
+   ``WEST_SLAVIC_CONSONANT_ENDINGS`` (Putina, Putinovi, Kremlu, Putinova); the last word of a multi-word term
+   inflects however short (Kim Jong Una). A closed list, not "any few letters" as in rule 2, because Latin
+   letters after a stem are often another word: Rusko must not catch Ruskin or the village Ruskov.
 
 ``key`` is the longest literal start of the term: the automaton looks for it, then ``Pattern.match_at``
 applies the rules above at that place.
@@ -47,6 +56,22 @@ KOREAN_MAX_PARTICLES = 2
 MIN_PREFIX_CHARS = 2
 LATIN_MIN_PLURAL = 3  # shorter words (Un, EU) stay exact
 LATIN_PLURAL_ENDINGS = ("", "s", "es")
+WEST_SLAVIC_LANGUAGES = frozenset({"sk", "cs", "pl"})
+WEST_SLAVIC_MIN_INFLECTED = 4  # shorter words (Kim, Rus) stay exact unless last in a multi-word term
+# Replacing the final vowel of a noun in -a/-o or an adjective (sk, cs, pl singular cases and adjective forms).
+# The one-letter endings are also the vowels that are swapped, so every term still matches its own spelling.
+WEST_SLAVIC_VOWEL_ENDINGS = frozenset(
+    "a e i o u y á é í ú ý ě ą ę "  # Moskvy, Moskvě, Rusku, Rosję, Rosją, ruský, ruská, ruskú
+    "ou om em ej ie je ji "  # Moskvou, Ruskom, Ruskem, ruskej, Moskwie, Koreje, Koreji
+    "ého ému ém ých ým ými ího ímu ím ích ími "  # sk/cs adjectives: ruského, ruskému, ruském, Severního
+    "ego emu ym ych ymi iego iemu iej im ich imi".split()  # pl adjectives: Północnej, rosyjskiego, rosyjskim
+)
+# Added to a word ending in a consonant: masculine nouns and their sk/cs possessive adjectives.
+WEST_SLAVIC_CONSONANT_ENDINGS = frozenset(
+    [""]
+    + "a u e ovi owi om em ie".split()  # Putina, Kremlu, Putine, Putinovi, Kremlowi, Putinom, Putinem, Putinie
+    + "ov ova ovo ovho ovej ovom ovu ovou ové ových ovým ovými ův ovy ově".split()  # Putinov režim, Putinova
+)
 
 
 class Ending(Enum):
@@ -55,6 +80,7 @@ class Ending(Enum):
     CYRILLIC = "cyrillic"  # a short case ending
     HANGUL = "hangul"  # Korean particles
     LATIN_PLURAL = "latin-plural"  # an optional -s/-es
+    WEST_SLAVIC = "west-slavic"  # one of ``Word.endings``
 
 
 def _particle_sequences() -> frozenset[str]:
@@ -74,6 +100,7 @@ class Word:
     stem: str  # normalised letters that must be present
     ending: Ending
     max_ending: int = 0  # letters allowed after the stem (Ending.CYRILLIC)
+    endings: frozenset[str] = frozenset()  # what may follow the stem (Ending.WEST_SLAVIC)
 
 
 @dataclass(frozen=True)
@@ -107,6 +134,10 @@ class Pattern:
                 pos = tail
             elif word.ending is Ending.LATIN_PLURAL:
                 if rest not in LATIN_PLURAL_ENDINGS:
+                    return None
+                pos = tail
+            elif word.ending is Ending.WEST_SLAVIC:
+                if rest not in word.endings:
                     return None
                 pos = tail
             elif word.ending is Ending.HANGUL and i == last:
@@ -175,8 +206,25 @@ def _cyrillic_word(written: str, stem: str, last_of_many: bool) -> Word:
     return Word(stem, Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
 
 
-def compile_term(term: str) -> Pattern:
-    """Turn a configured term into a Pattern (see the module docstring). Raises ValueError for a bad term."""
+def _west_slavic_word(stem: str) -> Word:
+    if stem[-1] in WEST_SLAVIC_VOWEL_ENDINGS and len(stem) > 2:
+        return Word(stem[:-1], Ending.WEST_SLAVIC, endings=WEST_SLAVIC_VOWEL_ENDINGS)
+    return Word(stem, Ending.WEST_SLAVIC, endings=WEST_SLAVIC_CONSONANT_ENDINGS)
+
+
+def _inflects_west_slavic(written: str, stem: str, last_of_many: bool) -> bool:
+    if not all(_is_latin(c) for c in stem if c.isalpha()) or not _is_latin(stem[-1]):
+        return False
+    if written.isupper() and len(written) > 1:  # an acronym: KĽDR, KRLD
+        return False
+    return len(stem) >= WEST_SLAVIC_MIN_INFLECTED or last_of_many
+
+
+def compile_term(term: str, west_slavic: bool = False) -> Pattern:
+    """Turn a configured term into a Pattern (see the module docstring). Raises ValueError for a bad term.
+
+    ``west_slavic``: Latin-script words take Slovak, Czech and Polish case endings (rule 8).
+    """
     term = check_term(term)
     prefix = term.endswith("*")
     written_words = split_words(term.rstrip("*"))
@@ -184,10 +232,13 @@ def compile_term(term: str) -> Pattern:
     for i, written in enumerate(written_words):
         stem = normalize_term(written).strip()
         is_last = i == len(written_words) - 1
+        last_of_many = is_last and len(written_words) > 1
         if is_last and prefix:
             words.append(Word(stem, Ending.PREFIX))
+        elif west_slavic and _inflects_west_slavic(written, stem, last_of_many):
+            words.append(_west_slavic_word(stem))
         elif all(is_cyrillic(c) for c in stem if c.isalpha()) and is_cyrillic(stem[-1]):
-            words.append(_cyrillic_word(written, stem, is_last and len(written_words) > 1))
+            words.append(_cyrillic_word(written, stem, last_of_many))
         elif is_hangul(stem[-1]) and is_last:
             words.append(Word(stem, Ending.HANGUL))
         elif is_last and _is_latin(stem[-1]) and len(stem) >= LATIN_MIN_PLURAL and not written.isupper():

@@ -8,7 +8,9 @@ Order of decisions in ``load_topics``:
    ``terms``, ``countries`` or ``all``); every problem becomes one ConfigError line naming file, topic, field;
 3. compile every term once, so a term the matcher cannot use is reported here, not at the first story;
 4. expand ``countries`` into CLDR names (one pass over the locale files for all codes) and append them to the
-   topic's terms, skipping names equal after normalisation to a term already listed.
+   topic's terms, skipping names equal after normalisation to a term already listed; the names that no
+   Slovak, Czech or Polish locale gives are ``foreign_names``: they take no West Slavic case endings in those
+   stories (Larisi, "Russia" in one language, would catch the name Larisa).
 
 File format (see config/topics.yaml for a commented example)::
 
@@ -39,9 +41,9 @@ import babel
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from workers import configfile
-from workers.countries import country_names, known_codes
+from workers.countries import country_names, known_codes, name_languages
 from workers.errors import ConfigError
-from workers.terms import check_term, compile_term
+from workers.terms import WEST_SLAVIC_LANGUAGES, check_term, compile_term
 from workers.textnorm import normalize_term
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ class Topic:
     min_hits: int = 1
     countries: tuple[str, ...] = ()
     description: str = ""
+    # Normalised CLDR names of other languages than Slovak, Czech, Polish: no West Slavic endings (workers.terms).
+    foreign_names: frozenset[str] = frozenset()
 
     @property
     def any_of(self) -> tuple[str, ...]:
@@ -142,6 +146,17 @@ def _expand(terms: list[str], countries: list[str], names: dict[str, tuple[str, 
             seen.add(norm)
             out.append(term)
     return tuple(out)
+
+
+def _foreign_names(cfg: TopicConfig, names: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    configured = {normalize_term(t) for t in [*cfg.terms, *(t for g in cfg.all for t in g.terms)]}
+    codes = {*cfg.countries, *(c for g in cfg.all for c in g.countries)}
+    return frozenset(
+        norm
+        for code in codes
+        for name in names[code]
+        if (norm := normalize_term(name)) not in configured and not name_languages(name) & WEST_SLAVIC_LANGUAGES
+    )
 
 
 def _check_names(path: Path, data: Any) -> None:
@@ -172,6 +187,7 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
             min_hits=cfg.min_hits,
             countries=tuple(cfg.countries),
             description=cfg.description,
+            foreign_names=_foreign_names(cfg, names),
         )
         for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of, *topic.veto_of]:
             try:
