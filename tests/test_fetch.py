@@ -256,6 +256,14 @@ def test_non_ascii_path_and_basic_auth_reach_the_server(feed_server: FeedServer,
     assert path == "/" + quote("новости.xml") and headers["authorization"] == "Basic cmVhZGVyOnB3"
 
 
+def test_redirect_to_a_raw_utf8_location(feed_server: FeedServer, client: Client) -> None:
+    feed_server.routes["/" + quote("лента.xml")] = Route(rss(ITEMS))
+    raw = "/лента.xml".encode().decode("latin-1")  # the bytes a server writes when it does not percent-encode
+    feed_server.routes["/old.xml"] = Route(b"", status=301, headers={"location": raw})
+    moved = get(client, feed_server.url("/old.xml"))
+    assert moved.status == 200 and moved.moved_to == feed_server.url("/лента.xml")
+
+
 def test_proxy_url_carries_the_fetch_and_the_validators(feed_server: FeedServer, proxy: str) -> None:
     feed_server.routes["/p.xml"] = Route(rss(ITEMS))
     with feed_client(2, proxy) as via_proxy:

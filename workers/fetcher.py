@@ -165,6 +165,14 @@ def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
+def _utf8_header(value: str) -> str:
+    """A header value as the UTF-8 most servers send in practice (Location with a raw non-ASCII path)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def _read_body(
     resp: httpcore.Response, headers: dict[str, str], name: str, url: str, timeout: float, max_bytes: int
 ) -> bytes:
@@ -243,7 +251,7 @@ def fetch(
                 got = header_dict(resp.headers)
                 if resp.status in _REDIRECTS and got.get("location"):
                     permanent = permanent and resp.status in (301, 308)
-                    current = urljoin(current, got["location"])
+                    current = urljoin(current, _utf8_header(got["location"]))
                     if not current.startswith(("http://", "https://")):
                         raise FeedFetchError(name, url, f"redirect to unsupported URL {current!r}")
                     continue
