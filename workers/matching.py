@@ -19,7 +19,6 @@ stories, where Latin-script terms take case endings. ``match`` then decides, in 
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 160
 SNIPPET_BEFORE = 60  # characters of context kept before the first hit
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,8 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
     if hi < len(text):
         space = text.find(" ", hi, hi + 20)
         hi = space if space >= 0 else hi
-    body = _SPACE_RE.sub(" ", text[lo:hi]).strip()
+    # str.split() splits on exactly the characters re's \s matches, and is several times faster than re.sub.
+    body = " ".join(text[lo:hi].split())
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
