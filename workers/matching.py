@@ -100,11 +100,12 @@ class _Automaton:
         self.patterns = patterns
         self._automaton = ahocorasick.Automaton()
         for p_index, pattern in enumerate(patterns):
+            # The entry holds each pattern's bound match_at: no per-candidate lookup in ``find``'s hot loop.
             entry = self._automaton.get(pattern.key, None)
             if entry is None:
-                self._automaton.add_word(pattern.key, (len(pattern.key), [p_index]))
+                self._automaton.add_word(pattern.key, (len(pattern.key), [(p_index, pattern.match_at)]))
             else:
-                entry[1].append(p_index)
+                entry[1].append((p_index, pattern.match_at))
         if patterns:
             self._automaton.make_automaton()
 
@@ -113,10 +114,10 @@ class _Automaton:
         found: dict[int, list[tuple[int, int]]] = defaultdict(list)
         if not self.patterns:
             return found
-        for last, (key_len, p_indexes) in self._automaton.iter(text):
+        for last, (key_len, confirms) in self._automaton.iter(text):
             start = last - key_len + 1
-            for p_index in p_indexes:
-                end = self.patterns[p_index].match_at(text, start)
+            for p_index, match_at in confirms:
+                end = match_at(text, start)
                 if end is not None:
                     found[p_index].append((start, end))
         return found
