@@ -191,11 +191,14 @@ class Matcher:
             masks = excluded.get(t_index)
             if masks:
                 candidates = [c for c in candidates if not any(c[0] < me and ms < c[1] for ms, me in masks)]
-            any_hit = any(c[4].role is _Role.ANY for c in candidates)
-            if topic.terms and not any_hit:
-                continue
-            if len({c[4].group for c in candidates if c[4].role is _Role.ALL}) < len(topic.all_of):
-                continue
+                if not candidates:
+                    continue
+            # Without ``all`` groups every candidate is a hit of ``terms``: the role checks are for the others.
+            if topic.all_of:
+                if topic.terms and not any(c[4].role is _Role.ANY for c in candidates):
+                    continue
+                if len({c[4].group for c in candidates if c[4].role is _Role.ALL}) < len(topic.all_of):
+                    continue
             hits = self._resolve([c[:4] for c in candidates], norm)
             if len(hits) < topic.min_hits:
                 continue
@@ -206,6 +209,9 @@ class Matcher:
     @staticmethod
     def _resolve(spans: list[tuple[int, int, int, str]], norm: NormalizedText) -> list[Hit]:
         """Hits in text order, without spans inside a longer (or equal, earlier-listed) span."""
+        if len(spans) == 1:  # most matched topics have one hit: nothing to order or cover
+            start, end, _order, term = spans[0]
+            return [Hit(term, *norm.span(start, end))]
         ordered = sorted(set(spans), key=lambda s: (s[0], -s[1], s[2]))
         hits: list[Hit] = []
         covered_to = -1
