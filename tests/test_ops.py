@@ -79,6 +79,13 @@ def test_json_logs_lift_key_values_and_mask_secrets() -> None:
     assert "c2VjcmV0" not in stream.getvalue() and doc["secret"] == "whsec_***"
     assert fields("x level=hack msg=hack feed=a feed=b") == {"feed": "a"}
     assert redact("key whsec_abc+/= end") == "key whsec_*** end"
+    assert redact("feed moved url=https://reader:s3cr%40t@feeds.example/x.xml") == (
+        "feed moved url=https://reader:***@feeds.example/x.xml"
+    )
+    assert (
+        redact("http://127.0.0.1:8765/a.xml and http://[::1]:80/b")
+        == "http://127.0.0.1:8765/a.xml and http://[::1]:80/b"
+    )
 
 
 @pytest.mark.usefixtures("restore_logging")

@@ -2,8 +2,9 @@
 
 The ``key=value`` pairs of a message (``delivered alert=msg_1 subscriber=desk story=ab12``) are also
 lifted into top-level JSON fields, so a log query can filter on story, feed or subscriber. Anything
-shaped like a webhook secret is masked in both formats, as a last line of defence: secrets are never
-passed to a log call on purpose.
+shaped like a webhook secret, and the password of a URL (a feed fetched with Basic auth from
+``https://user:password@host/``), is masked in both formats, as a last line of defence: secrets are
+never passed to a log call on purpose.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ FORMATS = ("json", "text")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PAIR = re.compile(r"(?<![\w.])([a-z_]{2,20})=([^\s;]+)")
 _SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*):[^/\s@]*@")
 _RESERVED = {"ts", "level", "logger", "msg", "exc"}
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub("whsec_***", text)
+    return _URL_PASSWORD.sub(r"\1:***@", _SECRET.sub("whsec_***", text))
 
 
 def fields(message: str) -> dict[str, str]:
