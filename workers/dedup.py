@@ -49,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis import Redis
 
@@ -210,11 +210,12 @@ class Claim:
 class StoryPrints:
     exact: list[tuple[str, str]]  # (kind, value): id, normalised body hash, canonical URL hash
     simhash: int | None  # None: body too short for near-duplicate comparison, or near-duplicates off
+    fields: list[bytes] = field(init=False)  # the slice hash fields: the exact fingerprints, then the bands
 
-    def fields(self) -> list[bytes]:
-        """The slice hash fields: the exact fingerprints, then the bands."""
+    def __post_init__(self) -> None:
         exact = [_TAGS[kind] + hashlib.blake2b(value.encode(), digest_size=16).digest() for kind, value in self.exact]
-        return exact + ([] if self.simhash is None else neardup.band_fields(self.simhash))
+        bands = [] if self.simhash is None else neardup.band_fields(self.simhash)
+        object.__setattr__(self, "fields", exact + bands)
 
 
 @dataclass(frozen=True)
@@ -263,9 +264,7 @@ class Dedup:
         bands = [] if prints.simhash is None else neardup.bands(prints.simhash)
         return keys + [self.names.dedup(subscriber, "nd", b) for b in bands]
 
-    def _call(
-        self, req: ClaimRequest, prints: StoryPrints, fields: list[bytes], now: float
-    ) -> tuple[list[str], list[str | int | bytes]]:
+    def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int | bytes]]:
         t = int(now)
         slices = self.slice_keys(req.subscriber, t)
         old = self._old_layout_keys(req.subscriber, prints) if now < self.old_layout_until else []
@@ -283,7 +282,7 @@ class Dedup:
             self.names.dups(""),
             req.story.link,
             b"" if h is None else h.to_bytes(8, "big"),
-            *fields,
+            *prints.fields,
         ]
         return slices + old + [self.names.sent(req.alert_id)], args
 
@@ -293,20 +292,18 @@ class Dedup:
         if not requests:
             return []
         now = self.clock()
-        prints: dict[str, tuple[StoryPrints, list[bytes]]] = {}  # a story matching several subscribers: once
+        prints: dict[str, StoryPrints] = {}  # a story matching several subscribers: once
         with self.redis.pipeline(transaction=False) as pipe:
             for req in requests:
                 if req.story.id not in prints:
-                    p = self.story_prints(req.story)
-                    prints[req.story.id] = (p, p.fields())
-                keys, args = self._call(req, *prints[req.story.id], now)
+                    prints[req.story.id] = self.story_prints(req.story)
+                keys, args = self._call(req, prints[req.story.id], now)
                 self._claim(keys=keys, args=args, client=pipe)
             replies = pipe.execute()
         return [_claim_from(r) for r in replies]
 
     def claim(self, subscriber: str, story: Story, mine: str) -> Claim:
-        p = self.story_prints(story)
-        keys, args = self._call(ClaimRequest(subscriber, story, mine), p, p.fields(), self.clock())
+        keys, args = self._call(ClaimRequest(subscriber, story, mine), self.story_prints(story), self.clock())
         return _claim_from(self._claim(keys=keys, args=args))
 
     def mark_delivered(self, alert_ids: Sequence[str]) -> None:
