@@ -15,9 +15,12 @@ test: deps
 bench: deps
 	$(PY) -m tests.bench
 
+# ruff (style, imports sorted), mypy (strict on core, settings, infra) and the import rules of pyproject.toml.
 lint: deps
 	$(VENV)/bin/ruff check workers tests
+	$(VENV)/bin/ruff format --check workers tests
 	$(VENV)/bin/mypy workers
+	$(VENV)/bin/lint-imports
 
 deps: $(VENV)/.installed redis-server
 

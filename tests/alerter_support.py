@@ -11,14 +11,14 @@ from kafka import KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
 
-from workers.alerter import Alerter
-from workers.config import AlerterSettings, KafkaSettings, Subscriber
-from workers.daemon import Stopper
-from workers.delivery import webhook_clients
-from workers.events import MatchEvent, TopicHit
-from workers.kafka_io import ensure_topics, make_consumer, make_producer, send_all
-from workers.names import Names
-from workers.stories import Story
+from workers.alerter.delivery import webhook_clients
+from workers.alerter.worker import Alerter
+from workers.core.events import MatchEvent, TopicHit
+from workers.core.names import Names
+from workers.core.stories import Story
+from workers.infra.kafka import ensure_topics, make_consumer, make_producer, send_all, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.settings.config import AlerterSettings, KafkaSettings, Subscriber
 
 
 def match(i: int, text: str | None = None, title: str | None = None, link: str | None = None) -> MatchEvent:
@@ -52,7 +52,7 @@ def running_alerter(
     bootstrap: str, redis: Redis, names: Names, subs: list[Subscriber], secret: str, **settings: Any
 ) -> Iterator[Alerter]:
     """An Alerter in a thread of this process, consuming the test's matches topic."""
-    ensure_topics(bootstrap, names.all_topics(), 2)
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     base: dict[str, Any] = {"delivery_timeout": 1.0, "retry_schedule": [0.3, 0.6, 1.0]}
     cfg = AlerterSettings(**{**base, **settings})
     kafka = KafkaSettings(session_timeout_ms=6000, max_poll_records=50)

@@ -16,11 +16,11 @@ import yaml
 from redis import Redis
 
 from tests.support import ROOT, Daemon
-from workers.feedserver import FeedServer
-from workers.names import Names
-from workers.receiver import Receiver
-from workers.stack import EmbeddedBroker, EmbeddedRedis, free_port
-from workers.webhook import new_secret
+from workers.core.names import Names
+from workers.core.signing import new_secret
+from workers.devstack.feedserver import FeedServer
+from workers.devstack.receiver import Receiver
+from workers.devstack.stack import EmbeddedBroker, EmbeddedRedis, free_port
 
 
 @pytest.fixture(scope="session")

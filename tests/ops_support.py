@@ -9,9 +9,9 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.test_pipeline import seed_items, subscriber
 from tests.support import rss
-from tests.test_pipeline import seed_items, subscriber
-from workers.feedserver import Route
+from workers.devstack.feedserver import Route
 
 
 def http_get(port: int, path: str) -> tuple[int, bytes]:

@@ -159,3 +159,9 @@ def sample_stories() -> list[dict[str, Any]]:
     import yaml
 
     return list(yaml.safe_load((ROOT / "tests" / "fixtures" / "stories" / "stories.yaml").read_text(encoding="utf-8")))
+
+
+def wirewatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers", *args], capture_output=True, text=True, cwd=ROOT, input=stdin, timeout=120
+    )

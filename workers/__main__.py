@@ -1,5 +1,5 @@
 import sys
 
-from workers.cli import main
+from workers.app.cli import main
 
 sys.exit(main())

@@ -27,15 +27,15 @@ from redis import Connection, ConnectionPool, Redis
 
 from tests.alerter_support import match, sub
 from tests.bench import emit
-from workers.alerter import Alerter, build_alert
-from workers.config import AlerterSettings
-from workers.daemon import Stopper
-from workers.dedup import ClaimRequest, Dedup, alert_id, fingerprints
-from workers.delivery import webhook_clients
-from workers.names import Names
-from workers.receiver import Receiver
-from workers.stack import EmbeddedRedis, free_port
-from workers.webhook import new_secret, signed_headers
+from workers.alerter.dedup import ClaimRequest, Dedup, alert_id, fingerprints
+from workers.alerter.delivery import webhook_clients
+from workers.alerter.worker import Alerter, build_alert
+from workers.core.names import Names
+from workers.core.signing import new_secret, signed_headers
+from workers.devstack.receiver import Receiver
+from workers.devstack.stack import EmbeddedRedis, free_port
+from workers.infra.lifecycle import Stopper
+from workers.settings.config import AlerterSettings
 
 BENCH = "alerter"
 N_ALERTS = 2000

@@ -35,10 +35,10 @@ from langdetect.lang_detect_exception import LangDetectException
 
 from tests.bench import emit
 from tests.support import ROOT, corpus_dir
-from workers import language
-from workers.corpus import CorpusText, corpus_stories, langid_sentences
-from workers.matching import Matcher
-from workers.topics import Topic, load_topics
+from workers.evaluation.corpus import CorpusText, corpus_stories, langid_sentences
+from workers.filter import language
+from workers.filter.matcher import Matcher
+from workers.filter.topics import Topic, load_topics
 
 BENCH = "filter"
 GENERATED_TOPICS = 1000

@@ -17,13 +17,13 @@ from prometheus_client import REGISTRY, generate_latest
 from redis import Redis
 
 from tests.bench import emit
-from workers import metrics
-from workers.dedup import Dedup, alert_id
-from workers.health import HealthServer, Readiness
-from workers.logs import JsonFormatter, TextFormatter
-from workers.names import Names
-from workers.stack import EmbeddedRedis, free_port
-from workers.stories import Story
+from workers.alerter.dedup import Dedup, alert_id
+from workers.core.names import Names
+from workers.core.stories import Story
+from workers.devstack.stack import EmbeddedRedis, free_port
+from workers.infra import metrics
+from workers.infra.health import HealthServer, Readiness
+from workers.infra.logs import JsonFormatter, TextFormatter
 
 BENCH = "ops"
 
@@ -75,7 +75,7 @@ def redis_sizing() -> None:
 
 def logging_cost() -> None:
     record = logging.LogRecord(
-        "workers.alerter",
+        "workers.alerter.worker",
         logging.INFO,
         __file__,
         1,

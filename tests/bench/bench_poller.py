@@ -29,15 +29,15 @@ import feedparser
 
 from tests.bench import emit
 from tests.support import corpus_dir, self_signed_cert
-from workers.config import Feed, PollerSettings
-from workers.daemon import Stopper
-from workers.feedserver import FeedServer, Route
-from workers.fetcher import feed_client
-from workers.kafka_io import ensure_topics, make_producer
-from workers.names import Names
-from workers.poller import Poller
-from workers.runtime import make_redis
-from workers.stack import EmbeddedBroker, EmbeddedRedis, free_port
+from workers.app.runtime import make_redis
+from workers.core.names import Names
+from workers.devstack.feedserver import FeedServer, Route
+from workers.devstack.stack import EmbeddedBroker, EmbeddedRedis, free_port
+from workers.infra.kafka import ensure_topics, make_producer, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.poller.fetch import feed_client
+from workers.poller.worker import Poller
+from workers.settings.config import Feed, KafkaSettings, PollerSettings
 
 BENCH = "poller"
 FEEDS = 1000
@@ -123,7 +123,7 @@ def main() -> None:
     server.start()
     ready.wait(30)
     names = Names(topic_prefix="bench.", key_prefix="bench:")
-    ensure_topics(broker.bootstrap, names.all_topics(), 4)
+    ensure_topics(broker.bootstrap, topic_specs(names, KafkaSettings(partitions=4)))
     producer = make_producer(broker.bootstrap, "bench-poller")
     redis = make_redis(redis_server.url, 10)
     http = feed_client(CONCURRENCY)

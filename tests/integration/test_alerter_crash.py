@@ -11,9 +11,9 @@ from redis import Redis
 
 from tests.alerter_support import desk_config, match, produce, running_alerter, sub
 from tests.support import wait_until
-from workers.names import Names
-from workers.receiver import Receiver
-from workers.stack import EmbeddedRedis, free_port
+from workers.core.names import Names
+from workers.devstack.receiver import Receiver
+from workers.devstack.stack import EmbeddedRedis, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

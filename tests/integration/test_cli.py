@@ -12,14 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, corpus_file
-from workers.stack import free_port
-
-
-def wirewatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers", *args], capture_output=True, text=True, cwd=ROOT, input=stdin, timeout=120
-    )
+from tests.support import ROOT, corpus_file, wirewatch
+from workers.devstack.stack import free_port
 
 
 def test_match_json_on_the_seed_file() -> None:
@@ -192,12 +186,13 @@ def test_stack_up_status_down(tmp_path: Path) -> None:
 def test_tail_prints_matches(make_config, bootstrap: str, names) -> None:  # type: ignore[no-untyped-def]
     from kafka import KafkaProducer
 
-    from workers.events import MatchEvent, TopicHit
-    from workers.kafka_io import ensure_topics, send_all
-    from workers.stories import Story
+    from workers.core.events import MatchEvent, TopicHit
+    from workers.core.stories import Story
+    from workers.infra.kafka import ensure_topics, send_all, topic_specs
+    from workers.settings.config import KafkaSettings
 
     cfg = make_config(feeds=[{"name": "f", "url": "http://127.0.0.1:1/f.xml"}])
-    ensure_topics(bootstrap, names.all_topics(), 2)
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     story = Story(
         id="s1", feed="ani", feed_url="http://x/f.xml", title="किम जोंग उन रूस पहुंचे", link="http://x/kim", text="..."
     )

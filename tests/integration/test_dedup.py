@@ -9,12 +9,13 @@ import pytest
 from redis import Redis
 
 from tests.support import corpus_dir, corpus_file, seed_text
-from workers import dedup as dedup_module
-from workers import neardup, stories
-from workers.corpus import corpus_stories
-from workers.dedup import ClaimRequest, Dedup, alert_id
-from workers.names import Names
-from workers.stories import Story
+from workers.alerter import dedup as dedup_module
+from workers.alerter import neardup
+from workers.alerter.dedup import ClaimRequest, Dedup, alert_id
+from workers.core import stories
+from workers.core.names import Names
+from workers.core.stories import Story
+from workers.evaluation.corpus import corpus_stories
 
 SUB = "desk"
 

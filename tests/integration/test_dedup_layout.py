@@ -10,13 +10,13 @@ import pytest
 from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
+from tests.integration.test_dedup import SUB, edit_words, seed_story, story
 from tests.support import wait_until
-from tests.test_dedup import SUB, edit_words, seed_story, story
-from workers import neardup
-from workers.dedup import Dedup, alert_id, fingerprints
-from workers.names import Names
-from workers.receiver import Receiver
-from workers.stories import Story
+from workers.alerter import neardup
+from workers.alerter.dedup import Dedup, alert_id, fingerprints
+from workers.core.names import Names
+from workers.core.stories import Story
+from workers.devstack.receiver import Receiver
 
 HOUR = 3600
 

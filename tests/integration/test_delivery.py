@@ -12,8 +12,8 @@ from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
 from tests.support import read_topic, wait_until
-from workers.names import Names
-from workers.receiver import Received, Receiver
+from workers.core.names import Names
+from workers.devstack.receiver import Received, Receiver
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from redis import Redis
 
 from tests.alerter_support import desk_config, match, produce, running_alerter, sub
 from tests.support import wait_until
-from workers.cli import main as cli
-from workers.names import Names
-from workers.receiver import Received, Receiver
-from workers.retryqueue import retry_delay
+from workers.alerter.retryqueue import retry_delay
+from workers.app.cli import main as cli
+from workers.core.names import Names
+from workers.devstack.receiver import Received, Receiver
 
 pytestmark = pytest.mark.integration
 

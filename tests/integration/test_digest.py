@@ -14,14 +14,14 @@ from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
 from tests.support import ROOT, wait_until
-from workers.cli import main as cli
-from workers.config import load_config
-from workers.dedup import alert_id
-from workers.digest import Digests, build_digest, digest_id
-from workers.errors import ConfigError
-from workers.names import Names
-from workers.receiver import Received, Receiver
-from workers.retryqueue import Parked, RetryQueue
+from workers.alerter.dedup import alert_id
+from workers.alerter.digest import Digests, build_digest, digest_id
+from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.app.cli import main as cli
+from workers.app.configure import load_config
+from workers.core.errors import ConfigError
+from workers.core.names import Names
+from workers.devstack.receiver import Received, Receiver
 
 
 def digests(receiver: Receiver, name: str) -> list[Received]:
@@ -46,8 +46,8 @@ def test_digest_payload_follows_the_documented_schema() -> None:
 
 @pytest.mark.parametrize("value", [0, -1, "soon"])
 def test_digest_seconds_must_be_a_positive_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: Any) -> None:
-    from tests.test_config import GOOD_FEEDS, write
-    from tests.test_config import sub as sub_file
+    from tests.unit.settings.test_config import GOOD_FEEDS, write
+    from tests.unit.settings.test_config import sub as sub_file
 
     monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
     with pytest.raises(ConfigError) as err:

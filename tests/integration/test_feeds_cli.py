@@ -13,10 +13,10 @@ from pathlib import Path
 from redis import Redis
 
 from tests.support import ROOT
-from workers.config import load_config
-from workers.feedhealth import HealthStore
-from workers.names import Names
-from workers.schedule import Schedule
+from workers.app.configure import load_config
+from workers.core.names import Names
+from workers.poller.feed_health import HealthStore
+from workers.poller.schedule import Schedule
 
 
 def wirewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

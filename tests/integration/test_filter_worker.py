@@ -11,15 +11,15 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.support import group_caught_up, read_topic, wait_until
-from workers.config import KafkaSettings
-from workers.daemon import Stopper
-from workers.events import MatchEvent
-from workers.filter import FilterWorker
-from workers.kafka_io import ensure_topics, make_consumer, make_producer, send_all
-from workers.matching import Matcher
-from workers.names import Names
-from workers.stories import Story
-from workers.topics import Topic
+from workers.core.events import MatchEvent
+from workers.core.names import Names
+from workers.core.stories import Story
+from workers.filter.matcher import Matcher
+from workers.filter.topics import Topic
+from workers.filter.worker import FilterWorker
+from workers.infra.kafka import ensure_topics, make_consumer, make_producer, send_all, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.settings.config import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_poison_messages_are_dead_lettered_and_the_batch_goes_on(
     bootstrap: str, names: Names, producer: KafkaProducer
 ) -> None:
     # One partition, so the order below is the order the worker sees.
-    ensure_topics(bootstrap, names.all_topics(), partitions=1)
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=1)))
     good = story("s1", "North Korea fires a missile", "Pyongyang launched a missile towards the sea on Sunday.")
     dull = story("s2", "Local football results", "The home side won two-nil in the rain on Saturday evening.")
     after = story("s3", "Россия и КНДР", "Министры России и КНДР провели переговоры в Москве во вторник.", "ru")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
 from tests.ops_support import http_get, json_lines, readyz, sample, seed_pipeline
 from tests.support import rss, wait_until
-from tests.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
-from workers.feedserver import FeedServer, Route
-from workers.stack import EmbeddedRedis, free_port
+from workers.devstack.feedserver import FeedServer, Route
+from workers.devstack.stack import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -10,15 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
 from tests.ops_support import http_get, readyz, sample, seed_pipeline
 from tests.support import wait_until
-from tests.test_pipeline import posts_for, servers  # noqa: F401 - servers is a fixture
-from workers import metrics
-from workers.config import DaemonSettings, Settings
-from workers.errors import ConfigError
-from workers.logs import fields, redact, setup_logging
-from workers.runtime import DaemonOptions, health_port, shutdown_timeout
-from workers.stack import free_port
+from workers.app.runtime import DaemonOptions, health_port, shutdown_timeout
+from workers.core.errors import ConfigError
+from workers.devstack.stack import free_port
+from workers.infra import metrics
+from workers.infra.logs import fields, redact, setup_logging
+from workers.settings.config import DaemonSettings, Settings
 
 
 @pytest.mark.integration

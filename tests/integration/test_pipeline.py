@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.support import group_caught_up, rss, seed_text, wait_until
-from workers.feedserver import FeedServer, Route
-from workers.receiver import Receiver
-from workers.webhook import verify
+from workers.core.signing import verify
+from workers.devstack.feedserver import FeedServer, Route
+from workers.devstack.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 

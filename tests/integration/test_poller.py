@@ -11,13 +11,13 @@ from kafka import KafkaProducer
 from redis import Redis
 
 from tests.support import read_topic, rss
-from workers.config import Feed, PollerSettings
-from workers.daemon import Stopper
-from workers.feedserver import Route
-from workers.fetcher import feed_client
-from workers.kafka_io import ensure_topics, make_producer
-from workers.names import Names
-from workers.poller import Poller, next_delay
+from workers.core.names import Names
+from workers.devstack.feedserver import Route
+from workers.infra.kafka import ensure_topics, make_producer, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.poller.fetch import feed_client
+from workers.poller.worker import Poller, next_delay
+from workers.settings.config import Feed, KafkaSettings, PollerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ ITEMS = [
 
 @pytest.fixture
 def producer(bootstrap: str, names: Names) -> Iterator[KafkaProducer]:
-    ensure_topics(bootstrap, names.all_topics(), 2)
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     p = make_producer(bootstrap, "test-poller")
     yield p
     p.close()

@@ -13,13 +13,13 @@ from kafka import KafkaProducer
 from redis import Redis
 
 from tests.support import rss
-from workers.config import Feed, PollerSettings
-from workers.daemon import Stopper
-from workers.feedserver import FeedServer, Route
-from workers.fetcher import feed_client
-from workers.kafka_io import ensure_topics, make_producer
-from workers.names import Names
-from workers.poller import Poller, next_delay, polite_delay
+from workers.core.names import Names
+from workers.devstack.feedserver import FeedServer, Route
+from workers.infra.kafka import ensure_topics, make_producer, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.poller.fetch import feed_client
+from workers.poller.worker import Poller, next_delay, polite_delay
+from workers.settings.config import Feed, KafkaSettings, PollerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ ITEMS = [{"title": f"S{i}", "link": f"http://127.0.0.1/s/{i}", "description": f"
 
 @pytest.fixture
 def poller_factory(bootstrap: str, redis: Redis, names: Names) -> Iterator:  # type: ignore[type-arg]
-    ensure_topics(bootstrap, names.all_topics(), 2)
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     producer: KafkaProducer = make_producer(bootstrap, "test-poller-faults")
     made: list[Poller] = []
 

@@ -13,14 +13,14 @@ import pytest
 from redis import Redis
 
 from tests.support import Daemon, read_topic, rss, wait_until
-from workers.config import Feed, PollerSettings
-from workers.daemon import Stopper
-from workers.feedserver import FeedServer, Route
-from workers.fetcher import feed_client
-from workers.kafka_io import ensure_topics, make_producer, send_all
-from workers.names import Names
-from workers.poller import Poller, PollOutcome
-from workers.stack import EmbeddedBroker, free_port
+from workers.core.names import Names
+from workers.devstack.feedserver import FeedServer, Route
+from workers.devstack.stack import EmbeddedBroker, free_port
+from workers.infra.kafka import ensure_topics, make_producer, send_all, topic_specs
+from workers.infra.lifecycle import Stopper
+from workers.poller.fetch import feed_client
+from workers.poller.worker import Poller, PollOutcome
+from workers.settings.config import Feed, KafkaSettings, PollerSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,7 +45,7 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 def test_broker_frozen_during_a_poll_loses_nothing(
     own_broker: EmbeddedBroker, feed_server: FeedServer, redis: Redis, names: Names
 ) -> None:
-    ensure_topics(own_broker.bootstrap, names.all_topics(), 2)
+    ensure_topics(own_broker.bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     producer = make_producer(own_broker.bootstrap, "test-sigstop")
     send_all(producer, [(names.stories, b"warm-up", b"{}")])  # metadata known before the freeze
     feed_server.routes["/a.xml"] = Route(rss(items(0, 3)))

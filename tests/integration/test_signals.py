@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_pipeline import nk_items, posts_for, servers, slow_stream, subscriber  # noqa: F401 - servers is a fixture
 from tests.ops_support import json_lines
 from tests.support import ROOT, group_caught_up, read_topic, rss, wait_until
-from tests.test_pipeline import nk_items, posts_for, servers, slow_stream, subscriber  # noqa: F401 - servers is a fixture
-from workers.feedserver import Route
+from workers.devstack.feedserver import Route
 
 SHUTDOWN_TIMEOUT = "10"
 
@@ -133,8 +133,8 @@ def test_sighup_reloads_feeds_topics_subscribers_and_keeps_them_on_a_broken_file
 
 LOOP_SCRIPT = """
 import sys, time
-from workers.daemon import Stopper, run_loop
-from workers.logs import setup_logging
+from workers.infra.lifecycle import Stopper, run_loop
+from workers.infra.logs import setup_logging
 setup_logging("INFO", "text", sys.stdout)
 stopper = Stopper(float(sys.argv[1]))
 stopper.install()

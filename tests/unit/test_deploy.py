@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from workers.cli import build_parser
-from workers.config import load_config
-from workers.daemon import DEFAULT_SHUTDOWN_TIMEOUT
-from workers.runtime import DEFAULT_HEALTH_PORTS
+from workers.app.cli import build_parser
+from workers.app.configure import load_config
+from workers.app.runtime import DEFAULT_HEALTH_PORTS
+from workers.infra.lifecycle import DEFAULT_SHUTDOWN_TIMEOUT
 
 DEPLOY = ROOT / "deploy"
 ROLES = ("poll", "filter", "alert")

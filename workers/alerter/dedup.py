@@ -1,7 +1,7 @@
 """Per-subscriber deduplication in Redis: one atomic claim per (subscriber, story), one round trip.
 
 A story has exact fingerprints (its id, its canonical link, a hash of its normalised body) and, when its
-body is long enough, a SimHash filed under four bands (``workers.neardup``). The claim script decides in
+body is long enough, a SimHash filed under four bands (``workers.alerter.neardup``). The claim script decides in
 this order: the first exact fingerprint found names the alert that owns this content (a re-poll, or a
 syndicated copy under another URL); else a story filed under one of the bands within the distance
 threshold owns it (a copy with another headline, a credit line or a few edited words); else this
@@ -53,9 +53,9 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
-from workers import neardup
-from workers.names import Names, as_text
-from workers.stories import Story, canonical_url, normalise_for_fingerprint, normalised_content_hash
+from workers.alerter import neardup
+from workers.core.names import Names, as_text
+from workers.core.stories import Story, canonical_url, normalise_for_fingerprint, normalised_content_hash
 
 SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
 _TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field

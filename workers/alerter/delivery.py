@@ -25,18 +25,18 @@ import httpcore
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
-from workers import metrics
-from workers.config import AlerterSettings, Subscriber
-from workers.deadletter import dead_letter
-from workers.digest import delivered_ids, is_digest
-from workers.endpoints import Endpoints
-from workers.errors import DeliveryError
-from workers.kafka_io import send_all
-from workers.names import Names
-from workers.retryqueue import Parked, RetryQueue, retry_delay
-from workers.ssrf import refusal, webhook_client
-from workers.stories import compact_json
-from workers.webhook import deliver
+from workers.alerter.digest import delivered_ids, is_digest
+from workers.alerter.endpoints import Endpoints
+from workers.alerter.retryqueue import Parked, RetryQueue, retry_delay
+from workers.alerter.ssrf import refusal, webhook_client
+from workers.alerter.webhook import deliver
+from workers.core.deadletter import dead_letter
+from workers.core.errors import DeliveryError
+from workers.core.names import Names
+from workers.core.stories import compact_json
+from workers.infra import metrics
+from workers.infra.kafka import send_all
+from workers.settings.config import AlerterSettings, Subscriber
 
 logger = logging.getLogger(__name__)
 

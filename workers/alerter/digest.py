@@ -31,8 +31,8 @@ from typing import Any
 
 from redis import Redis
 
-from workers.names import Names, as_text
-from workers.retryqueue import Parked, RetryQueue
+from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.core.names import Names, as_text
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from redis import Redis
 
-from workers.names import Names
+from workers.core.names import Names
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Endpoints:
         self._read_at = 0.0
 
     def state(self, subscriber: str) -> EndpointState:
-        raw: dict[Any, Any] = self.redis.hgetall(self.names.endpoint(subscriber))  # type: ignore[assignment]
+        raw: dict[Any, Any] = self.redis.hgetall(self.names.endpoint(subscriber))
         return EndpointState(
             subscriber,
             _num(raw.get(b"failing_since")),

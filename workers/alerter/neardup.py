@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 
-from workers.stories import normalise_for_fingerprint
+from workers.core.stories import normalise_for_fingerprint
 
 BITS = 64
 BANDS = 4
@@ -47,7 +47,7 @@ def bands(h: int) -> list[str]:
 
 
 def band_fields(h: int) -> list[bytes]:
-    """The bands as 3-byte hash fields: band index, then its 16 bits (``workers.dedup``'s slice hashes)."""
+    """The bands as 3-byte hash fields: band index, then its 16 bits (``workers.alerter.dedup``'s slice hashes)."""
     mask = (1 << BAND_BITS) - 1
     return [bytes([i]) + ((h >> (i * BAND_BITS)) & mask).to_bytes(2, "big") for i in range(BANDS)]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from redis import Redis
 
-from workers.names import Names
+from workers.core.names import Names
 
 TAKE_LUA = """
 -- KEYS[1] due zset, KEYS[2] payload hash; ARGV: now, lease end, limit

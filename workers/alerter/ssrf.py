@@ -18,7 +18,7 @@ from typing import Any
 
 import httpcore
 
-from workers.tls import client_context
+from workers.infra.tls import client_context
 
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -2,9 +2,9 @@
 
 Per batch of matches, in order: parse (a malformed match is dead-lettered); pick the subscribers whose
 topics and languages cover each match; claim every (subscriber, story) in Redis in one pipeline (exact
-and near-duplicate fingerprints, see ``workers.dedup``): a copy of a story another alert owns stops
+and near-duplicate fingerprints, see ``workers.alerter.dedup``): a copy of a story another alert owns stops
 there, as does one already delivered. Each remaining alert goes to its subscriber's lane: a disabled
-endpoint's alert is dead-lettered, a digest subscriber's is buffered (``workers.digest``), a failing
+endpoint's alert is dead-lettered, a digest subscriber's is buffered (``workers.alerter.digest``), a failing
 lane's is parked, others are attempted concurrently. The batch's offsets are committed only after every
 alert of it is delivered (and marked in one pipeline), buffered, parked or dead-lettered. If Redis or
 Kafka fails, the batch is rewound and done again: never skipped, and a repeat carries the same
@@ -20,6 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import Future
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -29,19 +30,20 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
 
-from workers import metrics
-from workers.config import AlerterSettings, Subscriber
-from workers.daemon import Stopper
-from workers.deadletter import dead_letter
-from workers.dedup import Claim, ClaimRequest, Dedup, alert_id
-from workers.delivery import DEAD, DELIVERED, Deliverer, Lane
-from workers.digest import Digests
-from workers.endpoints import Endpoints
-from workers.events import MatchEvent
-from workers.kafka_io import commit_records, poll_records, rewind, send_all
-from workers.names import Names
-from workers.retryqueue import Parked, RetryQueue
-from workers.stories import StoryFormatError
+from workers.alerter.dedup import Claim, ClaimRequest, Dedup, alert_id
+from workers.alerter.delivery import DEAD, DELIVERED, Deliverer, Lane, webhook_clients
+from workers.alerter.digest import Digests
+from workers.alerter.endpoints import Endpoints
+from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.core.deadletter import dead_letter
+from workers.core.events import MatchEvent
+from workers.core.names import Names
+from workers.core.stories import StoryFormatError
+from workers.infra import metrics
+from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
+from workers.infra.lifecycle import Stopper
+from workers.settings.config import AlerterSettings, Config, Subscriber
+from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +131,28 @@ class Alerter:
             random.Random(),
         )
         self.totals: Counter[str] = Counter()
+
+    @classmethod
+    def from_settings(
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+    ) -> Alerter:
+        """The alerter of an install: one webhook pool per subscriber, its consumer in the alerter group."""
+        clients = webhook_clients(cfg.subscribers)
+        for client in clients.values():
+            stack.callback(client.close)
+        names = cfg.names
+        consumer = make_consumer(
+            env.kafka_bootstrap, names.matches, names.alerter_group, cfg.settings.kafka, client_id("alert")
+        )
+        stack.callback(consumer.close, autocommit=False)
+        alerter = cls(
+            consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, cfg.settings.alerter, stopper
+        )
+        stack.callback(alerter.close)
+        return alerter
+
+    def after_batch(self) -> None:
+        update_lag(self.consumer, self.names.alerter_group)
 
     def run_once(self) -> int:
         self.retry_due()
@@ -233,7 +257,7 @@ class Alerter:
     def reload(self, cfg: Any) -> None:
         """Subscribers of a reloaded config (SIGHUP), between batches: a new or changed subscriber gets a new
         lane; a removed or replaced lane finishes what it holds, then closes. Unchanged lanes keep their state."""
-        from workers.ssrf import webhook_client
+        from workers.alerter.ssrf import webhook_client
 
         wanted = {s.name: s for s in cfg.subscribers}
         for name, lane in list(self.lanes.items()):

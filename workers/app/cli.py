@@ -1,4 +1,4 @@
-"""The `wirewatch` command. Each group of subcommands lives in its own module of workers.commands.
+"""The `wirewatch` command. Each group of subcommands lives in its own module of workers.app.commands.
 
 Exit codes: 0 success, 1 a runtime failure (a server unreachable, a check that failed), 2 a user's
 mistake (bad config, bad arguments: one clear message, no traceback), 130 interrupted.
@@ -9,12 +9,12 @@ their results on stdout and log to stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from workers.commands import config, daemons, dlq, evaluate, feeds, kafka, match, run, stack, subscribers, tail
-from workers.errors import ConfigError, WirewatchError
-from workers.logs import FORMATS, LEVELS
+from workers.app.commands import config, daemons, dlq, evaluate, feeds, kafka, match, run, stack, subscribers, tail
+from workers.core.errors import ConfigError, WirewatchError
+from workers.infra.logs import FORMATS, LEVELS
+from workers.settings import env
 
 COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, run, kafka, config, tail, feeds]
 
@@ -40,13 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from workers.logs import setup_logging
+    from workers.infra.logs import setup_logging
 
     try:
         if getattr(args, "logs_to_stdout", False):
             setup_logging(args.log_level, args.log_format, sys.stdout)
         else:  # a tool's own output is on stdout: keep stderr for what needs attention
-            setup_logging(args.log_level or os.environ.get("WIREWATCH_LOG_LEVEL") or "WARNING", args.log_format)
+            setup_logging(args.log_level or env.text("WIREWATCH_LOG_LEVEL") or "WARNING", args.log_format)
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"wirewatch: config error:\n{exc}", file=sys.stderr)

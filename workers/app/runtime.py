@@ -1,9 +1,10 @@
-"""Building each daemon from config and environment, and running it until SIGTERM/SIGINT.
+"""The composition root: each daemon built from config and environment, and run until SIGTERM/SIGINT.
 
 Start-up order: install the signal handlers; load and validate config (a mistake exits 2 with the file and
 key; a SIGTERM meanwhile ends the start-up with exit 0); open the health port (``/readyz`` says false until
 connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not a
-crash-loop); create the Kafka topics if missing; build the workers; then loop. ``wirewatch run`` runs the
+crash-loop); create the Kafka topics if missing (as `wirewatch kafka init` does: configured partitions,
+replication and retention); build each stage by its ``from_settings()``; then loop. ``wirewatch run`` runs the
 three loops in threads of one process, sharing the producer and the Redis client. SIGHUP reloads feeds, topics
 and subscribers between batches (settings need a restart). Shutdown: each loop ends after its current batch,
 then the consumers close without committing more, the producer flushes, every client is closed, within the
@@ -13,10 +14,7 @@ shutdown timeout.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,12 +23,19 @@ from typing import Any, TypeVar
 
 from redis import Redis
 
-from workers import metrics
-from workers.config import Config, Env, Settings, load_config
-from workers.daemon import Stopper, run_loop
-from workers.errors import ConfigError, WirewatchError
-from workers.health import HealthServer, Readiness
-from workers.kafka_io import ensure_topics, make_consumer, make_producer
+from workers.alerter.worker import Alerter
+from workers.app.configure import load_config
+from workers.core.errors import ConfigError, WirewatchError
+from workers.filter.worker import FilterWorker
+from workers.infra import metrics
+from workers.infra.health import HealthServer, Readiness
+from workers.infra.kafka import client_id, ensure_topics, kafka_reachable, make_producer, topic_specs
+from workers.infra.lifecycle import Stopper, run_loop, with_backoff
+from workers.infra.redis import make_redis, redacted
+from workers.poller.worker import Poller
+from workers.settings import env
+from workers.settings.config import Config, Settings
+from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
@@ -58,43 +63,9 @@ class Loop:
     after: Callable[[], None]
 
 
-def make_redis(url: str, socket_timeout: float) -> Redis:
-    # redis-py 7 and older wait forever on a dead server without these.
-    return Redis.from_url(
-        url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout, health_check_interval=30
-    )
-
-
-def with_backoff(what: str, fn: Callable[[], T], stopper: Stopper, max_delay: float = 30.0) -> T | None:
-    """Call fn until it succeeds; None when a stop was asked while waiting."""
-    delay = 0.5
-    while not stopper.stopping:
-        try:
-            return fn()
-        except Exception as exc:
-            logger.warning("%s not reachable (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay)
-            stopper.sleep(delay)
-            delay = min(max_delay, delay * 2)
-    return None
-
-
-def client_id(role: str) -> str:
-    return f"wirewatch-{role}-{socket.gethostname()}-{os.getpid()}"
-
-
-def _env_number(name: str, kind: type[T]) -> T | None:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return kind(raw)  # type: ignore[call-arg]
-    except ValueError:
-        raise ConfigError(f"environment {name}: {raw!r} is not a {kind.__name__}") from None
-
-
 def health_port(role: str, settings: Settings, options: DaemonOptions) -> int:
     """--health-port, else $WIREWATCH_HEALTH_PORT, else settings daemon.health_port, else the role's default."""
-    for value in (options.health_port, _env_number("WIREWATCH_HEALTH_PORT", int), settings.daemon.health_port):
+    for value in (options.health_port, env.number("WIREWATCH_HEALTH_PORT", int), settings.daemon.health_port):
         if value is not None:
             if not 0 <= value <= 65535:
                 raise ConfigError(f"health port {value} is out of range 0-65535")
@@ -104,7 +75,7 @@ def health_port(role: str, settings: Settings, options: DaemonOptions) -> int:
 
 def shutdown_timeout(settings: Settings, options: DaemonOptions) -> float:
     """--shutdown-timeout, else $WIREWATCH_SHUTDOWN_TIMEOUT, else settings daemon.shutdown_timeout (30 s)."""
-    for value in (options.shutdown_timeout, _env_number("WIREWATCH_SHUTDOWN_TIMEOUT", float)):
+    for value in (options.shutdown_timeout, env.number("WIREWATCH_SHUTDOWN_TIMEOUT", float)):
         if value is not None:
             if value <= 0:
                 raise ConfigError(f"shutdown timeout {value} must be positive")
@@ -144,7 +115,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         with ExitStack() as stack:
             loops = _connect(roles, cfg, env, stopper, stack, readiness, uses_redis)
             if loops is not None:
-                logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, _redacted(env.redis_url))
+                logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, redacted(env.redis_url))
                 _run_loops(loops, stopper, config_dir)
             readiness.mark("stopping", False)
     finally:
@@ -175,7 +146,7 @@ def _connect(
         readiness.add("redis", probe.ping)
     created = with_backoff(
         "kafka",
-        lambda: ensure_topics(env.kafka_bootstrap, cfg.names.all_topics(), cfg.settings.kafka.partitions),
+        lambda: ensure_topics(env.kafka_bootstrap, topic_specs(cfg.names, cfg.settings.kafka)),
         stopper,
     )
     if created is None:
@@ -232,93 +203,14 @@ def reload_worker(role: str, worker: Any, config_dir: Path) -> bool:
     return True
 
 
+# Each stage builds itself from the config, the environment and the shared clients.
+STAGES: dict[str, type[Poller] | type[FilterWorker] | type[Alerter]] = {
+    "poll": Poller,
+    "filter": FilterWorker,
+    "alert": Alerter,
+}
+
+
 def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
-    names, settings = cfg.names, cfg.settings
-    if role == "poll":
-        from workers.fetcher import feed_client
-        from workers.poller import Poller
-
-        http = feed_client(settings.poller.concurrency, settings.poller.proxy_url)
-        stack.callback(http.close)
-        poller = Poller(cfg.feeds, producer, redis, http, names, settings.poller, stopper)
-        stack.callback(poller.close)
-        return Loop(role, poller, FeedStates(poller))
-    if role == "filter":
-        from workers import language
-        from workers.filter import FilterWorker
-        from workers.matching import Matcher
-
-        language.warm_up()
-        consumer = make_consumer(
-            env.kafka_bootstrap, names.stories, names.filter_group, settings.kafka, client_id(role)
-        )
-        stack.callback(consumer.close, autocommit=False)
-        worker = FilterWorker(consumer, producer, Matcher(cfg.topics), names, stopper)
-        stack.callback(worker.close)
-        return Loop(role, worker, lambda: update_lag(consumer, names.filter_group))
-    from workers.alerter import Alerter
-    from workers.delivery import webhook_clients
-
-    clients = webhook_clients(cfg.subscribers)
-    for client in clients.values():
-        stack.callback(client.close)
-    consumer = make_consumer(env.kafka_bootstrap, names.matches, names.alerter_group, settings.kafka, client_id(role))
-    stack.callback(consumer.close, autocommit=False)
-    alerter = Alerter(
-        consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, settings.alerter, stopper
-    )
-    stack.callback(alerter.close)
-    return Loop(role, alerter, lambda: update_lag(consumer, names.alerter_group))
-
-
-class FeedStates:
-    """Sets FEEDS_BY_STATE from the shared feed health in Redis, at most every few seconds."""
-
-    def __init__(self, poller: Any, every: float = 5.0) -> None:
-        self.poller = poller
-        self.every = every
-        self.last = 0.0
-
-    def __call__(self) -> None:
-        if time.monotonic() - self.last < self.every:
-            return
-        self.last = time.monotonic()
-        counts = dict.fromkeys(metrics.FEED_STATES, 0)
-        for health in self.poller.health.get_many(list(self.poller.feeds)):
-            counts[health.state] = counts.get(health.state, 0) + 1
-        for state, n in counts.items():
-            metrics.FEEDS_BY_STATE.labels(state=state).set(n)
-
-
-def update_lag(consumer: Any, group: str) -> None:
-    """Lag per assigned partition from the consumer's own view (no extra broker round trip)."""
-    for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        if high is None:  # no fetch response for this partition yet
-            continue
-        position = consumer.position(tp, timeout_ms=100)
-        if position is not None:
-            metrics.CONSUMER_LAG.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(
-                max(0, high - position)
-            )
-
-
-def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
-    """A TCP connection to any bootstrap server. The clients' own connection state is no measure: they
-    close idle connections (a quiet poller's producer has none), and their methods are not thread-safe."""
-    for address in bootstrap.split(","):
-        host, _, port = address.strip().rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
-
-
-def _redacted(url: str) -> str:
-    """A Redis URL without its password, for logs."""
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    worker = STAGES[role].from_settings(cfg, env, producer, redis, stopper, stack)
+    return Loop(role, worker, worker.after_batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workers.stories import SCHEMA_VERSION, Story, StoryFormatError, compact_json, load_json
+from workers.core.stories import SCHEMA_VERSION, Story, StoryFormatError, compact_json, load_json
 
 
 @dataclass(frozen=True)

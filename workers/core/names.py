@@ -68,7 +68,7 @@ class Names:
         return f"{self.key_prefix}dedup:{subscriber}:{kind}:{value}"
 
     def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
-        """Hash of a subscriber's dedup entries written in one time slice (see ``workers.dedup``)."""
+        """Hash of a subscriber's dedup entries written in one time slice (see ``workers.alerter.dedup``)."""
         return f"{self.key_prefix}dedup:{subscriber}:slice:{width_s}:{index}"
 
     def sent(self, alert_id: str) -> str:

@@ -1,10 +1,9 @@
-"""Standard Webhooks signing, verification and one delivery attempt.
+"""Standard Webhooks signing and verification: what the alerter signs and what a receiver checks.
 
 A delivery signs exactly the bytes it sends: ``v1,base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}"))``
 where key is the base64 part of the subscriber's ``whsec_`` secret. ``webhook-id`` is stable for a
 (subscriber, story) so a receiver can drop repeats; the timestamp is fresh on every attempt.
-Only a 2xx counts as delivered; redirects are not followed; 410 means the endpoint is gone.
-Any error of a delivery becomes a DeliveryError saying whether a retry may help.
+Pure: no I/O, so settings (secret checks), the alerter and the dev receiver share it.
 """
 
 from __future__ import annotations
@@ -16,16 +15,9 @@ import hmac
 import secrets as _secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-
-import httpcore
-
-from workers.errors import DeliveryError
-from workers.ssrf import refused_reason
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_S = 300
-USER_AGENT = b"wirewatch-webhooks/0.1"
 
 
 def new_secret() -> str:
@@ -81,49 +73,3 @@ def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None =
         "webhook-timestamp": str(ts),
         "webhook-signature": sign(secret, msg_id, ts, body),
     }
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    status: int
-    elapsed_s: float
-
-
-def deliver(
-    client: httpcore.ConnectionPool,
-    subscriber: str,
-    url: str,
-    secret: str,
-    msg_id: str,
-    body: bytes,
-    *,
-    timeout: float,
-) -> DeliveryResult:
-    """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx.
-
-    httpcore directly (not httpx): the alerter needs no cookies, redirects or URL helpers, and httpx's
-    layer above the pool was half the CPU of a delivery."""
-    started = time.monotonic()
-    headers = [(k.encode(), v.encode()) for k, v in signed_headers(secret, msg_id, body).items()]
-    headers.append((b"user-agent", USER_AGENT))
-    try:
-        resp = client.request(
-            "POST",
-            url,
-            headers=headers,
-            content=body,
-            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
-        )
-    except httpcore.TimeoutException:
-        raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
-    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-        refused = refused_reason(exc)
-        if refused:  # trying again would connect to the same place
-            raise DeliveryError(subscriber, refused, retryable=False) from None
-        raise DeliveryError(subscriber, f"{type(exc).__name__}: {exc}") from None
-    elapsed = time.monotonic() - started
-    if 200 <= resp.status < 300:
-        return DeliveryResult(resp.status, elapsed)
-    if resp.status == 410:
-        raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
-    raise DeliveryError(subscriber, f"endpoint answered {resp.status}", status=resp.status)

@@ -9,23 +9,23 @@ process behind.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from workers.feedserver import FeedServer
-from workers.receiver import Receiver
-from workers.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, free_port, stop_process
-from workers.webhook import new_secret
+from workers.core.signing import new_secret
+from workers.devstack.feedserver import FeedServer
+from workers.devstack.receiver import Receiver
+from workers.devstack.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, free_port, stop_process
+from workers.settings import env
 
 logger = logging.getLogger(__name__)
 
 DEMO_FEEDS = Path(__file__).parent / "demo_feeds"
-FEEDS_PORT = int(os.environ.get("WIREWATCH_DEMO_FEEDS_PORT", "8765"))
-RECEIVER_PORT = int(os.environ.get("WIREWATCH_DEMO_RECEIVER_PORT", "8766"))
+FEEDS_PORT = env.number("WIREWATCH_DEMO_FEEDS_PORT", int) or 8765
+RECEIVER_PORT = env.number("WIREWATCH_DEMO_RECEIVER_PORT", int) or 8766
 
 
 def run_demo(config_dir: Path) -> int:
@@ -34,7 +34,7 @@ def run_demo(config_dir: Path) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     state = STATE_DIR / "demo"
     state.mkdir(parents=True, exist_ok=True)
-    secret = os.environ.get("WIREWATCH_DEMO_SECRET") or new_secret()
+    secret = env.text("WIREWATCH_DEMO_SECRET") or new_secret()
     broker = EmbeddedBroker(free_port(), state / "broker.log")
     redis = EmbeddedRedis(free_port(), state / "redis.log", state / "redis-data")
     feeds = FeedServer.from_directory(DEMO_FEEDS)
@@ -50,18 +50,19 @@ def run_demo(config_dir: Path) -> int:
             f"sample feeds on http://127.0.0.1:{FEEDS_PORT}/, webhook receiver on http://127.0.0.1:{RECEIVER_PORT}/",
             flush=True,
         )
-        env = dict(
-            os.environ,
+        child_env = env.for_child(
             KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
             REDIS_URL=redis.url,
             WIREWATCH_DEMO_SECRET=secret,
             WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{FEEDS_PORT}",
             WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{RECEIVER_PORT}",
-            WIREWATCH_LOG_FORMAT=os.environ.get("WIREWATCH_LOG_FORMAT", "text"),  # a terminal, not a log shipper
+            WIREWATCH_LOG_FORMAT=env.text("WIREWATCH_LOG_FORMAT") or "text",  # a terminal, not a log shipper
         )
         for role in ("poll", "filter", "alert"):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "workers", role, "--config", str(config_dir)], env=env, start_new_session=True
+                [sys.executable, "-m", "workers", role, "--config", str(config_dir)],
+                env=child_env,
+                start_new_session=True,
             )
             children.append((role, proc))
         print("pipeline running: alerts appear below as they arrive (Ctrl-C stops everything)", flush=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from workers.webhook import verify
+from workers.core.signing import verify
 
 logger = logging.getLogger(__name__)
 

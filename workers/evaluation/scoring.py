@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workers.corpus import CorpusText
-from workers.errors import ConfigError
-from workers.language import UNDETERMINED, Detection
-from workers.matching import Matcher
+from workers.core.errors import ConfigError
+from workers.evaluation.corpus import CorpusText
+from workers.filter.language import UNDETERMINED, Detection
+from workers.filter.matcher import Matcher
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ Decisions, in order, for each name CLDR gives a country code:
 4. drop the names in ``COLLIDING_NAMES``, which are common words or personal names elsewhere;
 5. dedupe after normalisation, keeping the first spelling, and remember the languages of the locales that gave
    each name (a Slovak name takes Slovak case endings in a Slovak story, a Hausa name does not: see
-   ``workers.terms``).
+   ``workers.filter.terms``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import babel.localedata
 
-from workers.textnorm import normalize_term
+from workers.filter.textnorm import normalize_term
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The filter stage's decision: which topics does a story's text match, with which terms, where.
 
 ``Matcher`` compiles every term of every topic once into an Aho-Corasick automaton (keys are the normalised
-literal starts of the terms, see ``workers.terms``), and a second time into one for Slovak, Czech and Polish
+literal starts of the terms, see ``workers.filter.terms``), and a second time into one for Slovak, Czech and Polish
 stories, where Latin-script terms take case endings. ``match`` then decides, in this order:
 
-1. normalise the text (``workers.textnorm``) keeping the map back to original offsets;
+1. normalise the text (``workers.filter.textnorm``) keeping the map back to original offsets;
 2. run the automaton once (Slovak, Czech and Polish stories have their own, in which Latin-script terms take
    case endings); confirm each candidate with its term's per-script rules (word boundaries, prefix, Cyrillic
    and West Slavic case endings, Korean particles, Arabic proclitics);
@@ -27,9 +27,9 @@ from typing import Any
 
 import ahocorasick
 
-from workers.terms import WEST_SLAVIC_LANGUAGES, Pattern, compile_term
-from workers.textnorm import NormalizedText, normalize, normalize_term
-from workers.topics import Topic
+from workers.filter.terms import WEST_SLAVIC_LANGUAGES, Pattern, compile_term
+from workers.filter.textnorm import NormalizedText, normalize, normalize_term
+from workers.filter.topics import Topic
 
 logger = logging.getLogger(__name__)
 

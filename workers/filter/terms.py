@@ -40,7 +40,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from workers.textnorm import is_arabic, is_cyrillic, is_hangul, is_unspaced, is_word_char, normalize_term
+from workers.filter.textnorm import is_arabic, is_cyrillic, is_hangul, is_unspaced, is_word_char, normalize_term
 
 CYRILLIC_MAX_ENDING = 3
 CYRILLIC_MIN_INFLECTED = 4  # shorter words (Ким, Ын) stay exact unless last in a multi-word term

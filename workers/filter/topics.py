@@ -40,11 +40,11 @@ from typing import Annotated, Any
 import babel
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from workers import configfile
-from workers.countries import country_names, known_codes, name_languages
-from workers.errors import ConfigError
-from workers.terms import WEST_SLAVIC_LANGUAGES, check_term, compile_term
-from workers.textnorm import normalize_term
+from workers.core.errors import ConfigError
+from workers.filter.countries import country_names, known_codes, name_languages
+from workers.filter.terms import WEST_SLAVIC_LANGUAGES, check_term, compile_term
+from workers.filter.textnorm import normalize_term
+from workers.settings import yamlfile
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Topic:
     min_hits: int = 1
     countries: tuple[str, ...] = ()
     description: str = ""
-    # Normalised CLDR names of other languages than Slovak, Czech, Polish: no West Slavic endings (workers.terms).
+    # Normalised CLDR names of other languages than Slovak, Czech, Polish: no West Slavic endings (filter.terms).
     foreign_names: frozenset[str] = frozenset()
 
     @property
@@ -201,7 +201,7 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
 
 def load_topics(path: Path) -> list[Topic]:
     """Read and validate a topics file; raise ConfigError naming file, topic and field on any mistake."""
-    data = configfile.read_yaml(path)
+    data = yamlfile.read_yaml(path)
     _check_names(path, data)
-    config = configfile.validate(TopicsFile, data, path)
+    config = yamlfile.validate(TopicsFile, data, path)
     return build_topics(config, path)

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from workers import language, metrics
-from workers.daemon import Stopper
-from workers.deadletter import dead_letter
-from workers.events import MatchEvent, TopicHit
-from workers.kafka_io import commit_records, poll_records, rewind, send_all
-from workers.matching import Matcher
-from workers.names import Names
-from workers.stories import Story, StoryFormatError
+from workers.core.deadletter import dead_letter
+from workers.core.events import MatchEvent, TopicHit
+from workers.core.names import Names
+from workers.core.stories import Story, StoryFormatError
+from workers.filter import language
+from workers.filter.matcher import Matcher
+from workers.infra import metrics
+from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
+from workers.infra.lifecycle import Stopper
+from workers.settings.config import Config
+from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,24 @@ class FilterWorker:
         self.names = names
         self.stopper = stopper
         self.totals = {"stories": 0, "matches": 0, "dead": 0}
+
+    @classmethod
+    def from_settings(
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Any, stopper: Stopper, stack: ExitStack
+    ) -> FilterWorker:
+        """The filter of an install: its consumer in the filter group, the matcher over the compiled topics."""
+        language.warm_up()
+        names = cfg.names
+        consumer = make_consumer(
+            env.kafka_bootstrap, names.stories, names.filter_group, cfg.settings.kafka, client_id("filter")
+        )
+        stack.callback(consumer.close, autocommit=False)
+        worker = cls(consumer, producer, Matcher(cfg.topics), names, stopper)
+        stack.callback(worker.close)
+        return worker
+
+    def after_batch(self) -> None:
+        update_lag(self.consumer, self.names.filter_group)
 
     def run_once(self) -> int:
         records = poll_records(self.consumer, timeout_ms=500)

@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from workers import metrics
+from workers.infra import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,11 @@ failure seeks back to the first uncommitted record so nothing is skipped.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -17,7 +21,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from workers.config import KafkaSettings
+from workers.core.names import Names
+from workers.infra import metrics
+from workers.settings.config import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +59,54 @@ def make_consumer(bootstrap: str, topic: str, group: str, settings: KafkaSetting
     )
 
 
-def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> list[str]:
-    """Create the topics that do not exist yet; return the ones created. Idempotent."""
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    retention_ms: int
+
+
+def topic_specs(names: Names, kafka: KafkaSettings) -> list[TopicSpec]:
+    """What wirewatch needs: the two streams and their dead-letter topics."""
+    stream_ms = int(kafka.retention_hours * 3600 * 1000)
+    dlq_ms = int(kafka.dlq_retention_hours * 3600 * 1000)
+    return [
+        TopicSpec(names.stories, kafka.partitions, kafka.replication_factor, stream_ms),
+        TopicSpec(names.matches, kafka.partitions, kafka.replication_factor, stream_ms),
+        TopicSpec(names.stories_dlq, kafka.partitions, kafka.replication_factor, dlq_ms),
+        TopicSpec(names.alerts_dlq, kafka.partitions, kafka.replication_factor, dlq_ms),
+    ]
+
+
+def new_topic(spec: TopicSpec) -> NewTopic:
+    return NewTopic(
+        spec.name, spec.partitions, spec.replication, topic_configs={"retention.ms": str(spec.retention_ms)}
+    )
+
+
+def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet, as `wirewatch kafka init` would; return the ones created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="wirewatch-admin")
     created = []
     try:
         existing = set(admin.list_topics())
-        for name in topics:
-            if name in existing:
+        for spec in specs:
+            if spec.name in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, 1)])
-                created.append(name)
+                admin.create_topics([new_topic(spec)])
+                created.append(spec.name)
             except TopicAlreadyExistsError:  # another process won the race
                 pass
     finally:
         admin.close()
     return created
+
+
+def make_reader(bootstrap: str) -> KafkaConsumer:
+    """A consumer that joins no group and commits nothing: for tools that read a topic (dlq, tail)."""
+    return KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 
 def send_all(producer: KafkaProducer, messages: Sequence[tuple[str, bytes, bytes]]) -> None:
@@ -108,5 +145,51 @@ def rewind(consumer: KafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
             consumer.seek(tp, offset)
 
 
-def record_ref(rec: ConsumerRecord) -> dict[str, Any]:
-    return {"topic": rec.topic, "partition": rec.partition, "offset": rec.offset}
+def read_all(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[ConsumerRecord]:
+    """Every record of a topic from the beginning up to its end now (for the CLI)."""
+    consumer = make_reader(bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        out: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            for recs in consumer.poll(timeout_ms=200).values():
+                out.extend(recs)
+        return out
+    finally:
+        consumer.close()
+
+
+def client_id(role: str) -> str:
+    return f"wirewatch-{role}-{socket.gethostname()}-{os.getpid()}"
+
+
+def update_lag(consumer: Any, group: str) -> None:
+    """Lag per assigned partition from the consumer's own view (no extra broker round trip)."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None:  # no fetch response for this partition yet
+            continue
+        position = consumer.position(tp, timeout_ms=100)
+        if position is not None:
+            metrics.CONSUMER_LAG.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(
+                max(0, high - position)
+            )
+
+
+def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """A TCP connection to any bootstrap server. The clients' own connection state is no measure: they
+    close idle connections (a quiet poller's producer has none), and their methods are not thread-safe."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False

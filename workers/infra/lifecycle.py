@@ -15,12 +15,15 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
-from workers.logs import setup_logging
+from workers.infra.logs import setup_logging
 
-__all__ = ["DEFAULT_SHUTDOWN_TIMEOUT", "Stopper", "run_loop", "setup_logging"]
+__all__ = ["DEFAULT_SHUTDOWN_TIMEOUT", "Stopper", "run_loop", "setup_logging", "with_backoff"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
@@ -110,3 +113,16 @@ def run_loop(
                 after()
             except Exception as exc:  # metrics must never stop the stream
                 logger.debug("%s: after-batch hook failed error=%s", name, type(exc).__name__)
+
+
+def with_backoff(what: str, fn: Callable[[], T], stopper: Stopper, max_delay: float = 30.0) -> T | None:
+    """Call fn until it succeeds; None when a stop was asked while waiting."""
+    delay = 0.5
+    while not stopper.stopping:
+        try:
+            return fn()
+        except Exception as exc:
+            logger.warning("%s not reachable (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay)
+            stopper.sleep(delay)
+            delay = min(max_delay, delay * 2)
+    return None

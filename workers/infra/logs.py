@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from datetime import UTC, datetime
 from typing import IO
 
-from workers.errors import ConfigError
+from workers.core.errors import ConfigError
+from workers.settings import env
 
 FORMATS = ("json", "text")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -65,8 +65,8 @@ class TextFormatter(logging.Formatter):
 
 def setup_logging(level: str | None = None, fmt: str | None = None, stream: IO[str] | None = None) -> None:
     """Level from the argument, else $WIREWATCH_LOG_LEVEL, else INFO; format likewise with $WIREWATCH_LOG_FORMAT."""
-    fmt = (fmt or os.environ.get("WIREWATCH_LOG_FORMAT") or "json").lower()
-    level = (level or os.environ.get("WIREWATCH_LOG_LEVEL") or "INFO").upper()
+    fmt = (fmt or env.text("WIREWATCH_LOG_FORMAT") or "json").lower()
+    level = (level or env.text("WIREWATCH_LOG_LEVEL") or "INFO").upper()
     if fmt not in FORMATS:
         raise ConfigError(f"environment WIREWATCH_LOG_FORMAT: {fmt!r} is not one of {', '.join(FORMATS)}")
     if level not in LEVELS:

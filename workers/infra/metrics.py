@@ -25,7 +25,7 @@ STORIES_FAILED = Counter(
 FETCH_LATENCY = Histogram(
     "wirewatch_fetch_seconds", "Feed fetch time, request to whole body", ["feed"], buckets=_NETWORK_BUCKETS
 )
-FEED_STATES = ("new", "ok", "failing", "disabled")  # workers.feedhealth.FeedHealth.state
+FEED_STATES = ("new", "ok", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
 FEEDS_BY_STATE = Gauge("wirewatch_feeds", "Feeds by state: new (never polled), ok, failing, disabled (410)", ["state"])
 
 # filter

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.names import Names, as_text
+from workers.core.names import Names, as_text
 
 HEALTH_RETENTION_S = 30 * 86400
 
@@ -67,7 +67,7 @@ class HealthStore:
         self.names = names
 
     def get(self, name: str) -> FeedHealth:
-        return FeedHealth.from_hash(name, self.redis.hgetall(self.names.feed_health(name)))  # type: ignore[arg-type]
+        return FeedHealth.from_hash(name, self.redis.hgetall(self.names.feed_health(name)))
 
     def get_many(self, feed_names: list[str]) -> list[FeedHealth]:
         with self.redis.pipeline(transaction=False) as pipe:

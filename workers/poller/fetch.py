@@ -32,8 +32,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import httpcore
 
-from workers.errors import FeedFetchError
-from workers.tls import client_context
+from workers.core.errors import FeedFetchError
+from workers.infra.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def read_file(name: str, url: str, max_bytes: int) -> Fetched:
 
 
 def feed_client(max_connections: int, proxy_url: str | None = None) -> httpcore.ConnectionPool:
-    """The poller's HTTP client: TLS verified (workers.tls), keep-alive, at most ``max_connections`` open;
+    """The poller's HTTP client: TLS verified (workers.infra.tls), keep-alive, at most ``max_connections`` open;
     through ``proxy_url`` (an http:// proxy, CONNECT for https feeds) when one is configured."""
     tls = client_context()
     if proxy_url:

@@ -1,11 +1,11 @@
-"""Parsing a fetched feed into stories (fetching itself is workers.fetcher).
+"""Parsing a fetched feed into stories (fetching itself is workers.poller.fetch).
 
 feedparser gets the bytes together with the response headers, so it sees the declared charset and
 falls back to sniffing when the declaration is missing or wrong. A feed that yields no entry is
 unusable, with the reason; a bozo feed that yields entries is used as far as it parsed. JSON Feed
 (jsonfeed.org), which feedparser 6 does not read, is mapped here. Per entry: title and body are
 reduced to clean text (the original markup is kept in ``html`` for the alert), dates become UTC or
-None (implausible years are dropped), and the story id comes from workers.stories.story_id.
+None (implausible years are dropped), and the story id comes from workers.core.stories.story_id.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Any
 
 import feedparser
 
-from workers.config import Feed
-from workers.errors import FeedParseError
-from workers.fetcher import Fetched
-from workers.htmltext import html_to_text
-from workers.stories import Story, story_id
-from workers.xmlsafety import UnsafeDocumentError, defuse_doctype
+from workers.core.errors import FeedParseError
+from workers.core.stories import Story, story_id
+from workers.poller.fetch import Fetched
+from workers.poller.htmltext import html_to_text
+from workers.poller.xmlsafety import UnsafeDocumentError, defuse_doctype
+from workers.settings.config import Feed
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.names import Names, as_text
+from workers.core.names import Names, as_text
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Schedule:
     def register(self, feed_names: Iterable[str], now: float) -> None:
         """Add new feeds as due now, keep known feeds' due times, drop feeds no longer configured."""
         wanted = set(feed_names)
-        members: list[Any] = self.redis.zrange(self.key, 0, -1)  # type: ignore[assignment]
+        members: list[Any] = self.redis.zrange(self.key, 0, -1)
         known = {as_text(m) for m in members}
         with self.redis.pipeline(transaction=False) as pipe:
             if wanted:
@@ -80,7 +80,7 @@ class Schedule:
 
     def due_times(self) -> dict[str, float]:
         """Every feed's next due time (inf when disabled)."""
-        pairs: list[Any] = self.redis.zrange(self.key, 0, -1, withscores=True)  # type: ignore[assignment]
+        pairs: list[Any] = self.redis.zrange(self.key, 0, -1, withscores=True)
         return {as_text(n): float(s) for n, s in pairs}
 
 

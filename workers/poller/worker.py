@@ -1,6 +1,6 @@
 """The poller: fetch each feed when due, parse it, and produce every story not seen before to Kafka.
 
-Which feeds: the shared Redis schedule (workers.schedule) leases due feeds to this process, as many
+Which feeds: the shared Redis schedule (workers.poller.schedule) leases due feeds to this process, as many
 as it has free fetch slots, so several pollers split the list and a dead one's feeds come back due.
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,17 +33,18 @@ import httpcore
 from kafka import KafkaProducer
 from redis import Redis
 
-from workers import feeds as feedio
-from workers import metrics
-from workers.config import Feed, PollerSettings
-from workers.daemon import Stopper
-from workers.errors import FeedFetchError, FeedParseError
-from workers.feedhealth import HealthStore
-from workers.fetcher import FeedGoneError, FeedThrottledError, Fetched, fetch
-from workers.kafka_io import send_all
-from workers.names import Names, as_text
-from workers.schedule import Schedule
-from workers.stories import Story
+from workers.core.errors import FeedFetchError, FeedParseError
+from workers.core.names import Names, as_text
+from workers.core.stories import Story
+from workers.infra import metrics
+from workers.infra.kafka import send_all
+from workers.infra.lifecycle import Stopper
+from workers.poller import parse as feedio
+from workers.poller.feed_health import HealthStore
+from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
+from workers.poller.schedule import Schedule
+from workers.settings.config import Config, Feed, PollerSettings
+from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +126,22 @@ class Poller:
         self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
         self._last_summary = time.monotonic()
+        self._feed_states = FeedStates(self)
+
+    @classmethod
+    def from_settings(
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+    ) -> Poller:
+        """The poller of an install, with its own feed HTTP pool; ``stack`` closes what it opened."""
+        http = feed_client(cfg.settings.poller.concurrency, cfg.settings.poller.proxy_url)
+        stack.callback(http.close)
+        poller = cls(cfg.feeds, producer, redis, http, cfg.names, cfg.settings.poller, stopper)
+        stack.callback(poller.close)
+        return poller
+
+    def after_batch(self) -> None:
+        """Called by the run loop after each batch: the feed-state gauge, from Redis every few seconds."""
+        self._feed_states()
 
     # --- the loop -------------------------------------------------------------------------------------
 
@@ -354,3 +372,22 @@ class Poller:
         logger.info(
             "poller stopped polls=%d new=%d errors=%d", self.totals["polls"], self.totals["new"], self.totals["errors"]
         )
+
+
+class FeedStates:
+    """Sets FEEDS_BY_STATE from the shared feed health in Redis, at most every few seconds."""
+
+    def __init__(self, poller: Any, every: float = 5.0) -> None:
+        self.poller = poller
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        counts = dict.fromkeys(metrics.FEED_STATES, 0)
+        for health in self.poller.health.get_many(list(self.poller.feeds)):
+            counts[health.state] = counts.get(health.state, 0) + 1
+        for state, n in counts.items():
+            metrics.FEEDS_BY_STATE.labels(state=state).set(n)

@@ -7,42 +7,26 @@ Any problem is a ConfigError naming the file and the key; nothing starts with a 
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from workers import configfile
-from workers.errors import ConfigError
-from workers.names import Names
+from workers.core.errors import ConfigError
+from workers.core.names import Names
+from workers.core.signing import check_secret
+from workers.settings import env, yamlfile
+from workers.settings.env import expand_env
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # the embedded broker of `wirewatch stack up`
-DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"  # the embedded redis-server of `wirewatch stack up`
-
-_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def expand_env(value: str) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` so feed and webhook URLs can follow the environment."""
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise ValueError(f"environment variable {name} is not set")
-
-    return _ENV_REF.sub(sub, value)
 
 
 def _check_name(v: str) -> str:
@@ -185,25 +169,10 @@ class Settings(_Strict):
 
 
 @dataclass(frozen=True)
-class Env:
-    """Server addresses from the environment (never from config/, which is shared between installs)."""
-
-    kafka_bootstrap: str = DEFAULT_BOOTSTRAP
-    redis_url: str = DEFAULT_REDIS_URL
-
-    @classmethod
-    def from_environ(cls) -> Env:
-        return cls(
-            kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
-            redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
-        )
-
-
-@dataclass(frozen=True)
 class Config:
     directory: Path
     feeds: list[Feed]
-    topics: list[Any]  # workers.topics.Topic
+    topics: list[Any]  # workers.filter.topics.Topic
     subscribers: list[Subscriber]
     settings: Settings
     secrets: dict[str, SecretStr] = field(repr=False, default_factory=dict)
@@ -226,7 +195,7 @@ def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
     if bool(sub.secret_env) == bool(sub.secret_file):
         raise ConfigError(f"{where}: set exactly one of secret_env, secret_file")
     if sub.secret_env:
-        value = os.environ.get(sub.secret_env)
+        value = env.secret(sub.secret_env)
         if not value:
             raise ConfigError(f"{where}.secret_env: environment variable {sub.secret_env} is not set")
         key = f"{where}.secret_env ({sub.secret_env})"
@@ -237,8 +206,6 @@ def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
         except OSError as exc:
             raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {exc.strerror}") from None
         key = f"{where}.secret_file"
-    from workers.webhook import check_secret  # local import: webhook imports config types
-
     problem = check_secret(value)
     if problem:
         raise ConfigError(f"{key}: {problem}")  # never echo the value
@@ -247,19 +214,19 @@ def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
 
 def load_settings(directory: Path) -> Settings:
     path = directory / "settings.yaml"
-    return configfile.load(Settings, path) if path.exists() else Settings()
+    return yamlfile.load(Settings, path) if path.exists() else Settings()
 
 
 def load_feeds(directory: Path, filename: str = "feeds.yaml") -> list[Feed]:
-    path = directory / (os.environ.get("WIREWATCH_FEEDS_FILE") or filename)
-    feeds = configfile.load(FeedsFile, path).feeds
+    path = directory / (env.text("WIREWATCH_FEEDS_FILE") or filename)
+    feeds = yamlfile.load(FeedsFile, path).feeds
     _unique(path, "feeds", [f.name for f in feeds])
     return feeds
 
 
 def load_subscribers(directory: Path, topic_names: set[str]) -> tuple[list[Subscriber], dict[str, SecretStr]]:
     path = directory / "subscribers.yaml"
-    subs = configfile.load(SubscribersFile, path).subscribers if path.exists() else []
+    subs = yamlfile.load(SubscribersFile, path).subscribers if path.exists() else []
     _unique(path, "subscribers", [s.name for s in subs])
     secrets: dict[str, SecretStr] = {}
     for i, sub in enumerate(subs):
@@ -270,13 +237,34 @@ def load_subscribers(directory: Path, topic_names: set[str]) -> tuple[list[Subsc
     return subs, secrets
 
 
-def load_config(directory: Path | str, *, need: tuple[str, ...] = ("feeds", "topics", "subscribers")) -> Config:
-    """Load and validate config/; ``need`` names the parts this daemon uses (the poller needs no secrets)."""
+TopicLoader = Callable[[Path], list[Any]]
+
+
+def topic_names(path: Path) -> list[Any]:
+    """The topic names of topics.yaml without compiling them: enough to check what subscribers name."""
+
+    @dataclass(frozen=True)
+    class Named:
+        name: str
+
+    data = yamlfile.read_yaml(path)
+    topics = data.get("topics") if isinstance(data, dict) else None
+    return [Named(str(name)) for name in topics] if isinstance(topics, dict) else []
+
+
+def load_config(
+    directory: Path | str,
+    *,
+    need: tuple[str, ...] = ("feeds", "topics", "subscribers"),
+    load_topics: TopicLoader = topic_names,
+) -> Config:
+    """Load and validate config/; ``need`` names the parts this daemon uses (the poller needs no secrets).
+
+    Topics are compiled by the filter's ``load_topics``, passed in by the app (settings knows no filter); by
+    default only their names are read."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: config directory not found")
-    from workers.topics import load_topics
-
     settings = load_settings(directory)
     feeds = load_feeds(directory, settings.poller.feeds_file) if "feeds" in need else []
     topics = load_topics(directory / "topics.yaml") if ("topics" in need or "subscribers" in need) else []

@@ -6,8 +6,8 @@ import json
 
 from tests.alerter_support import match, sub
 from tests.support import ROOT
-from workers.alerter import build_alert
-from workers.webhook import new_secret, signed_headers
+from workers.alerter.worker import build_alert
+from workers.core.signing import new_secret, signed_headers
 
 
 def test_alert_payload_follows_the_documented_schema() -> None:

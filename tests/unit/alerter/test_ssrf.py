@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 import httpcore
 import pytest
 
-from workers.receiver import Receiver
-from workers.ssrf import AddressRefusedError, allowed_addresses, refusal, refused_reason, webhook_client
+from workers.alerter.ssrf import AddressRefusedError, allowed_addresses, refusal, refused_reason, webhook_client
+from workers.devstack.receiver import Receiver
 
 
 def fake_dns(host: str, _port: int) -> list[str]:

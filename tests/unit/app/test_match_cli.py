@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import corpus_dir
-from tests.test_cli import wirewatch
+from tests.support import corpus_dir, wirewatch
 
 
 def test_match_jsonl_keeps_ids_and_order_and_survives_bad_lines(tmp_path: Path) -> None:
@@ -66,7 +65,8 @@ def test_evaluate_prints_precision_recall_and_accuracy(tmp_path: Path) -> None:
     assert report["topics"]["dprk"] == {"tp": 2, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0}
     assert report["topics"]["russia"]["fp"] == 1 and report["topics"]["russia"]["recall"] == 1.0
     assert report["story_language_accuracy"]["hi"] == {"correct": 1, "total": 1}
-    assert report["sentence_language_accuracy"]["all"]["total"] == 2 * 29
+    languages = len(list((corpus_dir() / "langid" / "lingua-go").glob("sentences_*.txt")))
+    assert report["sentence_language_accuracy"]["all"]["total"] == 2 * languages  # 2 sentences per language file
     assert report["unlabelled"] == 1 and report["missing"] == []  # the other article of TimesOfIndia.json
     assert {"id": "articles/fundus/ind_TimesOfIndia.json#V1", "topic": "russia", "kind": "fp"} in report["errors"]
 

@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from workers.webhook import check_secret, new_secret, sign, signed_headers, verify
+from workers.core.signing import check_secret, new_secret, sign, signed_headers, verify
 
 
 def test_signature_matches_the_standard_webhooks_construction() -> None:

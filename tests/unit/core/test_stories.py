@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
+from workers.core.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
 
 
 @pytest.mark.parametrize(

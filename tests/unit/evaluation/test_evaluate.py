@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, corpus_dir
-from workers import language
-from workers.corpus import CorpusText, corpus_stories, langid_sentences
-from workers.errors import ConfigError
-from workers.evaluation import Counts, evaluate, format_report, load_labels
-from workers.language import Detection
-from workers.matching import Matcher
-from workers.topics import Topic, load_topics
+from workers.core.errors import ConfigError
+from workers.evaluation.corpus import CorpusText, corpus_stories, langid_sentences
+from workers.evaluation.scoring import Counts, evaluate, format_report, load_labels
+from workers.filter import language
+from workers.filter.language import Detection
+from workers.filter.matcher import Matcher
+from workers.filter.topics import Topic, load_topics
 
 LABELS = ROOT / "tests" / "fixtures" / "labels" / "corpus_stories.tsv"
 TOPICS = [Topic("dprk", terms=("North Korea",)), Topic("russia", terms=("Russia",)), Topic("other", terms=("x",))]

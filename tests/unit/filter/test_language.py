@@ -7,8 +7,8 @@ import random
 import pytest
 
 from tests.support import corpus_dir, sample_stories, seed_text
-from workers import language
-from workers.language import Detection, detect, warm_up
+from workers.filter import language
+from workers.filter.language import Detection, detect, warm_up
 
 
 def test_seed_story_is_hindi() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import corpus_dir, sample_stories, seed_text
-from workers.language import detect
-from workers.matching import Hit, Matcher, snippet
-from workers.terms import compile_term
-from workers.textnorm import normalize
-from workers.topics import Topic, load_topics
+from workers.filter.language import detect
+from workers.filter.matcher import Hit, Matcher, snippet
+from workers.filter.terms import compile_term
+from workers.filter.textnorm import normalize
+from workers.filter.topics import Topic, load_topics
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -384,7 +384,7 @@ def _corpus_samples() -> list[str]:
 
 def test_fast_normalisation_equals_the_segment_loop() -> None:
     """The translate-based path gives the same text as the general one, and spans never wider than its spans."""
-    from workers.textnorm import _normalize_fast, _normalize_segments
+    from workers.filter.textnorm import _normalize_fast, _normalize_segments
 
     checked = 0
     for text in [*TRICKY_TEXTS, *_corpus_samples()]:

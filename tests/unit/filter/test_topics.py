@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from workers.countries import country_names, name_languages
-from workers.errors import ConfigError
-from workers.textnorm import normalize_term
-from workers.topics import Topic, load_topics
+from workers.core.errors import ConfigError
+from workers.filter.countries import country_names, name_languages
+from workers.filter.textnorm import normalize_term
+from workers.filter.topics import Topic, load_topics
 
-SHIPPED = Path(__file__).resolve().parents[1] / "config" / "topics.yaml"
+SHIPPED = Path(__file__).resolve().parents[3] / "config" / "topics.yaml"
 
 
 def _by_name(topics: list[Topic]) -> dict[str, Topic]:

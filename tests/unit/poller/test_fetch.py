@@ -19,11 +19,9 @@ import httpcore
 import pytest
 
 from tests.support import rss, self_signed_cert
-from workers.config import Feed
-from workers.errors import FeedFetchError
-from workers.feeds import parse
-from workers.feedserver import FeedServer, Route
-from workers.fetcher import (
+from workers.core.errors import FeedFetchError
+from workers.devstack.feedserver import FeedServer, Route
+from workers.poller.fetch import (
     FeedGoneError,
     FeedThrottledError,
     Fetched,
@@ -32,6 +30,8 @@ from workers.fetcher import (
     retry_after_seconds,
     wire_url,
 )
+from workers.poller.parse import parse
+from workers.settings.config import Feed
 
 pytestmark = pytest.mark.integration
 

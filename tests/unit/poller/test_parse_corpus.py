@@ -11,13 +11,13 @@ import httpcore
 import pytest
 
 from tests.support import corpus_dir
-from workers.config import Feed
-from workers.errors import FeedParseError
-from workers.feeds import parse
-from workers.feedserver import FeedServer, Route
-from workers.fetcher import feed_client, fetch
-from workers.stories import Story
-from workers.xmlsafety import defuse_doctype
+from workers.core.errors import FeedParseError
+from workers.core.stories import Story
+from workers.devstack.feedserver import FeedServer, Route
+from workers.poller.fetch import feed_client, fetch
+from workers.poller.parse import parse
+from workers.poller.xmlsafety import defuse_doctype
+from workers.settings.config import Feed
 
 FEEDS = corpus_dir() / "feeds"
 CORPUS_FILES = (
@@ -132,4 +132,4 @@ def test_defuse_keeps_simple_entities_and_drops_nested_and_external_ones() -> No
 
 
 def test_corpus_path_is_outside_the_repo() -> None:
-    assert not Path(FEEDS).resolve().is_relative_to(Path(__file__).resolve().parent.parent)
+    assert not Path(FEEDS).resolve().is_relative_to(Path(__file__).resolve().parents[3])

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from workers.config import load_config
-from workers.errors import ConfigError
+from workers.app.configure import load_config
+from workers.core.errors import ConfigError
 
 
 def write(d: Path, **files: object) -> Path:

@@ -4,12 +4,13 @@ its parsers and sets ``func`` to a function taking the parsed args and returning
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workers.settings import env
+
 if TYPE_CHECKING:
-    from workers.runtime import DaemonOptions
+    from workers.app.runtime import DaemonOptions
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -18,7 +19,7 @@ def add_config_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 
 def config_dir(args: argparse.Namespace) -> Path:
-    return Path(getattr(args, "config", None) or os.environ.get("WIREWATCH_CONFIG", "config"))
+    return Path(getattr(args, "config", None) or env.config_dir())
 
 
 def add_daemon_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -44,6 +45,6 @@ def add_daemon_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 
 def daemon_options(args: argparse.Namespace) -> DaemonOptions:
-    from workers.runtime import DaemonOptions
+    from workers.app.runtime import DaemonOptions
 
     return DaemonOptions(health_port=args.health_port, shutdown_timeout=args.shutdown_timeout)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
-from workers.config import Feed, Settings, Subscriber, load_feeds, load_settings, load_subscribers
-from workers.errors import ConfigError
+from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import ConfigError
+from workers.settings.config import Feed, Settings, Subscriber, load_feeds, load_settings, load_subscribers
 
 
 def script_of(term: str) -> str:
@@ -68,7 +68,7 @@ def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list
 
 
 def check(args: argparse.Namespace) -> int:
-    from workers.topics import load_topics
+    from workers.filter.topics import load_topics
 
     directory = config_dir(args)
     if not directory.is_dir():

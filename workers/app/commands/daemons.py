@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from workers.commands import add_config_option, add_daemon_options, config_dir, daemon_options
+from workers.app.commands import add_config_option, add_daemon_options, config_dir, daemon_options
 
 
 def run_daemon(args: argparse.Namespace) -> int:
-    from workers.runtime import run_daemon as run
+    from workers.app.runtime import run_daemon as run
 
     return run(args.command, config_dir(args), daemon_options(args))
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from workers.demo import run_demo as run
+    from workers.devstack.demo import run_demo as run
 
     return run(config_dir(args))
 

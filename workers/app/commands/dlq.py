@@ -12,12 +12,13 @@ import base64
 import time
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
+from workers.app.commands import add_config_option, config_dir
 
 
 def _context(args: argparse.Namespace) -> Any:
-    from workers.config import Env, load_config
-    from workers.runtime import make_redis
+    from workers.app.configure import load_config
+    from workers.infra.redis import make_redis
+    from workers.settings.env import Env
 
     cfg = load_config(config_dir(args), need=("topics",))
     env = Env.from_environ()
@@ -26,9 +27,10 @@ def _context(args: argparse.Namespace) -> Any:
 
 def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None = None) -> int:
     """Park every dead-lettered alert (of one subscriber, or all) again, due now; return how many."""
-    from workers.deadletter import parse, read_all
-    from workers.digest import payload_id
-    from workers.retryqueue import Parked, RetryQueue
+    from workers.alerter.digest import payload_id
+    from workers.alerter.retryqueue import Parked, RetryQueue
+    from workers.core.deadletter import parse
+    from workers.infra.kafka import read_all
 
     queue = RetryQueue(redis, names)
     count = 0
@@ -47,7 +49,8 @@ def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None
 
 
 def run(args: argparse.Namespace) -> int:
-    from workers.deadletter import parse, read_all
+    from workers.core.deadletter import parse
+    from workers.infra.kafka import read_all
 
     cfg, env, redis = _context(args)
     names = cfg.names
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.stories:
         print(f"parked {replay_alerts(env.kafka_bootstrap, redis, names)} alert(s) for delivery")
         return 0
-    from workers.kafka_io import make_producer, send_all
+    from workers.infra.kafka import make_producer, send_all
 
     messages = []
     for rec in read_all(env.kafka_bootstrap, topic):

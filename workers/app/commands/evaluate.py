@@ -10,30 +10,30 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
+from workers.app.commands import add_config_option, config_dir
+from workers.settings import env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_LABELS = ROOT / "tests" / "fixtures" / "labels" / "corpus_stories.tsv"
 DEFAULT_SENTENCES = 100
 
 
 def default_corpus() -> Path:
-    return Path(os.environ.get("WIREWATCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+    return env.corpus_dir(ROOT.parent / "shared" / "corpus")
 
 
 def run(args: argparse.Namespace) -> int:
-    from workers import language
-    from workers.corpus import corpus_stories, file_of, langid_sentences
-    from workers.evaluation import evaluate, format_report, load_labels
-    from workers.matching import Matcher
-    from workers.topics import load_topics
+    from workers.evaluation.corpus import corpus_stories, file_of, langid_sentences
+    from workers.evaluation.scoring import evaluate, format_report, load_labels
+    from workers.filter import language
+    from workers.filter.matcher import Matcher
+    from workers.filter.topics import load_topics
 
     # The corpus feeds are saved files without HTTP headers: feedparser's per-feed notes about that are noise here.
-    logging.getLogger("workers.feeds").setLevel(logging.WARNING)
+    logging.getLogger("workers.poller.parse").setLevel(logging.WARNING)
     corpus = Path(args.corpus) if args.corpus else default_corpus()
     label_set = load_labels(Path(args.labels))
     matcher = Matcher(load_topics(config_dir(args) / "topics.yaml"))

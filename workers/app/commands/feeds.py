@@ -12,8 +12,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from workers.commands import add_config_option, config_dir
-from workers.errors import ConfigError, WirewatchError
+from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import ConfigError, WirewatchError
 
 
 def _ago(ts: float | None, now: float) -> str:
@@ -30,7 +30,7 @@ def _redis_down(exc: Exception) -> WirewatchError:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from workers.config import load_config
+    from workers.app.configure import load_config
 
     cfg = load_config(config_dir(args), need=("feeds",))
     for f in cfg.feeds:
@@ -40,10 +40,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _stores(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
-    from workers.config import Env, load_config
-    from workers.feedhealth import HealthStore
-    from workers.runtime import make_redis
-    from workers.schedule import Schedule
+    from workers.app.configure import load_config
+    from workers.infra.redis import make_redis
+    from workers.poller.feed_health import HealthStore
+    from workers.poller.schedule import Schedule
+    from workers.settings.env import Env
 
     cfg = load_config(config_dir(args), need=("feeds",))
     redis = make_redis(Env.from_environ().redis_url, cfg.settings.redis.socket_timeout)

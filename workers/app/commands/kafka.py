@@ -9,40 +9,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
-from workers.config import Env, KafkaSettings, load_config
-from workers.errors import WirewatchError
-from workers.names import Names
+from workers.app.commands import add_config_option, config_dir
+from workers.app.configure import load_config
+from workers.core.errors import WirewatchError
+from workers.infra.kafka import new_topic, topic_specs
+from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    replication: int
-    retention_ms: int
-
-
-def topic_specs(names: Names, kafka: KafkaSettings) -> list[TopicSpec]:
-    """What wirewatch needs: the two streams and their dead-letter topics."""
-    stream_ms = int(kafka.retention_hours * 3600 * 1000)
-    dlq_ms = int(kafka.dlq_retention_hours * 3600 * 1000)
-    return [
-        TopicSpec(names.stories, kafka.partitions, kafka.replication_factor, stream_ms),
-        TopicSpec(names.matches, kafka.partitions, kafka.replication_factor, stream_ms),
-        TopicSpec(names.stories_dlq, kafka.partitions, kafka.replication_factor, dlq_ms),
-        TopicSpec(names.alerts_dlq, kafka.partitions, kafka.replication_factor, dlq_ms),
-    ]
-
-
 def init(args: argparse.Namespace) -> int:
     from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     cfg = load_config(config_dir(args), need=())
@@ -69,16 +48,7 @@ def init(args: argparse.Namespace) -> int:
                 print(f"{spec.name}: exists, {have} partitions{note}")
                 continue
             try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            spec.name,
-                            spec.partitions,
-                            spec.replication,
-                            topic_configs={"retention.ms": str(spec.retention_ms)},
-                        )
-                    ]
-                )
+                admin.create_topics([new_topic(spec)])
                 print(
                     f"{spec.name}: created, {spec.partitions} partitions, replication {spec.replication}, "
                     f"retention {spec.retention_ms // 3_600_000} h"

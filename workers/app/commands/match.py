@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from workers.commands import add_config_option, config_dir
-from workers.errors import ConfigError
-from workers.matching import Matcher
+from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import ConfigError
+from workers.filter.matcher import Matcher
 
 
 def read_text(args: argparse.Namespace) -> str:
@@ -32,7 +32,7 @@ def read_text(args: argparse.Namespace) -> str:
 
 def result(text: str, matcher: Matcher, hint: str | None = None) -> dict[str, Any]:
     """The JSON result for one text: language, probability and the terms that hit per topic."""
-    from workers import language
+    from workers.filter import language
 
     det = language.detect(text, hint=hint)
     found = matcher.match(text, det.language)
@@ -69,8 +69,8 @@ def _open_lines(args: argparse.Namespace) -> IO[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workers import language
-    from workers.topics import load_topics
+    from workers.filter import language
+    from workers.filter.topics import load_topics
 
     matcher = Matcher(load_topics(config_dir(args) / "topics.yaml"))
     if args.jsonl:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from workers.commands import add_daemon_options, config_dir, daemon_options
+from workers.app.commands import add_daemon_options, config_dir, daemon_options
 
 
 def run(args: argparse.Namespace) -> int:
-    from workers.runtime import run_daemon
+    from workers.app.runtime import run_daemon
 
     return run_daemon("run", config_dir(args), daemon_options(args))
 

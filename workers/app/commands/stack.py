@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers.config import Env
-from workers.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, StackError, port_open
+from workers.devstack.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, StackError, port_open
+from workers.settings.env import Env
 
 
 def _dir() -> Path:

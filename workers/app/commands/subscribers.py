@@ -14,15 +14,16 @@ import time
 import uuid
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
-from workers.errors import ConfigError, DeliveryError
+from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import ConfigError, DeliveryError
 
 
 def run(args: argparse.Namespace) -> int:
-    from workers.config import Env, load_config
-    from workers.endpoints import Endpoints
-    from workers.retryqueue import RetryQueue
-    from workers.runtime import make_redis
+    from workers.alerter.endpoints import Endpoints
+    from workers.alerter.retryqueue import RetryQueue
+    from workers.app.configure import load_config
+    from workers.infra.redis import make_redis
+    from workers.settings.env import Env
 
     cfg = load_config(config_dir(args), need=("topics", "subscribers"))
     env = Env.from_environ()
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         endpoints.enable(name)
         print(f"{name}: enabled")
     elif args.action == "replay":
-        from workers.commands.dlq import replay_alerts
+        from workers.app.commands.dlq import replay_alerts
 
         if endpoints.state(name).disabled:
             print(f"{name}: still disabled; alerts replayed now will be dead-lettered again (enable it first)")
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _test(sub: Any, secret: str, timeout: float) -> int:
-    from workers.ssrf import webhook_client
-    from workers.webhook import deliver
+    from workers.alerter.ssrf import webhook_client
+    from workers.alerter.webhook import deliver
 
     body = json.dumps({"schema": 1, "type": "webhook.test", "subscriber": sub.name}).encode()
     with webhook_client(local=sub.local, max_connections=1) as client:

@@ -11,11 +11,12 @@ import sys
 import time
 from typing import Any
 
-from workers.commands import add_config_option, config_dir
-from workers.config import Env, load_config
-from workers.errors import WirewatchError
-from workers.events import MatchEvent
-from workers.stories import StoryFormatError
+from workers.app.commands import add_config_option, config_dir
+from workers.app.configure import load_config
+from workers.core.errors import WirewatchError
+from workers.core.events import MatchEvent
+from workers.core.stories import StoryFormatError
+from workers.settings.env import Env
 
 
 def format_match(event: MatchEvent) -> str:
@@ -36,9 +37,10 @@ def as_json(event: MatchEvent) -> str:
 
 
 def tail(args: argparse.Namespace) -> int:
-    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
     from kafka.structs import TopicPartition
+
+    from workers.infra.kafka import make_reader
 
     cfg = load_config(config_dir(args), need=())
     topic = cfg.names.matches
@@ -46,7 +48,7 @@ def tail(args: argparse.Namespace) -> int:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = make_reader(bootstrap)
     except KafkaError as exc:
         raise WirewatchError(f"kafka at {bootstrap} not reachable: {type(exc).__name__}") from None
     shown = 0

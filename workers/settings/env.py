@@ -1,0 +1,91 @@
+"""The environment, read in this one module: server addresses, secrets and the ``WIREWATCH_*`` overrides.
+
+Server addresses and secrets never come from config/, which installs share; everything else an operator may
+set by environment is named here, so ``grep`` finds every variable wirewatch reads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from workers.core.errors import ConfigError
+
+T = TypeVar("T", int, float)
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # the embedded broker of `wirewatch stack up`
+DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"  # the embedded redis-server of `wirewatch stack up`
+
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Env:
+    """Server addresses from the environment (never from config/, which is shared between installs)."""
+
+    kafka_bootstrap: str = DEFAULT_BOOTSTRAP
+    redis_url: str = DEFAULT_REDIS_URL
+
+    @classmethod
+    def from_environ(cls) -> Env:
+        return cls(
+            kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
+            redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        )
+
+
+def expand_env(value: str) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` so feed and webhook URLs can follow the environment."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set")
+
+    return _ENV_REF.sub(sub, value)
+
+
+def secret(name: str) -> str | None:
+    """A subscriber's secret from the variable its ``secret_env`` names; None when unset or empty."""
+    return os.environ.get(name) or None
+
+
+def text(name: str) -> str | None:
+    """A ``WIREWATCH_*`` setting; None when unset or empty."""
+    return os.environ.get(name) or None
+
+
+def number(name: str, kind: type[T]) -> T | None:
+    """A numeric ``WIREWATCH_*`` setting; None when unset or empty, a ConfigError when not a number."""
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"environment {name}: {raw!r} is not a {kind.__name__}") from None
+
+
+def config_dir() -> Path:
+    return Path(text("WIREWATCH_CONFIG") or "config")
+
+
+def state_dir() -> Path:
+    """Where the dev stack and the demo keep pid, log and data files."""
+    return Path(os.environ.get("WIREWATCH_STATE_DIR", ".wirewatch"))
+
+
+def corpus_dir(default: Path) -> Path:
+    """The shared real-world corpus (``WIREWATCH_CORPUS`` overrides the checkout's ``../shared/corpus``)."""
+    return Path(os.environ.get("WIREWATCH_CORPUS", default))
+
+
+def for_child(**overrides: str) -> dict[str, str]:
+    """This process's environment with ``overrides``, for a daemon the demo or the dev stack starts."""
+    return {**os.environ, **overrides}
