@@ -180,9 +180,18 @@ def currency_leftovers(currency_names: dict[str, str], currency_territory: dict[
 
 
 def _agrees(a: str, b: str) -> bool:
-    """Two normalised texts start alike (the first 4 letters, or all but one of the shorter)."""
+    """Two texts start alike, accents aside (the first 4 letters, or all but one of the shorter one)."""
+    a, b = _fold(a), _fold(b)
     need = max(1, min(4, min(len(a), len(b)) - 1))
     return a[:need] == b[:need]
+
+
+def _plainer(kind: str, text: str, than: str) -> bool:
+    """Of two spellings that differ in case only, the one to keep: "России" rather than "РОССИИ", and the
+    adjective "российский" rather than "Российский" (a currency name that starts a sentence)."""
+    if than.isupper() and not text.isupper():
+        return True
+    return kind == "adjective" and sum(map(str.isupper, text)) < sum(map(str.isupper, than))
 
 
 class Lexicon:
@@ -198,9 +207,12 @@ class Lexicon:
         if not key_text or not has_letter(key_text):
             return
         key = (code, lang, kind, key_text)
-        if key not in self.rows:
+        old = self.rows.get(key)
+        if old is None:
             self.rows[key] = Row(code, lang, kind, text, lemma or text, source)
             self._index[(code, lang, kind)].add(key_text)
+        elif old.source == source and _plainer(kind, text, old.text):
+            self.rows[key] = Row(code, lang, kind, text, lemma or text, source)
 
     def texts(self, code: str, lang: str, kinds: Iterable[str]) -> set[str]:
         """Normalised texts of the given kinds for one code and language."""
