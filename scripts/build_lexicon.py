@@ -1,0 +1,512 @@
+"""Build the multilingual country lexicon, ``workers/filter/lexicon/countries.tsv.gz``, from named sources.
+
+Run ``python scripts/build_lexicon.py [--out DIR]`` (needs the ``lexicon`` extra: simplemma, pycountry,
+countryinfo). The output is deterministic: rows sorted, gzip without a timestamp. Each row is
+``code, lang, kind, text, lemma, source``; see ``workers/filter/lexicon/SOURCES.md`` for the sources, their
+licences and the decisions below.
+
+Order of work, per ISO 3166-1 code of ``workers.countries.known_codes()``:
+
+1. ``name`` from CLDR territory names (every locale's own data file) and from iso-codes' translated names
+   (pycountry's gettext catalogs): inverted forms ("Korea, North") dropped, "A (B)" and "A - B" split into
+   their parts, each part keeping the full name as its lemma;
+2. ``adjective`` from CLDR currency names: the currency's own noun (the word shared with the currencies of
+   other countries in that locale) is removed and what is left is kept ("orosz rubel" -> "orosz"). It is the
+   attributive part of the name: an adjective in most languages, a genitive of the country's name in some
+   ("Venäjän rupla" -> "Venäjän", "Ρούβλι Ρωσίας" -> "Ρωσίας"); either is a term for the country;
+3. ``language`` from CLDR language names of the country's own language (likely territory of the language and
+   official there), kept only where the name agrees with a name or adjective of the country in that locale
+   (fr "russe" for RU; not "anglais" for US, nor "arabe" for EG);
+4. ``capital``: countryinfo's English capital, localised through CLDR time-zone exemplar cities when the
+   capital is a zone city, and through iso-codes' translated subdivision names when it is a subdivision;
+5. ``demonym`` in English from countryinfo;
+6. ``form`` from simplemma's dictionaries, each scanned once: every surface form whose lemma equals an entry
+   of 1-5 in that language (and, for adjectives, the lemma of the entry itself: sr "руска" -> "руски");
+7. ``manual`` rows from ``scripts/lexicon_manual.tsv``.
+
+Rows are distinct per (code, lang, kind, normalised text); a form equal to another kind's text is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gettext
+import gzip
+import io
+import pickle
+import re
+import sys
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import babel
+import babel.localedata
+from babel.core import get_global, parse_locale
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workers.countries import known_codes  # noqa: E402
+from workers.textnorm import normalize_term  # noqa: E402
+
+OUT_DIR = ROOT / "workers" / "filter" / "lexicon"
+OUT_FILE = "countries.tsv.gz"
+MANUAL = ROOT / "scripts" / "lexicon_manual.tsv"
+KINDS = ("name", "adjective", "language", "capital", "demonym", "form")
+# simplemma language codes whose dictionaries serve several lexicon languages.
+SIMPLEMMA_LANGS = {
+    "hbs": ("hr", "sr", "sr-Latn", "bs", "bs-Cyrl", "cnr"),
+    "nb": ("nb", "no"),
+    "tl": ("tl", "fil"),
+}
+MAX_ADJECTIVE_WORDS = 3
+# Words in the currency names of at least this many countries of one locale are function words ("de", "ya").
+FUNCTION_WORD_COUNTRIES = 15
+
+
+@dataclass(frozen=True, order=True)
+class Row:
+    code: str
+    lang: str
+    kind: str
+    text: str
+    lemma: str
+    source: str
+
+
+def norm(text: str) -> str:
+    return normalize_term(text).strip()
+
+
+def clean(text: str) -> str:
+    return " ".join(text.replace("\t", " ").split())
+
+
+def has_letter(text: str) -> bool:
+    return any(unicodedata.category(c)[0] == "L" for c in text)
+
+
+# ---------------------------------------------------------------------------------------------- CLDR (babel)
+
+
+def _lang_tag(locale_id: str, likely: dict[str, str]) -> str | None:
+    """``sr_Latn_BA`` -> ``sr-Latn``, ``zh_Hant_TW`` -> ``zh-Hant``, ``pt_BR`` -> ``pt``; None for root."""
+    lang, _territory, script, *_ = parse_locale(locale_id)
+    if lang in ("root", "und"):
+        return None
+    default = parse_locale(likely[lang])[2] if lang in likely else None
+    return f"{lang}-{script}" if script and script != default else lang
+
+
+def cldr_locales() -> Iterator[tuple[str, dict]]:
+    """(lexicon language, own data) per CLDR locale, in sorted locale order."""
+    likely = get_global("likely_subtags")
+    for locale_id in sorted(babel.localedata.locale_identifiers()):
+        tag = _lang_tag(locale_id, likely)
+        if tag is None:
+            continue
+        with open(babel.localedata.resolve_locale_filename(locale_id), "rb") as fh:
+            yield tag, pickle.load(fh)
+
+
+_DASH_SPLIT = re.compile(r"\s+[-\u2013\u2014]\s+")
+_PARENS = re.compile(r"^(.*?)\s*[(（]([^()（）]*)[)）]\s*$")
+
+
+def split_name(name: str) -> list[str]:
+    """The usable parts of a CLDR or ISO name; [] for inverted forms.
+
+    "Конго (КДР)" -> ["Конго", "КДР"], "Congo - Kinshasa" -> ["Congo", "Kinshasa"], "Korea, North" -> [].
+    A part shared by two countries ("Congo") stays with both: news text uses it for either.
+    """
+    name = clean(name)
+    if "," in name or "，" in name:
+        return []
+    parts = [name]
+    m = _PARENS.match(name)
+    if m:
+        parts = [m.group(1), m.group(2)]
+    out: list[str] = []
+    for part in parts:
+        out.extend(p.strip() for p in _DASH_SPLIT.split(part))
+    return [p for p in out if has_letter(p)]
+
+
+def _territory_of_currency(code: str, territory_currencies: dict, codes: frozenset[str]) -> str | None:
+    """ISO 4217 codes start with the country's alpha-2 code; trust it only where CLDR agrees."""
+    territory = code[:2]
+    if territory in codes and any(c[0] == code for c in territory_currencies.get(territory, ())):
+        return territory
+    return None
+
+
+_WORD = re.compile(r"\S+")
+
+
+def currency_leftovers(currency_names: dict[str, str], currency_territory: dict[str, str]) -> dict[str, set[str]]:
+    """Per country, what is left of its currency names in one locale once the currency noun is removed.
+
+    Words found in the currency names of ``FUNCTION_WORD_COUNTRIES`` countries or more ("de", "ya") are
+    dropped; the noun is then the word found in the currency names of the most countries ("rubel" in hu:
+    Russia, Belarus, Latvia, Tajikistan). A tie for that place makes the currency ambiguous, and a leftover
+    word that other countries' currencies use too ("CSI" of "rublo della CSI") makes the leftover unsafe:
+    both are skipped. Parenthesised dates ("(1991-1998)") are removed first.
+    """
+    words_of: dict[str, list[str]] = {}
+    countries_of_word: dict[str, set[str]] = defaultdict(set)
+    for cur, name in sorted(currency_names.items()):
+        territory = currency_territory.get(cur)
+        if territory is None or not isinstance(name, str):
+            continue
+        words = _WORD.findall(re.sub(r"\s*\([^)]*\)", "", clean(name)))
+        words_of[cur] = words
+        for w in words:
+            countries_of_word[w.casefold()].add(territory)
+    out: dict[str, set[str]] = defaultdict(set)
+    for cur, words in words_of.items():
+        df = {w: len(countries_of_word[w.casefold()]) for w in words}
+        words = [w for w in words if df[w] < FUNCTION_WORD_COUNTRIES]
+        counts = sorted({(df[w], w.casefold()) for w in words}, reverse=True)
+        if len(counts) < 2 or counts[0][0] < 2 or counts[0][0] == counts[1][0]:
+            continue
+        # Acronyms ("WIR" franc, "US" dollar, "CSI") are not adjectives, and "wir", "us" are common words.
+        rest = [w for w in words if w.casefold() != counts[0][1] and not (w.isupper() and len(w) > 1)]
+        if len(rest) <= MAX_ADJECTIVE_WORDS and all(df[w] == 1 and has_letter(w) for w in rest):
+            out[currency_territory[cur]].add(" ".join(rest))
+    return out
+
+
+def _agrees(a: str, b: str) -> bool:
+    """Two texts start alike, accents aside (the first 4 letters, or all but one of the shorter one)."""
+    a, b = _fold(a), _fold(b)
+    need = max(1, min(4, min(len(a), len(b)) - 1))
+    return a[:need] == b[:need]
+
+
+def _plainer(kind: str, text: str, than: str) -> bool:
+    """Of two spellings that differ in case only, the one to keep: "России" rather than "РОССИИ", and the
+    adjective "российский" rather than "Российский" (a currency name that starts a sentence)."""
+    if than.isupper() and not text.isupper():
+        return True
+    return kind == "adjective" and sum(map(str.isupper, text)) < sum(map(str.isupper, than))
+
+
+class Lexicon:
+    """Rows collected so far, distinct per (code, lang, kind, normalised text), first source wins."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str], Row] = {}
+        self._index: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+
+    def add(self, code: str, lang: str, kind: str, text: str, lemma: str, source: str) -> None:
+        text, lemma = clean(text), clean(lemma)
+        key_text = norm(text)
+        if not key_text or not has_letter(key_text):
+            return
+        key = (code, lang, kind, key_text)
+        old = self.rows.get(key)
+        if old is None:
+            self.rows[key] = Row(code, lang, kind, text, lemma or text, source)
+            self._index[(code, lang, kind)].add(key_text)
+        elif old.source == source and _plainer(kind, text, old.text):
+            self.rows[key] = Row(code, lang, kind, text, lemma or text, source)
+
+    def texts(self, code: str, lang: str, kinds: Iterable[str]) -> set[str]:
+        """Normalised texts of the given kinds for one code and language."""
+        return set().union(*(self._index.get((code, lang, kind), ()) for kind in kinds))
+
+    def by_lang(self, kinds: Iterable[str]) -> dict[str, list[Row]]:
+        kinds = set(kinds)
+        out: dict[str, list[Row]] = defaultdict(list)
+        for row in self.rows.values():
+            if row.kind in kinds:
+                out[row.lang].append(row)
+        return out
+
+
+def add_cldr(lex: Lexicon, codes: frozenset[str]) -> None:
+    """Names, currency adjectives, language names and zone cities from every CLDR locale (one pass)."""
+    territory_currencies = get_global("territory_currencies")
+    territory_languages = get_global("territory_languages")
+    likely = get_global("likely_subtags")
+    all_currencies = {c[0] for v in territory_currencies.values() for c in v}
+    currency_territory = {
+        cur: t for cur in all_currencies if (t := _territory_of_currency(cur, territory_currencies, codes))
+    }
+    own_languages: dict[str, list[str]] = defaultdict(list)  # country -> languages it is the home of
+    for lang, subtags in likely.items():
+        territory = parse_locale(subtags)[1]
+        status = territory_languages.get(territory, {}).get(lang, {}).get("official_status") or ""
+        if territory in codes and "_" not in lang and status.endswith("official") and "regional" not in status:
+            own_languages[territory].append(lang)
+    leftovers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    language_names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    cities: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # zone -> lang -> cities
+    for tag, data in cldr_locales():
+        for code, name in sorted((data.get("territories") or {}).items()):
+            if code in codes and isinstance(name, str):
+                for part in split_name(name):
+                    lex.add(code, tag, "name", part, name, "cldr-territory")
+        for code, rest in currency_leftovers(data.get("currency_names") or {}, currency_territory).items():
+            leftovers[(code, tag)] |= rest
+        languages = data.get("languages") or {}
+        for code, langs in own_languages.items():
+            for lang in langs:
+                if isinstance(languages.get(lang), str):
+                    language_names[(code, tag)].add(languages[lang])
+        for zone, info in (data.get("time_zones") or {}).items():
+            if isinstance(info, dict) and info.get("city"):
+                cities[zone][tag].add(info["city"])
+    for (code, tag), texts in sorted(leftovers.items()):
+        names = lex.texts(code, tag, ["name"])
+        name_words = {w for name in names for w in name.split()}
+        for text in sorted(texts):
+            words = norm(text).split()
+            # "Ruble ya Urusi" leaves "Urusi", "Rúp Nga" leaves "Nga": the name itself, nothing new.
+            if any(f" {name} " in f" {' '.join(words)} " for name in names):
+                continue
+            # "nouveau kwanza angolais" leaves "kwanza angolais": keep a phrase only if a word of it is
+            # the country's ("angolais" of "Angola").
+            if len(words) > 1 and not any(_agrees(w, n) for w in words for n in name_words):
+                continue
+            lex.add(code, tag, "adjective", text, text, "cldr-currency")
+    for (code, tag), texts in sorted(language_names.items()):
+        known = lex.texts(code, tag, ["name", "adjective"])
+        for text in sorted(texts):
+            if any(_agrees(norm(text), k) for k in known):
+                lex.add(code, tag, "language", text, text, "cldr-language")
+    add_capitals(lex, codes, cities)
+
+
+# ------------------------------------------------------------------------------------- capitals, demonyms
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    return tuple(clean(v) for v in values if isinstance(v, str) and clean(v))
+
+
+def countryinfo_data(codes: frozenset[str]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """ISO code -> (English capitals, English demonyms) from countryinfo (South Africa has three capitals)."""
+    import countryinfo
+
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for info in countryinfo.all_countries():
+        data = info.info()
+        code = (data.get("ISO") or {}).get("alpha2", "")
+        if code in codes and code not in out:
+            out[code] = (_strings(data.get("capital")), _strings(data.get("demonym")))
+    return out
+
+
+def add_capitals(lex: Lexicon, codes: frozenset[str], cities: dict[str, dict[str, set[str]]]) -> None:
+    zone_territories = get_global("zone_territories")
+    en_city: dict[str, str] = {}  # zone -> English exemplar city (CLDR derives it from the zone id)
+    for zone, territory in zone_territories.items():
+        if territory in codes:
+            derived = zone.split("/")[-1].replace("_", " ")
+            en_city[zone] = next(iter(sorted(cities.get(zone, {}).get("en", ()))), derived)
+    zones_of: dict[str, list[str]] = defaultdict(list)
+    for zone in sorted(en_city):
+        zones_of[zone_territories[zone]].append(zone)
+    catalogs = _iso_catalogs("iso3166-2")
+    for code, (capitals, demonyms) in sorted(countryinfo_data(codes).items()):
+        for demonym in demonyms:
+            lex.add(code, "en", "demonym", demonym, demonym, "countryinfo")
+        for capital in capitals:
+            _add_capital(lex, code, capital, zones_of, en_city, cities, catalogs)
+
+
+def _add_capital(
+    lex: Lexicon,
+    code: str,
+    capital: str,
+    zones_of: dict[str, list[str]],
+    en_city: dict[str, str],
+    cities: dict[str, dict[str, set[str]]],
+    catalogs: list[tuple[str, gettext.GNUTranslations]],
+) -> None:
+    import pycountry
+
+    lex.add(code, "en", "capital", capital, capital, "countryinfo")
+    for zone in zones_of.get(code, ()):
+        if _fold(en_city[zone]) == _fold(capital):
+            for tag, names in sorted(cities.get(zone, {}).items()):
+                for name in sorted(names):
+                    lex.add(code, tag, "capital", name, capital, "cldr-zone")
+    for sub in sorted(pycountry.subdivisions.get(country_code=code) or (), key=lambda s: s.code):
+        if _fold(sub.name).split()[0] != _fold(capital).split()[0]:
+            continue
+        for tag, catalog in catalogs:
+            translated = catalog.gettext(sub.name)
+            if translated != sub.name:
+                lex.add(code, tag, "capital", translated, capital, "iso-codes")
+
+
+# ------------------------------------------------------------------------------------ iso-codes (pycountry)
+
+
+def _iso_tag(locale_dir: str) -> str:
+    """gettext catalog directory -> lexicon language: ``zh_TW`` -> ``zh-Hant``, ``sr@latin`` -> ``sr-Latn``."""
+    if locale_dir in ("zh_TW", "zh_HK"):
+        return "zh-Hant"
+    if locale_dir.endswith("@latin"):
+        return locale_dir.split("@")[0] + "-Latn"
+    return locale_dir.split("@")[0].split("_")[0]
+
+
+def _iso_catalogs(domain: str) -> list[tuple[str, gettext.GNUTranslations]]:
+    import pycountry
+
+    out = []
+    for entry in sorted(Path(pycountry.LOCALES_DIR).iterdir()):
+        mo = entry / "LC_MESSAGES" / f"{domain}.mo"
+        if mo.is_file() and "@" not in entry.name.replace("@latin", ""):
+            with open(mo, "rb") as fh:
+                out.append((_iso_tag(entry.name), gettext.GNUTranslations(fh)))
+    return out
+
+
+def add_iso_names(lex: Lexicon, codes: frozenset[str]) -> None:
+    import pycountry
+
+    catalogs = _iso_catalogs("iso3166-1")
+    for country in sorted(pycountry.countries, key=lambda c: c.alpha_2):
+        if country.alpha_2 not in codes:
+            continue
+        english = [getattr(country, f, None) for f in ("name", "common_name", "official_name")]
+        for msgid in [e for e in english if e]:
+            for part in split_name(msgid):
+                lex.add(country.alpha_2, "en", "name", part, msgid, "iso-codes")
+            for tag, catalog in catalogs:
+                translated = catalog.gettext(msgid)
+                if translated != msgid:  # untranslated: gettext hands back the English text
+                    for part in split_name(translated):
+                        lex.add(country.alpha_2, tag, "name", part, translated, "iso-codes")
+
+
+# -------------------------------------------------------------------------------------------- simplemma
+
+
+def _records(lang: str) -> Iterator[tuple[bytes, bytes]]:
+    """(form, lemma) pairs of one simplemma dictionary, streamed from its front-coded data.
+
+    Uses simplemma 2.0.0's reader internals (pinned in the ``lexicon`` extra) so the dictionary is never a
+    Python dict: Finnish would take several hundred MB.
+    """
+    from simplemma.strategies.dictionaries import dictionary_factory, frontcode
+
+    data = dictionary_factory._read_decompressed(lang)
+    reverse, _count, pos = frontcode._read_header(data)
+    for _start, key, value in frontcode._iter_records(data, pos):
+        yield (key[::-1], value[::-1]) if reverse else (key, value)
+
+
+def _variants(text: str) -> set[bytes]:
+    return {v.encode() for v in (text, text.lower(), text[:1].upper() + text[1:], text.capitalize())}
+
+
+def add_forms(lex: Lexicon) -> None:
+    """Every simplemma form whose lemma is an entry of the same language (see step 6 of the docstring)."""
+    from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
+
+    base = lex.by_lang(["name", "adjective", "language", "capital", "demonym"])
+    for sm_lang in sorted(SUPPORTED_LANGUAGES):
+        langs = SIMPLEMMA_LANGS.get(sm_lang, (sm_lang,))
+        entries = [row for lang in langs for row in base.get(lang, ())]
+        if not entries:
+            continue
+        targets: dict[bytes, list[Row]] = defaultdict(list)
+        for row in entries:
+            for v in _variants(row.text):
+                targets[v].append(row)
+        attributive = {v: rows for v, rows in targets.items() if any(r.kind in ("adjective", "language") for r in rows)}
+        found: list[tuple[bytes, bytes, list[Row]]] = []
+        lemma_of_entry: dict[bytes, list[Row]] = defaultdict(list)
+        for form, lemma in _records(sm_lang):
+            if lemma in targets:
+                found.append((form, lemma, targets[lemma]))
+            hit = attributive.get(form)
+            if hit and lemma not in targets and _agrees(norm(lemma.decode()), norm(form.decode())):
+                lemma_of_entry[lemma].extend(r for r in hit if r.kind in ("adjective", "language"))
+        if lemma_of_entry:  # a second pass for the lemmas of entries that are themselves forms
+            for form, lemma in _records(sm_lang):
+                if lemma in lemma_of_entry:
+                    found.append((form, lemma, lemma_of_entry[lemma]))
+        for form, lemma, rows in found:
+            text = form.decode()
+            if any(c.isdigit() for c in text):
+                continue
+            for row in rows:
+                lex.add(row.code, row.lang, "form", text, lemma.decode(), "simplemma")
+
+
+# --------------------------------------------------------------------------------------------- manual, output
+
+
+def add_manual(lex: Lexicon, codes: frozenset[str]) -> None:
+    for lineno, line in enumerate(MANUAL.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 5 or fields[0] not in codes or fields[2] not in KINDS or not fields[4].strip():
+            raise SystemExit(f"{MANUAL}:{lineno}: want code, lang, kind, text, reason (tab-separated): {line!r}")
+        code, lang, kind, text, _reason = fields
+        lex.add(code, lang, kind, text, text, "manual")
+
+
+def finish(lex: Lexicon) -> list[Row]:
+    """Sorted rows; a form equal to an entry of another kind for the same code and language is dropped."""
+    other = {(k[0], k[1], k[3]) for k in lex.rows if k[2] != "form"}
+    return sorted(r for k, r in lex.rows.items() if k[2] != "form" or (k[0], k[1], k[3]) not in other)
+
+
+def write(rows: list[Row], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    buf.write("code\tlang\tkind\ttext\tlemma\tsource\n")
+    for r in rows:
+        buf.write(f"{r.code}\t{r.lang}\t{r.kind}\t{r.text}\t{r.lemma}\t{r.source}\n")
+    path = out_dir / OUT_FILE
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(buf.getvalue().encode("utf-8"))
+    return path
+
+
+def report(rows: list[Row], path: Path) -> None:
+    by_source = Counter(r.source for r in rows)
+    by_kind = Counter(r.kind for r in rows)
+    by_lang = Counter(r.lang for r in rows)
+    print(f"{path}: {len(rows)} rows, {path.stat().st_size} bytes")
+    print("per source: " + ", ".join(f"{k}={v}" for k, v in sorted(by_source.items())))
+    print("per kind:   " + ", ".join(f"{k}={v}" for k, v in sorted(by_kind.items())))
+    print("per language: " + ", ".join(f"{k}={v}" for k, v in sorted(by_lang.items())))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="output directory (default: %(default)s)")
+    args = parser.parse_args(argv)
+    codes = known_codes()
+    lex = Lexicon()
+    add_cldr(lex, codes)
+    add_iso_names(lex, codes)
+    add_manual(lex, codes)
+    add_forms(lex)
+    rows = finish(lex)
+    missing = sorted(codes - {r.code for r in rows})
+    if missing:
+        raise SystemExit(f"no entry for {', '.join(missing)}")
+    report(rows, write(rows, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
