@@ -17,8 +17,8 @@ bench: deps
 
 # ruff (style, imports sorted), mypy (strict on core, settings, infra) and the import rules of pyproject.toml.
 lint: deps
-	$(VENV)/bin/ruff check workers tests
-	$(VENV)/bin/ruff format --check workers tests
+	$(VENV)/bin/ruff check workers tests scripts
+	$(VENV)/bin/ruff format --check workers tests scripts
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 

@@ -5,7 +5,7 @@ countryinfo). The output is deterministic: rows sorted, gzip without a timestamp
 ``code, lang, kind, text, lemma, source``; see ``workers/filter/lexicon/SOURCES.md`` for the sources, their
 licences and the decisions below.
 
-Order of work, per ISO 3166-1 code of ``workers.countries.known_codes()``:
+Order of work, per ISO 3166-1 code of ``workers.filter.countries.known_codes()``:
 
 1. ``name`` from CLDR territory names (every locale's own data file) and from iso-codes' translated names
    (pycountry's gettext catalogs): inverted forms ("Korea, North") dropped, "A (B)" and "A - B" split into
@@ -49,8 +49,8 @@ from babel.core import get_global, parse_locale
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workers.countries import known_codes  # noqa: E402
-from workers.textnorm import normalize_term  # noqa: E402
+from workers.filter.countries import known_codes  # noqa: E402
+from workers.filter.textnorm import normalize_term  # noqa: E402
 
 OUT_DIR = ROOT / "workers" / "filter" / "lexicon"
 OUT_FILE = "countries.tsv.gz"

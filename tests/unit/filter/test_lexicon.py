@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from workers import lexicon
-from workers.countries import known_codes
-from workers.lexicon import LEXICON_FILE, Entry, entries
+from workers.filter import lexicon
+from workers.filter.countries import known_codes
+from workers.filter.lexicon import LEXICON_FILE, Entry, entries
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-LEXICON_FILE = Path(__file__).resolve().parent / "filter" / "lexicon" / "countries.tsv.gz"
+LEXICON_FILE = Path(__file__).resolve().parent / "countries.tsv.gz"
 KINDS = frozenset({"name", "adjective", "language", "capital", "demonym", "form"})
 
 
