@@ -35,12 +35,12 @@ from typing import Any
 
 import yaml
 
-from workers.errors import ConfigError
-from workers.evaluation import Accuracy, Counts
+from workers.core.errors import ConfigError
+from workers.evaluation.scoring import Accuracy, Counts
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LABELS = ROOT / "tests" / "fixtures" / "labels" / "langid_countries.tsv"
 STORIES = ROOT / "tests" / "fixtures" / "stories" / "multilingual_countries.yaml"
 LABEL_COLUMNS = ("file", "line", "sha1_8", "lang", "topic", "label", "note")
@@ -293,11 +293,11 @@ def matcher_function(matcher: Any) -> Match:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from workers.language import detect
-    from workers.matching import Matcher
-    from workers.topics import load_topics
+    from workers.filter.language import detect
+    from workers.filter.matcher import Matcher
+    from workers.filter.topics import load_topics
 
-    parser = argparse.ArgumentParser(prog="python -m workers.devset", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m workers.evaluation.devset", description=__doc__.splitlines()[0])
     parser.add_argument("--topics", action="append", type=Path, help="a topics file (repeatable)")
     parser.add_argument("--corpus", type=Path, help="the shared corpus (default: $WIREWATCH_CORPUS or ../shared)")
     parser.add_argument("--labels", type=Path, default=LABELS)

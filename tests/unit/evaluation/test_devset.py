@@ -9,7 +9,8 @@ import babel
 import pytest
 
 from tests.support import ROOT, corpus_dir
-from workers.devset import (
+from workers.core.errors import ConfigError
+from workers.evaluation.devset import (
     LABELS,
     STORIES,
     Example,
@@ -22,10 +23,9 @@ from workers.devset import (
     score,
     sha1_8,
 )
-from workers.errors import ConfigError
-from workers.language import detect
-from workers.matching import Matcher
-from workers.topics import load_topics
+from workers.filter.language import detect
+from workers.filter.matcher import Matcher
+from workers.filter.topics import load_topics
 
 HEADER = "# topics: russia,dprk\nfile\tline\tsha1_8\tlang\ttopic\tlabel\tnote\n"
 
