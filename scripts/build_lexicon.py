@@ -55,7 +55,7 @@ from workers.filter.textnorm import normalize_term  # noqa: E402
 OUT_DIR = ROOT / "workers" / "filter" / "lexicon"
 OUT_FILE = "countries.tsv.gz"
 MANUAL = ROOT / "scripts" / "lexicon_manual.tsv"
-KINDS = ("name", "adjective", "language", "capital", "demonym", "form")
+KINDS = ("name", "adjective", "language", "capital", "demonym", "form", "not")  # not: an exclusion (none term)
 # simplemma language codes whose dictionaries serve several lexicon languages.
 SIMPLEMMA_LANGS = {
     "hbs": ("hr", "sr", "sr-Latn", "bs", "bs-Cyrl", "cnr"),

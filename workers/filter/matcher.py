@@ -1,13 +1,15 @@
 """The filter stage's decision: which topics does a story's text match, with which terms, where.
 
-``Matcher`` compiles every term of every topic once into an Aho-Corasick automaton (keys are the normalised
-literal starts of the terms, see ``workers.filter.terms``), and a second time into one for Slovak, Czech and Polish
-stories, where Latin-script terms take case endings. ``match`` then decides, in this order:
+``Matcher`` compiles every term of every topic once into an Aho-Corasick automaton that serves every story
+(keys are the normalised literal starts of the terms, see ``workers.filter.terms``), and per story language a
+second one: the topics' own terms compiled with that language's rules (``workers.filter.inflection``: Finnish
+cases, Hebrew proclitics, Slovak endings...) where those change them, and the lexicon forms scoped to that
+language (``Topic.scoped``). Language automata are built on first use, or ahead by ``warm``. ``match`` then
+decides, in this order:
 
 1. normalise the text (``workers.filter.textnorm``) keeping the map back to original offsets;
-2. run the automaton once (Slovak, Czech and Polish stories have their own, in which Latin-script terms take
-   case endings); confirm each candidate with its term's per-script rules (word boundaries, prefix, Cyrillic
-   and West Slavic case endings, Korean particles, Arabic proclitics);
+2. run the shared automaton and the story language's; confirm each candidate with its term's rules (word
+   boundaries, prefix, Cyrillic case endings, Korean particles, Arabic proclitics, the language's endings);
 3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``veto`` term hit;
    drop every hit that overlaps a hit of a ``none`` term (the "Russian" of "Russian salad" does not count, but
    "Russia invaded" in the same story still does); then require a hit of ``terms`` (when it has terms), a hit
@@ -19,17 +21,19 @@ stories, where Latin-script terms take case endings. ``match`` then decides, in 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import ahocorasick
 
-from workers.filter.terms import WEST_SLAVIC_LANGUAGES, Pattern, compile_term
+from workers.filter.inflection import RELATED
+from workers.filter.terms import Pattern, compile_forms, compile_term
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
-from workers.filter.topics import Topic
+from workers.filter.topics import EXACT_KINDS, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +100,11 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
 class _Automaton:
     """One Aho-Corasick automaton over the keys of ``patterns``; ``find`` confirms its candidates."""
 
-    def __init__(self, patterns: list[Pattern]) -> None:
+    def __init__(self, patterns: list[tuple[int, Pattern]], overrides: frozenset[int] = frozenset()) -> None:
         self.patterns = patterns
+        self.overrides = overrides  # pattern indices whose shared-automaton hits this one replaces
         self._automaton = ahocorasick.Automaton()
-        for p_index, pattern in enumerate(patterns):
+        for p_index, pattern in patterns:
             # The entry holds each pattern's bound match_at: no per-candidate lookup in ``find``'s hot loop.
             entry = self._automaton.get(pattern.key, None)
             if entry is None:
@@ -124,7 +129,7 @@ class _Automaton:
 
 
 class Matcher:
-    """Matches story texts against topics; build once, call ``match`` per story (thread-safe after build).
+    """Matches story texts against topics; build once, call ``match`` per story (thread-safe).
 
     Raises ValueError for a term that cannot be compiled (load_topics has already checked configured ones).
     """
@@ -133,41 +138,104 @@ class Matcher:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self._terms: list[str] = []  # per pattern index: the term as written
         self._uses: list[list[_Use]] = []
-        inflects: list[bool] = []  # per pattern index: takes West Slavic endings in sk/cs/pl stories
-        by_form: dict[tuple[str, bool], int] = {}
+        self._scope: list[str | None] = []  # per pattern index: the story language it is for, None for all
+        self._exact: list[bool] = []  # per pattern index: a surface form, matched without language rules
+        self._cldr: list[bool] = []  # per pattern index: a CLDR name no topic lists itself (no language rules)
+        by_form: dict[tuple[str, str | None], int] = {}
+
+        def index(term: str, scope: str | None, exact: bool, cldr: bool) -> int:
+            norm = normalize_term(term)
+            form = (norm + ("*" if term.endswith("*") else ""), scope)
+            p_index = by_form.get(form)
+            if p_index is None:
+                p_index = by_form[form] = len(self._terms)
+                self._terms.append(term)
+                self._uses.append([])
+                self._scope.append(scope)
+                self._exact.append(exact)
+                self._cldr.append(cldr)
+            elif not cldr:
+                self._cldr[p_index] = False  # another topic lists it: it takes the language's rules
+            return p_index
+
         for t_index, topic in enumerate(self.topics):
-            uses: list[tuple[str, _Use]] = [(t, _Use(t_index, _Role.ANY)) for t in topic.terms]
+            uses: list[tuple[str, str | None, bool, _Use]] = [
+                (t, None, False, _Use(t_index, _Role.ANY)) for t in topic.terms
+            ]
             for g_index, group in enumerate(topic.all_of):
-                uses += [(t, _Use(t_index, _Role.ALL, g_index)) for t in group]
-            uses += [(t, _Use(t_index, _Role.NONE)) for t in topic.none_of]
-            uses += [(t, _Use(t_index, _Role.VETO)) for t in topic.veto_of]
-            for order, (term, use) in enumerate(uses):
-                # One pattern per distinct spelling: topics sharing "Russia" share its automaton entry (unless
-                # one takes West Slavic endings and the other, a CLDR name of another language, does not).
-                norm = normalize_term(term)
-                form = (norm + ("*" if term.endswith("*") else ""), norm not in topic.foreign_names)
-                p_index = by_form.get(form)
-                if p_index is None:
-                    p_index = by_form[form] = len(self._terms)
-                    self._terms.append(term)
-                    inflects.append(form[1])
-                    self._uses.append([])
+                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index)) for t in group]
+            uses += [(t, None, False, _Use(t_index, _Role.NONE)) for t in topic.none_of]
+            uses += [(t, None, False, _Use(t_index, _Role.VETO)) for t in topic.veto_of]
+            for scoped in topic.scoped:
+                if scoped.group == -2:
+                    use = _Use(t_index, _Role.NONE)
+                elif scoped.group >= 0:
+                    use = _Use(t_index, _Role.ALL, scoped.group)
+                else:
+                    use = _Use(t_index, _Role.ANY)
+                uses.append((scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use))
+            for order, (term, scope, exact, use) in enumerate(uses):
+                # One pattern per distinct spelling and scope: topics sharing "Russia" share its automaton entry.
+                cldr = scope is None and normalize_term(term) in topic.cldr_names
+                p_index = index(term, scope, exact, cldr)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
-        default = [compile_term(term) for term in self._terms]
-        self._default = _Automaton(default)
-        # Slovak, Czech and Polish stories get an automaton of their own: inflected words have shorter keys (rusk
-        # for Rusko), which would only add candidates in every other story.
-        slavic = zip(self._terms, inflects, default, strict=True)
-        self._west_slavic = _Automaton([compile_term(t, west_slavic=True) if ws else p for t, ws, p in slavic])
-        logger.info("matcher built topics=%d patterns=%d", len(self.topics), len(self._terms))
+        self._default_patterns = [compile_term(term) for term in self._terms]
+        shared = [(i, p) for i, p in enumerate(self._default_patterns) if self._scope[i] is None]
+        self._default = _Automaton(shared)
+        self._by_language: dict[str, list[int]] = defaultdict(list)
+        for i, scope in enumerate(self._scope):
+            if scope is not None:
+                self._by_language[scope].append(i)
+        self._languages: dict[str, _Automaton] = {}
+        self._lock = threading.Lock()
+        logger.info("matcher built topics=%d patterns=%d shared=%d", len(self.topics), len(self._terms), len(shared))
+
+    def _language(self, language: str) -> _Automaton:
+        automaton = self._languages.get(language)
+        if automaton is not None:
+            return automaton
+        with self._lock:
+            automaton = self._languages.get(language)
+            if automaton is None:
+                automaton = self._languages[language] = self._build_language(language)
+        return automaton
+
+    def _build_language(self, language: str) -> _Automaton:
+        patterns: list[tuple[int, Pattern]] = []
+        overrides: set[int] = set()
+        # The shared terms where the language's rules change them (a topic's "Putin" takes Finnish cases): in
+        # this language they replace the shared pattern, as the rules say (Slovak endings instead of -s).
+        for i, default in enumerate(self._default_patterns):
+            if self._scope[i] is None and not self._cldr[i]:
+                forms = compile_forms(self._terms[i], language)
+                if len(forms) > 1 or forms[0].words != default.words or forms[0].proclitics:
+                    patterns += [(i, p) for p in forms]
+                    overrides.add(i)
+        for lang in (language, *RELATED.get(language, ())):
+            for i in self._by_language.get(lang, ()):
+                if self._exact[i]:
+                    patterns.append((i, self._default_patterns[i]))
+                else:
+                    patterns += [(i, p) for p in compile_forms(self._terms[i], language)]
+        return _Automaton(patterns, frozenset(overrides))
+
+    def warm(self, languages: Iterable[str]) -> None:
+        """Build the automata of these story languages now, instead of at their first story."""
+        for language in languages:
+            self._language(language)
 
     def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
         """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""
         if not text:
             return {}
         norm = normalize(text)
-        automaton = self._west_slavic if language in WEST_SLAVIC_LANGUAGES else self._default
-        found = automaton.find(norm.text)
+        found = self._default.find(norm.text)
+        if language != "und":
+            own = self._language(language)
+            for p_index in own.overrides.intersection(found):
+                del found[p_index]
+            for p_index, spans in own.find(norm.text).items():
+                found[p_index] += spans
         # Per topic: positive spans (start, end, order, term, use), exclusion spans, vetoed topics.
         positive: dict[int, list[tuple[int, int, int, str, _Use]]] = defaultdict(list)
         excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)

@@ -30,6 +30,11 @@ text may follow the written letters:
    inflects however short (Kim Jong Una). A closed list, not "any few letters" as in rule 2, because Latin
    letters after a stem are often another word: Rusko must not catch Ruskin or the village Ruskov.
 
+9. compiled for a story ``language`` that has rules in ``workers.filter.inflection`` (Finnish, Hungarian,
+   Greek, Hebrew, Tamil...), each word of that language's script takes the language's closed endings, final
+   swaps, compounds or Korean compound heads instead of rules 2-4 and 8, the first word may carry the
+   language's proclitics, and ``compile_forms`` adds the initial mutations (Irish, Welsh) as more patterns.
+
 ``key`` is the longest literal start of the term: the automaton looks for it, then ``Pattern.match_at``
 applies the rules above at that place.
 """
@@ -40,6 +45,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from workers.filter.inflection import Rules, mutated, rules_for, script_of
 from workers.filter.textnorm import is_arabic, is_cyrillic, is_hangul, is_unspaced, is_word_char, normalize_term
 
 CYRILLIC_MAX_ENDING = 3
@@ -81,6 +87,7 @@ class Ending(Enum):
     HANGUL = "hangul"  # Korean particles
     LATIN_PLURAL = "latin-plural"  # an optional -s/-es
     WEST_SLAVIC = "west-slavic"  # one of ``Word.endings``
+    SUFFIX = "suffix"  # one of ``Word.endings``, or a compound of ``Word.compound`` letters or more
 
 
 def _particle_sequences() -> frozenset[str]:
@@ -100,7 +107,9 @@ class Word:
     stem: str  # normalised letters that must be present
     ending: Ending
     max_ending: int = 0  # letters allowed after the stem (Ending.CYRILLIC)
-    endings: frozenset[str] = frozenset()  # what may follow the stem (Ending.WEST_SLAVIC)
+    endings: frozenset[str] = frozenset()  # what may follow the stem (Ending.WEST_SLAVIC, Ending.SUFFIX)
+    compound: int = 0  # Ending.SUFFIX: this many letters or more may follow as a compound (0: none)
+    heads: frozenset[str] = frozenset()  # Ending.HANGUL: compound nouns allowed before the particles
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,8 @@ class Pattern:
     term: str  # as written in the config
     words: tuple[Word, ...]
     key: str  # what the automaton looks for; the text at a hit starts with it
+    proclitics: frozenset[str] = frozenset()  # letters that may be attached before the first word
+    max_proclitics: int = 0
 
     def match_at(self, text: str, start: int) -> int | None:
         """End (exclusive) of the term's hit when ``text[start:]`` is one, else None. ``text`` is normalised."""
@@ -140,8 +151,12 @@ class Pattern:
                 if rest not in word.endings:
                     return None
                 pos = tail
+            elif word.ending is Ending.SUFFIX:
+                if rest not in word.endings and not (word.compound and len(rest) >= word.compound):
+                    return None
+                pos = tail
             elif word.ending is Ending.HANGUL and i == last:
-                if rest not in _PARTICLE_SEQUENCES:
+                if rest not in _PARTICLE_SEQUENCES and not _compound_head(rest, word.heads):
                     return None
                 # The hit stops before the particle; the particle is grammar, not part of the name.
             elif spaced_end and rest:
@@ -158,6 +173,12 @@ class Pattern:
         if start == 0 or is_unspaced(first) or not is_word_char(first):
             return True
         before = start
+        if self.proclitics:
+            while before > 0 and start - before < self.max_proclitics and text[before - 1] in self.proclitics:
+                before -= 1
+            if before != start and (before == 0 or not is_word_char(text[before - 1])):
+                return True
+            before = start
         if is_arabic(first):
             while before > 0 and start - before < ARABIC_MAX_PROCLITICS and text[before - 1] in ARABIC_PROCLITICS:
                 before -= 1
@@ -166,6 +187,10 @@ class Pattern:
                 return True
             before = start
         return not is_word_char(text[before - 1])
+
+
+def _compound_head(rest: str, heads: frozenset[str]) -> bool:
+    return any(rest.startswith(h) and rest[len(h) :] in _PARTICLE_SEQUENCES for h in heads)
 
 
 def split_words(term: str) -> list[str]:
@@ -220,12 +245,42 @@ def _inflects_west_slavic(written: str, stem: str, last_of_many: bool) -> bool:
     return len(stem) >= WEST_SLAVIC_MIN_INFLECTED or last_of_many
 
 
-def compile_term(term: str, west_slavic: bool = False) -> Pattern:
+def _language_word(rules: Rules, written: str, stem: str, last_of_many: bool) -> Word | None:
+    """The word under a story language's rules (rule 9), or None where they do not apply to it."""
+    if script_of(stem) != rules.script or (written.isupper() and len(written) > 1):
+        return None
+    if rules.script == "hangul":
+        return Word(stem, Ending.HANGUL, heads=rules.heads) if rules.heads else None
+    if len(stem) < rules.min_letters and not last_of_many:
+        return None
+    body, endings = rules.forms(stem)
+    compound = rules.compound if len(stem) >= rules.compound_min else 0
+    return Word(body, Ending.SUFFIX, endings=endings, compound=compound)
+
+
+def compile_forms(term: str, language: str | None = None) -> list[Pattern]:
+    """The patterns of ``term`` in a story of ``language``: ``compile_term``'s, plus one per initial mutation."""
+    pattern = compile_term(term, language=language)
+    rules = rules_for(language) if language else None
+    if rules is None or not rules.mutations:
+        return [pattern]
+    first = split_words(term.rstrip("*"))[0]
+    rest = term[len(first) :] if term.startswith(first) else term
+    out = [pattern]
+    for alt in mutated(normalize_term(first).strip(), rules.mutations):
+        out.append(compile_term(alt + rest, language=language))
+    return out
+
+
+def compile_term(term: str, west_slavic: bool = False, language: str | None = None) -> Pattern:
     """Turn a configured term into a Pattern (see the module docstring). Raises ValueError for a bad term.
 
-    ``west_slavic``: Latin-script words take Slovak, Czech and Polish case endings (rule 8).
+    ``west_slavic``: Latin-script words take Slovak, Czech and Polish case endings (rule 8); so does a
+    ``language`` of sk, cs or pl. Another ``language`` with rules applies them (rule 9).
     """
     term = check_term(term)
+    west_slavic = west_slavic or language in WEST_SLAVIC_LANGUAGES
+    rules = rules_for(language) if language and not west_slavic else None
     prefix = term.endswith("*")
     written_words = split_words(term.rstrip("*"))
     words: list[Word] = []
@@ -233,8 +288,11 @@ def compile_term(term: str, west_slavic: bool = False) -> Pattern:
         stem = normalize_term(written).strip()
         is_last = i == len(written_words) - 1
         last_of_many = is_last and len(written_words) > 1
+        language_word = _language_word(rules, written, stem, last_of_many) if rules else None
         if is_last and prefix:
             words.append(Word(stem, Ending.PREFIX))
+        elif language_word is not None:
+            words.append(language_word)
         elif west_slavic and _inflects_west_slavic(written, stem, last_of_many):
             words.append(_west_slavic_word(stem))
         elif all(is_cyrillic(c) for c in stem if c.isalpha()) and is_cyrillic(stem[-1]):
@@ -251,4 +309,11 @@ def compile_term(term: str, west_slavic: bool = False) -> Pattern:
         key_parts.append(word.stem)
         if word.ending is not Ending.EXACT:
             break
-    return Pattern(term=term, words=tuple(words), key=" ".join(key_parts))
+    proclitics = rules.proclitics if rules and script_of(words[0].stem) == rules.script else frozenset()
+    return Pattern(
+        term=term,
+        words=tuple(words),
+        key=" ".join(key_parts),
+        proclitics=proclitics,
+        max_proclitics=rules.max_proclitics if proclitics and rules else 0,
+    )

@@ -39,7 +39,13 @@ _DROP_RANGES = (
     (0x0640, 0x0640),  # Arabic tatweel
     (0x093C, 0x093C),  # Devanagari nukta
 )
-_FOLD = str.maketrans({"ё": "е", "أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "’": "'", "ʼ": "'", "‘": "'"})
+_FOLD = str.maketrans(
+    {
+        **{"ё": "е", "أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "’": "'", "ʼ": "'", "‘": "'"},
+        # Greek tonos and dialytika: headlines in capitals drop them, and writers differ on them.
+        **dict(zip("άέήίόύώΐΰϊϋ", "αεηιουωιυιυ", strict=True)),
+    }
+)
 
 # Scripts written without spaces between words: a term in them needs no word boundary.
 _UNSPACED_RANGES = (

@@ -8,9 +8,13 @@ Order of decisions in ``load_topics``:
    ``terms``, ``countries`` or ``all``); every problem becomes one ConfigError line naming file, topic, field;
 3. compile every term once, so a term the matcher cannot use is reported here, not at the first story;
 4. expand ``countries`` into CLDR names (one pass over the locale files for all codes) and append them to the
-   topic's terms, skipping names equal after normalisation to a term already listed; the names that no
-   Slovak, Czech or Polish locale gives are ``foreign_names``: they take no West Slavic case endings in those
-   stories (Larisi, "Russia" in one language, would catch the name Larisa).
+   topic's terms, skipping names equal after normalisation to a term already listed: these apply in every
+   story, with the default script rules;
+5. expand ``countries`` again into the lexicon's entries (``workers.filter.lexicon``: names, adjectives,
+   language names, capitals, demonyms and inflected forms per language) as ``scoped`` terms: each applies only
+   in stories of its own language (or a related one, ``inflection.RELATED``), where that language's rules
+   inflect it; so short or ambiguous forms (Vietnamese Nga, Turkish Rus, Chinese 俄) cannot hit elsewhere.
+   The lexicon's ``not`` entries become exclusions in their language (Japanese 露出, "exposure", for 露).
 
 File format (see config/topics.yaml for a commented example)::
 
@@ -41,8 +45,9 @@ import babel
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from workers.core.errors import ConfigError
-from workers.filter.countries import country_names, known_codes, name_languages
-from workers.filter.terms import WEST_SLAVIC_LANGUAGES, check_term, compile_term
+from workers.filter import lexicon
+from workers.filter.countries import country_names, known_codes
+from workers.filter.terms import check_term, compile_term
 from workers.filter.textnorm import normalize_term
 from workers.settings import yamlfile
 
@@ -117,6 +122,29 @@ class TopicsFile(BaseModel):
 
 
 @dataclass(frozen=True)
+class ScopedTerm:
+    """A lexicon form of a topic's country that applies only in stories of ``language``."""
+
+    text: str
+    language: str  # a story language code, as detection returns it ("fi", "zh", "no")
+    kind: str  # the lexicon kind: name, adjective, language, capital, demonym, form, not
+    source: str  # the lexicon source (cldr-territory, simplemma, manual...)
+    code: str  # the country
+    group: int = -1  # -1: one of the topic's terms; n: one of all-group n; -2: an exclusion
+
+
+# Lexicon kinds a country expands into, and which of them are exact surface forms (no rules on top).
+SCOPED_KINDS = frozenset({"name", "adjective", "language", "capital", "demonym", "form", "not"})
+EXACT_KINDS = frozenset({"form"})
+
+
+def story_language(lexicon_language: str) -> str:
+    """The code a story in a lexicon (CLDR) language is detected as: sr-Latn -> sr, zh-Hant -> zh, nb -> no."""
+    base = lexicon_language.split("-")[0].split("_")[0]
+    return {"nb": "no", "nn": "no", "fil": "tl", "yue": "zh", "iw": "he"}.get(base, base)
+
+
+@dataclass(frozen=True)
 class Topic:
     """A topic ready for the Matcher; ``terms`` already holds the country names."""
 
@@ -129,8 +157,11 @@ class Topic:
     min_hits: int = 1
     countries: tuple[str, ...] = ()
     description: str = ""
-    # Normalised CLDR names of other languages than Slovak, Czech, Polish: no West Slavic endings (filter.terms).
-    foreign_names: frozenset[str] = frozenset()
+    scoped: tuple[ScopedTerm, ...] = ()  # lexicon forms of the countries, each for stories of its language
+    # Normalised CLDR names among ``terms`` that the config does not list: they keep the default rules in every
+    # story (Larisi, Russia in one language, must not take Slovak endings and catch Larisa); the forms of a
+    # story's own language come from ``scoped``.
+    cldr_names: frozenset[str] = frozenset()
 
     @property
     def any_of(self) -> tuple[str, ...]:
@@ -148,15 +179,31 @@ def _expand(terms: list[str], countries: list[str], names: dict[str, tuple[str, 
     return tuple(out)
 
 
-def _foreign_names(cfg: TopicConfig, names: dict[str, tuple[str, ...]]) -> frozenset[str]:
+def _cldr_names(cfg: TopicConfig, names: dict[str, tuple[str, ...]]) -> frozenset[str]:
     configured = {normalize_term(t) for t in [*cfg.terms, *(t for g in cfg.all for t in g.terms)]}
     codes = {*cfg.countries, *(c for g in cfg.all for c in g.countries)}
     return frozenset(
-        norm
-        for code in codes
-        for name in names[code]
-        if (norm := normalize_term(name)) not in configured and not name_languages(name) & WEST_SLAVIC_LANGUAGES
+        norm for code in codes for name in names[code] if (norm := normalize_term(name)) not in configured
     )
+
+
+def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTerm]:
+    out: list[ScopedTerm] = []
+    seen: set[tuple[str, str, int]] = set()
+    found = lexicon.entries(codes)
+    for code in codes:
+        for entry in found[code]:
+            if entry.kind not in SCOPED_KINDS:
+                continue
+            language = story_language(entry.lang)
+            norm = normalize_term(entry.text)
+            where = -2 if entry.kind == "not" else group
+            key = (norm + ("*" if entry.text.endswith("*") else ""), language, where)
+            if key in seen or (where != -2 and norm in configured and entry.kind in EXACT_KINDS):
+                continue
+            seen.add(key)
+            out.append(ScopedTerm(entry.text, language, entry.kind, entry.source, code, where))
+    return out
 
 
 def _check_names(path: Path, data: Any) -> None:
@@ -187,7 +234,13 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
             min_hits=cfg.min_hits,
             countries=tuple(cfg.countries),
             description=cfg.description,
-            foreign_names=_foreign_names(cfg, names),
+            cldr_names=_cldr_names(cfg, names),
+            scoped=tuple(
+                [
+                    *_scoped(list(cfg.countries), -1, set()),
+                    *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, set())),
+                ]
+            ),
         )
         for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of, *topic.veto_of]:
             try:

@@ -239,7 +239,7 @@ def test_west_slavic_endings_spare_the_country_names_of_other_languages(shipped:
     text = "Larisa a Rosie prišli na koncert."
     assert shipped.match(text, "sk") == {}
     names = frozenset({"larisi", "rosia"})
-    assert Matcher([Topic("t", terms=("Larisi", "Rosia"), foreign_names=names)]).match(text, "sk") == {}
+    assert Matcher([Topic("t", terms=("Larisi", "Rosia"), cldr_names=names)]).match(text, "sk") == {}
     own = Matcher([Topic("t", terms=("Larisi", "Rosia"))]).match(text, "sk")["t"]
     assert [text[h.start : h.end] for h in own.hits] == ["Larisa", "Rosie"]
     # The Slovak and Czech names of the shipped topics do take them.

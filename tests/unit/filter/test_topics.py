@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workers.core.errors import ConfigError
-from workers.filter.countries import country_names, name_languages
+from workers.filter.countries import country_names
 from workers.filter.textnorm import normalize_term
 from workers.filter.topics import Topic, load_topics
 
@@ -35,16 +35,17 @@ def test_shipped_config_loads() -> None:
     assert all(t.min_hits == 1 and t.languages is None for t in topics.values())
 
 
-def test_only_west_slavic_country_names_take_west_slavic_endings() -> None:
+def test_country_names_keep_the_default_rules_and_their_own_language_forms_are_scoped() -> None:
     topics = _by_name(load_topics(SHIPPED))
     russia, dprk = topics["russia"], topics["dprk"]
-    # Slovak/Czech and Polish CLDR names take the endings; other languages' names (Larisi, mfe) do not, and a
-    # configured term (Russia, also the English CLDR name) never counts as foreign.
-    assert {"rusko", "rosja"}.isdisjoint(russia.foreign_names)
-    assert {"severná kórea", "severní korea", "korea północna"}.isdisjoint(dprk.foreign_names)
-    assert {"larisi", "rusia", "venäjä"} <= russia.foreign_names
-    assert "russia" not in russia.foreign_names and "north korea" not in dprk.foreign_names
-    assert name_languages("Rusko") == {"sk", "cs"} and name_languages("not a country") == frozenset()
+    # CLDR names the config does not list keep the default rules everywhere (Larisi, mfe, must not take Slovak
+    # endings); a configured term (Russia, also the English CLDR name) is not one of them.
+    assert {"larisi", "rusia", "venäjä", "rusko"} <= russia.cldr_names
+    assert "russia" not in russia.cldr_names and "north korea" not in dprk.cldr_names
+    # The Slovak, Czech and Polish names come back as forms scoped to those languages, which inflect them.
+    scoped = {(t.text.casefold(), t.language) for t in russia.scoped}
+    assert {("rusko", "sk"), ("rusko", "cs"), ("rosja", "pl"), ("venäjä", "fi")} <= scoped
+    assert ("rusko", "fi") not in scoped
 
 
 def test_country_names_filtered_and_deduplicated() -> None:

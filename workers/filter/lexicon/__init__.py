@@ -23,7 +23,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 LEXICON_FILE = Path(__file__).resolve().parent / "countries.tsv.gz"
-KINDS = frozenset({"name", "adjective", "language", "capital", "demonym", "form"})
+KINDS = frozenset({"name", "adjective", "language", "capital", "demonym", "form", "not"})  # not: an exclusion
 
 
 @dataclass(frozen=True, slots=True)
