@@ -20,7 +20,8 @@ Order of work, per ISO 3166-1 code of ``workers.filter.countries.known_codes()``
 4. ``capital``: countryinfo's English capital, localised through CLDR time-zone exemplar cities when the
    capital is a zone city, and through iso-codes' translated subdivision names when it is a subdivision;
 5. ``demonym`` in English from countryinfo;
-6. ``form`` from simplemma's dictionaries, each scanned once: every surface form whose lemma equals an entry
+6. ``form`` from simplemma's dictionaries, each scanned once (a third time for the forms found: one that is
+   also a form of another lemma is left out, as Croatian Kino, "cinema"): every surface form whose lemma equals an entry
    of 1-5 in that language (and, for adjectives, the lemma of the entry itself: sr "руска" -> "руски");
 7. ``manual`` rows from ``scripts/lexicon_manual.tsv``.
 
@@ -440,9 +441,16 @@ def add_forms(lex: Lexicon) -> None:
             for form, lemma in _records(sm_lang):
                 if lemma in lemma_of_entry:
                     found.append((form, lemma, lemma_of_entry[lemma]))
+        # A form that the dictionary also gives as a form of another lemma is another word too (Croatian Kino is
+        # a vocative of Kina and "cinema"): a third pass finds those and they are left out.
+        wanted = {form.lower() for form, _lemma, _rows in found}
+        own = {lemma.lower() for _form, lemma, _rows in found}
+        ambiguous = {
+            form.lower() for form, lemma in _records(sm_lang) if form.lower() in wanted and lemma.lower() not in own
+        }
         for form, lemma, rows in found:
             text = form.decode()
-            if any(c.isdigit() for c in text):
+            if any(c.isdigit() for c in text) or form.lower() in ambiguous:
                 continue
             for row in rows:
                 lex.add(row.code, row.lang, "form", text, lemma.decode(), "simplemma")

@@ -11,12 +11,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.app.commands import config, daemons, dlq, evaluate, feeds, kafka, match, run, stack, subscribers, tail
+from workers.app.commands import (
+    config,
+    daemons,
+    dlq,
+    evaluate,
+    feeds,
+    kafka,
+    match,
+    run,
+    stack,
+    subscribers,
+    tail,
+    topics,
+)
 from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
 from workers.settings import env
 
-COMMAND_MODULES = [daemons, match, evaluate, stack, subscribers, dlq, run, kafka, config, tail, feeds]
+COMMAND_MODULES = [daemons, match, evaluate, topics, stack, subscribers, dlq, run, kafka, config, tail, feeds]
 
 
 def build_parser() -> argparse.ArgumentParser:

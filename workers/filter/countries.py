@@ -92,7 +92,7 @@ def _load(codes: set[str]) -> None:
     for code, names in found.items():
         seen: set[str] = set()
         kept: list[str] = []
-        for name, language in names:
+        for name, language in ((part, lang) for full, lang in names for part in name_parts(full)):
             norm = normalize_term(name).strip()
             if norm in seen:
                 _languages[norm].add(language)
@@ -102,6 +102,20 @@ def _load(codes: set[str]) -> None:
                 _languages.setdefault(norm, set()).add(language)
         _names[code] = tuple(kept)
     logger.info("country names loaded codes=%s seconds=%.2f", ",".join(sorted(codes)), time.perf_counter() - started)
+
+
+def name_parts(name: str) -> list[str]:
+    """A CLDR name without its parenthetical qualifier, plus the qualifier when it is an acronym:
+    "Конго (КДР)" -> ["Конго", "КДР"], "Congo (Kinshasa)" -> ["Congo"] (a city is not the country)."""
+    if "(" not in name:
+        return [name]
+    base, _, rest = name.partition("(")
+    inner = rest.split(")")[0].strip()
+    parts = [base.strip()] if base.strip() else []
+    letters = [c for c in inner if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters) and " " not in inner:
+        parts.append(inner)
+    return parts
 
 
 def country_names(codes: Iterable[str]) -> dict[str, tuple[str, ...]]:

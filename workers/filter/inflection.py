@@ -155,7 +155,17 @@ _IS = (
     "neskir neskar"
 )
 _HY = "ի ում ից ով ը ն ին ու ական ականը ականի ական ացի ացիներ ացիները ներ ները ներին ների ներից"
-_KA = "ი ის ში მა თან ზე ით ად იდან ისთვის ელი ელმა ელები ელების ული ულმა ულად ულ ულის ულმა ულ ულებმა"
+_KA = (
+    "ი ის ში მა თან ზე ით ად იდან ისთვის ისა სა ელი ელმა ელები ელების ელთა ული ულმა ულად ულ ულის ულებმა ური ურმა "
+    "ურად ები ებმა ებს ების ებზე ებთან"
+)
+# Kazakh, Kyrgyz, Tatar: case and plural suffixes after a name (Ресейдің, Ресейге, орыстар).
+_TURKIC_CYRILLIC = (
+    "дың дің тың тің ның нің ға ге қа ке на не да де та те дан ден тан тен нан нен мен бен пен ды ді ты ті ны ні "
+    "ның лар лер дар дер тар тер лық лік дық дік тық тік ша ше ға ша ша лықтар ліктер ы і ын ін ғы гі қы кі"
+)
+_MN = "ын ийн ы ий д т аас оос ээс өөс ад од өд эд руу рүү тай той тэй ыг ийг г чууд"
+_UZ = "ning ni ga da dan lik liklar lar cha ka qa"
 _AZ = "nın nin nun nün ya yə da də dan dən ı i u ü nı ni lı li lu lü lar lər ın in"
 _EO = "o on a aj an ajn oj ojn io ion ujo ujon ia iaj ian"
 _LA = "ia iae iam iā i orum os is icus ica icum icae icis icam icos icorum ae am um us"
@@ -190,10 +200,10 @@ _TA = "வில் வின் வுக்கு வை வுடன் வ�
 _ML = "യിൽ യുടെ യ്ക്ക് യെ യിലെ യിലേക്ക് യുമായി യും യിൽനിന്ന് ൻ ക്കാർ യോട് ിൽ ിന്റെ"
 _TE = "లో కు తో ను ని పై నుంచి నుండి లోని ది న్ కి"
 _KN = "ದಲ್ಲಿ ದ ಕ್ಕೆ ವನ್ನು ದೊಂದಿಗೆ ದಿಂದ ವು ದಲ್ಲೂ ದತ್ತ ನ್"
-_BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা"
-_MR = "त ला ने चा ची चे च्या शी कडे कडून मध्ये तील तून वर ही च सोबत साठी ने"
-_GU = "માં ના ની નું ને એ થી નો નાં"
-_NE = "मा को ले लाई बाट सँग का की सम्म ी"
+_BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা ের ী া"
+_MR = "त ला ने चा ची चे च्या शी कडे कडून मध्ये मधील मधून तील तून वर ही च सोबत साठी ी ां ाने"
+_GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ"
+_NE = "मा को ले लाई बाट सँग का की सम्म ी माथि मै"
 _PA = "ੀ ਦਾ ਦੀ ਦੇ ਨੇ ਨੂੰ ਤੋਂ ਵਿੱਚ"
 
 # --- Korean: compound heads after a Hangul name (북한경제, 북한군), then particles -----------------------------------
@@ -264,10 +274,16 @@ _TABLE: dict[str, Rules] = {
     "hy": Rules("armenian", endings=_n(_HY), min_letters=3),
     "ka": Rules("georgian", swap=_n(_KA), finals=("ი",), endings=_n("ს ში მა"), min_letters=3, short_swap=_n(_KA)),
     "az": Rules("latin", endings=_n(_AZ), min_letters=3),
+    "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
+    "ky": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
+    "tt": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
+    "mn": Rules("cyrillic", endings=_n(_MN), min_letters=3),
+    "uz": Rules("latin", endings=_n(_UZ), min_letters=3),
     "eo": Rules("latin", swap=_n(_EO), finals=("io", "o", "a"), short_swap=_n(_EO)),
     "la": Rules("latin", swap=_n(_LA), finals=("ia", "a", "us", "um")),
     "ga": Rules("latin", endings=_n("e each igh ach eacha ise is ne"), mutations="ga", min_letters=3),
-    "cy": Rules("latin", endings=_n("aidd aid ad eg iaid"), mutations="cy", min_letters=3),
+    "cy": Rules("latin", endings=_n("aidd aid ad eg iaid ig iaidd"), mutations="cy", min_letters=3),
+    "tl": Rules("latin", endings=_n("ng"), min_letters=4),
 }
 _TABLE["sr"] = _TABLE["bs"] = _TABLE["hr"]
 _TABLE["nb"] = _TABLE["nn"] = _TABLE["no"]

@@ -33,7 +33,7 @@ import ahocorasick
 from workers.filter.inflection import RELATED
 from workers.filter.terms import Pattern, compile_forms, compile_term
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
-from workers.filter.topics import EXACT_KINDS, Topic
+from workers.filter.topics import EXACT_KINDS, PROPER_KINDS, Topic, story_language
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,13 @@ class _Automaton:
         return found
 
 
+def _capitalised(text: str, start: int) -> bool:
+    """A name as a proper noun: a capital within its first three letters (Russia, bPáras, tSín) or a script
+    without case. Lowercase china (porcelain), đức (virtue) and haina (Maori "signed") are other words."""
+    piece = text[start : start + 3]
+    return any(c.isupper() for c in piece) or not any(c.islower() for c in piece)
+
+
 class Matcher:
     """Matches story texts against topics; build once, call ``match`` per story (thread-safe).
 
@@ -141,9 +148,10 @@ class Matcher:
         self._scope: list[str | None] = []  # per pattern index: the story language it is for, None for all
         self._exact: list[bool] = []  # per pattern index: a surface form, matched without language rules
         self._cldr: list[bool] = []  # per pattern index: a CLDR name no topic lists itself (no language rules)
+        self._proper: list[bool] = []  # per pattern index: a lexicon or CLDR name: capitalised where case exists
         by_form: dict[tuple[str, str | None], int] = {}
 
-        def index(term: str, scope: str | None, exact: bool, cldr: bool) -> int:
+        def index(term: str, scope: str | None, exact: bool, cldr: bool, proper: bool) -> int:
             norm = normalize_term(term)
             form = (norm + ("*" if term.endswith("*") else ""), scope)
             p_index = by_form.get(form)
@@ -154,8 +162,12 @@ class Matcher:
                 self._scope.append(scope)
                 self._exact.append(exact)
                 self._cldr.append(cldr)
-            elif not cldr:
-                self._cldr[p_index] = False  # another topic lists it: it takes the language's rules
+                self._proper.append(proper)
+            else:
+                if not cldr:
+                    self._cldr[p_index] = False  # another topic lists it: it takes the language's rules
+                if not proper:
+                    self._proper[p_index] = False
             return p_index
 
         for t_index, topic in enumerate(self.topics):
@@ -173,11 +185,14 @@ class Matcher:
                     use = _Use(t_index, _Role.ALL, scoped.group)
                 else:
                     use = _Use(t_index, _Role.ANY)
-                uses.append((scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use))
-            for order, (term, scope, exact, use) in enumerate(uses):
+                uses.append(
+                    (scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use, scoped.kind in PROPER_KINDS)
+                )
+            for order, (term, scope, exact, use, *kind) in enumerate(uses):
                 # One pattern per distinct spelling and scope: topics sharing "Russia" share its automaton entry.
                 cldr = scope is None and normalize_term(term) in topic.cldr_names
-                p_index = index(term, scope, exact, cldr)
+                proper = cldr or bool(kind and kind[0])
+                p_index = index(term, scope, exact, cldr, proper)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
         self._default_patterns = [compile_term(term) for term in self._terms]
         shared = [(i, p) for i, p in enumerate(self._default_patterns) if self._scope[i] is None]
@@ -231,7 +246,7 @@ class Matcher:
         norm = normalize(text)
         found = self._default.find(norm.text)
         if language != "und":
-            own = self._language(language)
+            own = self._language(story_language(language))
             for p_index in own.overrides.intersection(found):
                 del found[p_index]
             for p_index, spans in own.find(norm.text).items():
@@ -242,6 +257,10 @@ class Matcher:
         vetoed: set[int] = set()
         for p_index, spans in found.items():
             term = self._terms[p_index]
+            if self._proper[p_index]:
+                spans = [sp for sp in spans if _capitalised(text, norm.span(*sp)[0])]
+                if not spans:
+                    continue
             for use in self._uses[p_index]:
                 if use.role is _Role.VETO:
                     vetoed.add(use.topic)

@@ -52,6 +52,8 @@ CYRILLIC_MAX_ENDING = 3
 CYRILLIC_MIN_INFLECTED = 4  # shorter words (Ким, Ын) stay exact unless last in a multi-word term
 _CYRILLIC_VOWELS = set("аеиоуыэюяіїєйь")
 _CYRILLIC_ADJECTIVE_ENDINGS = ("ая", "яя", "ое", "ее", "ый", "ий", "ой", "ые", "ие")
+# After a stem of three letters (Кина -> Кин), only these may follow: the cases of nouns in -а/-я/-й.
+CYRILLIC_SHORT_ENDINGS = frozenset("а е и у ю я ы і ї є ой ей ою ею ом ем ам ям ах ях ами ями".split())
 ARABIC_PROCLITICS = set("وفبلك")
 ARABIC_MAX_PROCLITICS = 2
 KOREAN_PARTICLES = (
@@ -226,6 +228,9 @@ def _cyrillic_word(written: str, stem: str, last_of_many: bool) -> Word:
     for ending in _CYRILLIC_ADJECTIVE_ENDINGS:
         if stem.endswith(ending) and len(stem) - 2 >= 3:
             return Word(stem[:-2], Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
+    if stem[-1] in _CYRILLIC_VOWELS and len(stem) - 1 < CYRILLIC_MIN_INFLECTED:
+        # A three-letter stem takes only the noun case endings: Кина gives Кине, Кину, Кином, not кино or Кинг.
+        return Word(stem[:-1], Ending.WEST_SLAVIC, endings=CYRILLIC_SHORT_ENDINGS | {stem[-1]})
     if stem[-1] in _CYRILLIC_VOWELS:
         return Word(stem[:-1], Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
     return Word(stem, Ending.CYRILLIC, CYRILLIC_MAX_ENDING)
@@ -282,7 +287,8 @@ def compile_term(term: str, west_slavic: bool = False, language: str | None = No
     west_slavic = west_slavic or language in WEST_SLAVIC_LANGUAGES
     rules = rules_for(language) if language and not west_slavic else None
     prefix = term.endswith("*")
-    written_words = split_words(term.rstrip("*"))
+    # A word of only dropped characters (an Arabic tatweel standing alone) or of punctuation is no word.
+    written_words = [w for w in split_words(term.rstrip("*")) if any(is_word_char(c) for c in normalize_term(w))]
     words: list[Word] = []
     for i, written in enumerate(written_words):
         stem = normalize_term(written).strip()

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import babel
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from workers.core.errors import ConfigError
 from workers.filter import lexicon
@@ -74,9 +74,14 @@ def _check_country(code: str) -> str:
     return code
 
 
+def _yaml_norway(code: Any) -> Any:
+    # YAML 1.1 (PyYAML) reads an unquoted NO as false; no other country code is a YAML boolean.
+    return "NO" if code is False else code
+
+
 Term = Annotated[str, AfterValidator(check_term)]
 LanguageCode = Annotated[str, AfterValidator(_check_language)]
-CountryCode = Annotated[str, AfterValidator(_check_country)]
+CountryCode = Annotated[str, BeforeValidator(_yaml_norway), AfterValidator(_check_country)]
 
 
 class GroupConfig(BaseModel):
@@ -136,6 +141,9 @@ class ScopedTerm:
 # Lexicon kinds a country expands into, and which of them are exact surface forms (no rules on top).
 SCOPED_KINDS = frozenset({"name", "adjective", "language", "capital", "demonym", "form", "not"})
 EXACT_KINDS = frozenset({"form"})
+# Kinds that are proper nouns: where the script has case they must be capitalised in the story (not so
+# adjectives and demonyms, which Romance and Slavic languages write in lowercase).
+PROPER_KINDS = frozenset({"name", "capital"})
 
 
 def story_language(lexicon_language: str) -> str:
@@ -182,9 +190,75 @@ def _expand(terms: list[str], countries: list[str], names: dict[str, tuple[str, 
 def _cldr_names(cfg: TopicConfig, names: dict[str, tuple[str, ...]]) -> frozenset[str]:
     configured = {normalize_term(t) for t in [*cfg.terms, *(t for g in cfg.all for t in g.terms)]}
     codes = {*cfg.countries, *(c for g in cfg.all for c in g.countries)}
-    return frozenset(
-        norm for code in codes for name in names[code] if (norm := normalize_term(name)) not in configured
-    )
+    return frozenset(norm for code in codes for name in names[code] if (norm := normalize_term(name)) not in configured)
+
+
+def _base_form(text: str, language: str) -> str:
+    """A lexicon text as the language's rules expect it: Irish names lose their article and lenition
+    (an Ghearmáin -> Gearmáin), which the mutation rules then give back with the other initial forms."""
+    if language == "cy":
+        words = text.split()
+        if len(words) > 1 and words[0].casefold() in ("yr", "y"):
+            return " ".join(words[1:])
+        return text
+    if language == "ga":
+        words = text.split()
+        if len(words) > 1 and words[0].casefold() in ("an", "na"):
+            words = words[1:]
+        first = words[0]
+        if len(first) > 2 and first[1] in "hH" and first[0].casefold() in "bcdfgmpst":
+            words[0] = first[0] + first[2:]
+        return " ".join(words)
+    return text
+
+
+# Germanic demonyms from the adjective: Danish/Norwegian/Swedish russisk -> russer(e), German russisch -> Russe(n).
+_DEMONYM_FROM_ADJECTIVE = {
+    "da": ("isk", ("er", "ere", "erne", "ers")),
+    "no": ("isk", ("er", "ere", "erne", "ers")),
+    "sv": ("isk", ("are", "arna", "ares")),
+    "de": ("isch", ("e", "en", "in", "innen")),
+    "nl": ("isch", ("en",)),
+}
+
+
+def _derived(text: str, language: str, kind: str) -> list[str]:
+    """Forms a rule derives from one lexicon text: a multi-word name written solid (Pohjois-Korea ->
+    pohjoiskorealaiset in Finnish, Nordkorea); a demonym from a Germanic adjective (russisk -> russerne)."""
+    out: list[str] = []
+    words = text.replace("-", " ").split()
+    if kind == "name" and len(words) == 2 and language in ("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"):
+        out.append(words[0] + words[1].casefold())
+    if language == "sw" and kind == "name" and len(words) == 1 and len(text) > 4:
+        # Swahili noun classes: U-rusi the country, Wa-rusi the people, M-rusi one, Ki-rusi the language or manner.
+        stem = text[1:] if text[0] in "Uu" and text[1] not in "aeiou" else text.casefold()
+        out += [prefix + stem for prefix in ("Wa", "M", "Ki")]
+    rule = _DEMONYM_FROM_ADJECTIVE.get(language)
+    if rule and kind in ("adjective", "language") and len(words) == 1 and text.casefold().endswith(rule[0]):
+        stem = text[: -len(rule[0])]
+        if len(stem) >= 3:
+            out += [stem + ending for ending in rule[1]]
+    return out
+
+
+# Story languages written in Latin script that often keep the English spelling of a foreign capital.
+LATIN_LANGUAGES = frozenset(
+    "af az ca cs cy da de en eo es et eu fi fr ga hr hu id is it la lt lv ms nl no pl pt ro sk sl so sq sv sw "
+    "tl tr uz vi".split()
+)
+
+
+def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int) -> list[ScopedTerm]:
+    """The English capital (Pyongyang, Damascus) for Latin-script languages that have no capital of their own
+    for the country in the lexicon: their news mostly writes the English or the local romanised spelling."""
+    english = [e.text for e in entries if e.kind == "capital" and e.lang == "en"]
+    if not english or group == -2:
+        return []
+    have = {story_language(e.lang) for e in entries if e.kind == "capital"}
+    return [
+        ScopedTerm(english[0], language, "capital", "cldr-zone (en)", code, group)
+        for language in sorted(LATIN_LANGUAGES - have)
+    ]
 
 
 def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTerm]:
@@ -192,17 +266,21 @@ def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTe
     seen: set[tuple[str, str, int]] = set()
     found = lexicon.entries(codes)
     for code in codes:
+        out += _capital_fallback(found[code], code, group)
         for entry in found[code]:
             if entry.kind not in SCOPED_KINDS:
                 continue
             language = story_language(entry.lang)
-            norm = normalize_term(entry.text)
+            text = _base_form(entry.text, language)
+            norm = normalize_term(text)
             where = -2 if entry.kind == "not" else group
             key = (norm + ("*" if entry.text.endswith("*") else ""), language, where)
             if key in seen or (where != -2 and norm in configured and entry.kind in EXACT_KINDS):
                 continue
             seen.add(key)
-            out.append(ScopedTerm(entry.text, language, entry.kind, entry.source, code, where))
+            out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where))
+            for derived in _derived(text, language, entry.kind):
+                out.append(ScopedTerm(derived, language, "derived", entry.source, code, where))
     return out
 
 
