@@ -184,6 +184,7 @@ def test_unique_letters_decide(text: str, expected: str) -> None:
         ("Bugün hava çok güzel ve İstanbul'da başka bir gün daha geçti.".encode("cp1254").decode("latin-1"), "ç ü"),
         ("Başka bir şey değil, sadece dağda yürüyüş.".encode("cp1254").decode("latin-1"), "thorn is not counted"),
         ("Москва, Киев и Минск", "no unique letter"),
+        ("The Ѕtate Ѕenate votes today", "Cyrillic dze as a homoglyph in Latin text"),
     ],
 )
 def test_unique_letters_do_not_decide(text: str, why: str) -> None:
@@ -259,6 +260,9 @@ def test_lingua_is_asked_only_with_letters_the_candidates_write() -> None:
     assert rules.candidates("ru", "Привет, как дела?") == ("mn", "ru")  # Belarusian never writes и
     assert "la" not in rules.candidates("ca", "Catalunya és a prop de França")  # Latin has no ç or grave accent
     assert rules.candidates("cs", "Příliš žluťoučký kůň") == ()  # Yoruba never writes ř or ž
+    assert rules.candidates("ca", "Ọmọ náà lọ sí ilé") == ("ca", "yo")  # only Yoruba writes ọ
+    assert "yo" not in rules.candidates("sw", "Watoto wanacheza")  # Yoruba has no c
+    assert "lg" not in rules.candidates("tl", "Ang bahay ay malaki")  # Luganda has no h
 
 
 def test_lingua_failure_leaves_langdetect_answer(monkeypatch: pytest.MonkeyPatch) -> None:

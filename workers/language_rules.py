@@ -2,9 +2,10 @@
 
 1. ``by_letters``: letters that, among every language ``detect`` can return, only one language writes decide
    that language without any model. Each entry of ``UNIQUE_LETTERS`` is a closed list; the language wins when
-   the text holds at least ``UNIQUE_MIN`` of its letters (one stray name is not a text), no unique letter of
-   another language, and none of the language's ``foreign`` letters (the letters it never writes, which show
-   the text is something else: Turkish misread as Latin-1 turns ğ ş into ð þ, but keeps ç ü).
+   the text holds at least ``UNIQUE_MIN`` of its letters (one stray name is not a text), is mostly written in
+   their script (Cyrillic ѕ looks like Latin s), and holds no unique letter of another language and none of
+   the language's ``foreign`` letters (the letters it never writes, which show the text is something else:
+   Turkish misread as Latin-1 turns ğ ş into ð þ, but keeps ç ü).
 2. ``second_opinion``: when langdetect has answered a language that texts of a language it lacks are known to
    come out as (``LANDING``: Mongolian as Russian, Serbian as Macedonian, Basque as Indonesian, Zulu as
    Swahili, Latin as Italian...), Lingua (``lingua-language-detector``, low accuracy mode) is asked,
@@ -32,7 +33,12 @@ logger = logging.getLogger(__name__)
 class UniqueLetters:
     language: str
     letters: str  # lower case; no other language detect can return writes any of them
+    script: str  # a character class of the script; most of the text's letters must be of it
     foreign: str = ""  # letters the language never writes: their presence vetoes the decision
+
+
+CYRILLIC = "\u0400-\u052f"
+LATIN = "a-zA-Z\u00c0-\u024f\u1e00-\u1eff"
 
 
 # Checked against the alphabets of the 55 langdetect languages, the script-owned ones (language._SCRIPTS) and
@@ -40,15 +46,15 @@ class UniqueLetters:
 # ј љ њ џ, Kazakh/Mongolian ө ү, Belarusian/Ukrainian/Kazakh і, Croatian/Bosnian/Serbian/Vietnamese đ,
 # Vietnamese/Yoruba ẹ ọ, Latvian/Maori macrons.
 UNIQUE_LETTERS = (
-    UniqueLetters("be", "ў"),  # U+045E, Cyrillic short u
-    UniqueLetters("sr", "ђћ"),  # Serbian Cyrillic dje, tshe
-    UniqueLetters("mk", "ѓќѕ"),  # Macedonian gje, kje, dze (so a Macedonian text with them is never Serbian)
-    UniqueLetters("kk", "әғқңұһ"),  # Cyrillic schwa, ghayn, qa, eng, straight u, shha
-    UniqueLetters("az", "ə"),  # U+0259, Latin schwa
+    UniqueLetters("be", "ў", CYRILLIC),  # U+045E, Cyrillic short u
+    UniqueLetters("sr", "ђћ", CYRILLIC),  # Serbian Cyrillic dje, tshe
+    UniqueLetters("mk", "ѓќѕ", CYRILLIC),  # Macedonian gje, kje, dze (so a Macedonian text with them is never Serbian)
+    UniqueLetters("kk", "әғқңұһ", CYRILLIC),  # Cyrillic schwa, ghayn, qa, eng, straight u, shha
+    UniqueLetters("az", "ə", LATIN),  # U+0259, Latin schwa
     # eth (Faroese and Old English are not returnable); not thorn: Turkish decoded as Latin-1 turns ş into þ
     # (and ğ into ð, hence the foreign letters, Turkish's ç ü that survive that decoding)
-    UniqueLetters("is", "ð", foreign="çüşğıcqwz"),
-    UniqueLetters("eo", "ĉĝĥĵŝŭ"),  # Esperanto's circumflexed consonants and u-breve
+    UniqueLetters("is", "ð", LATIN, foreign="çüşğıcqwz"),
+    UniqueLetters("eo", "ĉĝĥĵŝŭ", LATIN),  # Esperanto's circumflexed consonants and u-breve
 )
 UNIQUE_MIN = 2
 
@@ -64,7 +70,12 @@ def by_letters(cleaned: str) -> tuple[str, int] | None:
         if found is not None or any(c in lower for c in rule.foreign):
             return None
         found = (rule.language, count)
-    return found if found is not None and found[1] >= UNIQUE_MIN else None
+    if found is None or found[1] < UNIQUE_MIN:
+        return None
+    rule = next(r for r in UNIQUE_LETTERS if r.language == found[0])
+    letters = sum(c.isalpha() for c in lower)
+    # Cyrillic ѕ or Latin-looking letters sprinkled in another script's text (homoglyphs) decide nothing
+    return found if len(re.findall(f"[{rule.script}]", lower)) * 2 >= letters else None
 
 
 # langdetect's answer -> the languages it has no profile for whose texts come out as that answer: plain
@@ -103,23 +114,27 @@ LANDING: dict[str, tuple[str, ...]] = {
     "tr": ("eu",),
 }
 # Letters a lacking language never writes, so Lingua is not offered it for a text holding them: Cyrillic ones as
-# written; for Latin ones, the accents (combining marks after NFD decomposition) and non-ASCII base letters
-# the language writes, every other one counting against it (Catalan's ç or Czech's č are never Latin or Yoruba).
+# written; for Latin ones, the accents (combining marks after NFD decomposition) the language writes, every
+# other one and any non-ASCII base letter counting against it (Catalan's ç or Czech's č are never Latin or
+# Yoruba), and the ASCII letters it has no use for (Yoruba has no c, Maori no l, Shona no l).
 FOREIGN_CYRILLIC = {
     "be": "иїщъєґ",  # Belarusian writes і for и, ’ for ъ, шч for щ
     "mn": "іїєґўјљњђћџ",
     "sr": "йщъыьэюяёіїєґў",  # Serbian writes ј, љ, њ instead
 }
-LATIN_MARKS = {
-    "la": "\u0302\u0303\u0304\u0306\u0308",  # editions' macrons, breves, diaereses (poëta)
-    "eo": "\u0302\u0306",  # ĉ ĝ ĥ ĵ ŝ, ŭ
-    "ga": "\u0301",  # the fada
-    "eu": "\u0301\u0303\u0308",  # ñ, ü, loan accents
-    "mi": "\u0304",  # macrons
-    "yo": "\u0300\u0301\u0304\u0323",  # tones and the dot of ẹ ọ ṣ
+# Latin: (the accents it writes, ASCII letters it never writes outside foreign names)
+LATIN_WRITES = {
+    "la": ("\u0302\u0303\u0304\u0306\u0308", ""),  # editions' macrons, breves, diaereses (poëta)
+    "eo": ("\u0302\u0306", "qwxy"),  # ĉ ĝ ĥ ĵ ŝ, ŭ
+    "ga": ("\u0301", ""),  # the fada
+    "eu": ("\u0301\u0303\u0308", ""),  # ñ, ü, loan accents
+    "mi": ("\u0304", "bcdfjlqsvxyz"),  # macrons; a e h i k m n o p r t u w, ng and wh
+    "yo": ("\u0300\u0301\u0304\u0323", "cqvxz"),  # tones and the dot of ẹ ọ ṣ
+    "sn": ("", "lqx"),
+    "lg": ("", "hqx"),  # and ŋ
 }
 _MARK_RE = re.compile(r"[\u0300-\u036f]")
-_NON_ASCII_LATIN_RE = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")
+_NON_ASCII_LATIN_RE = re.compile(r"[\u00c0-\u014a\u014c-\u024f\u1e00-\u1eff]")  # all but ŋ (U+014B)
 
 
 def writes(code: str, cleaned: str) -> bool:
@@ -127,18 +142,18 @@ def writes(code: str, cleaned: str) -> bool:
     lower = cleaned.lower()
     if code in FOREIGN_CYRILLIC:
         return not any(c in lower for c in FOREIGN_CYRILLIC[code])
-    if code in LATIN_MARKS:
+    if code in LATIN_WRITES:
+        marks, foreign = LATIN_WRITES[code]
         decomposed = unicodedata.normalize("NFD", lower)
-        if _NON_ASCII_LATIN_RE.search(decomposed):  # ø, æ, ß, ł, ı... survive decomposition
-            return False
-        allowed = LATIN_MARKS[code]
-        return all(m in allowed for m in _MARK_RE.findall(decomposed))
+        if _NON_ASCII_LATIN_RE.search(decomposed) or any(c in decomposed for c in foreign):
+            return False  # ø, æ, ß, ł, ı... survive decomposition
+        return all(m in marks for m in _MARK_RE.findall(decomposed))
     return True
 
 
 LINGUA_CHARS = 300  # Lingua is as sure on 300 characters of a story as on 600, at half the cost
 LOW_ACCURACY = True
-LINGUA_SURE = 0.99  # Lingua's confidence in its answer, among the candidates, for it to count
+LINGUA_SURE = 0.999  # Lingua's confidence in its answer, among the candidates, for it to count
 
 _detectors: dict[tuple[str, ...], object] = {}
 _lock = threading.Lock()
