@@ -25,7 +25,7 @@ from typing import Any
 
 from workers.core.errors import ConfigError
 from workers.evaluation.corpus import CorpusText
-from workers.filter.language import UNDETERMINED, Detection
+from workers.filter.language import UNDETERMINED, Detection, normalize_code
 from workers.filter.matcher import Matcher
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,8 @@ def score_language(texts: Iterable[CorpusText], detector: Detector) -> dict[str,
             continue
         found = detector(item.text, item.hint).language
         out[item.language].total += 1
-        out[item.language].correct += found == item.language
+        # labels as the detector spells them: lingua-go's "nb" sentences are Norwegian, "no" to langdetect and us
+        out[item.language].correct += found == (normalize_code(item.language) or item.language)
     return dict(out)
 
 

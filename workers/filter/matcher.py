@@ -171,13 +171,14 @@ class Matcher:
             return p_index
 
         for t_index, topic in enumerate(self.topics):
-            uses: list[tuple[str, str | None, bool, _Use]] = [
-                (t, None, False, _Use(t_index, _Role.ANY)) for t in topic.terms
+            # (term, scope, exact, use, proper): configured terms and CLDR names apply in every story (scope None).
+            uses: list[tuple[str, str | None, bool, _Use, bool]] = [
+                (t, None, False, _Use(t_index, _Role.ANY), False) for t in topic.terms
             ]
             for g_index, group in enumerate(topic.all_of):
-                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index)) for t in group]
-            uses += [(t, None, False, _Use(t_index, _Role.NONE)) for t in topic.none_of]
-            uses += [(t, None, False, _Use(t_index, _Role.VETO)) for t in topic.veto_of]
+                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index), False) for t in group]
+            uses += [(t, None, False, _Use(t_index, _Role.NONE), False) for t in topic.none_of]
+            uses += [(t, None, False, _Use(t_index, _Role.VETO), False) for t in topic.veto_of]
             for scoped in topic.scoped:
                 if scoped.group == -2:
                     use = _Use(t_index, _Role.NONE)
@@ -185,14 +186,12 @@ class Matcher:
                     use = _Use(t_index, _Role.ALL, scoped.group)
                 else:
                     use = _Use(t_index, _Role.ANY)
-                uses.append(
-                    (scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use, scoped.kind in PROPER_KINDS)
-                )
-            for order, (term, scope, exact, use, *kind) in enumerate(uses):
+                proper = scoped.kind in PROPER_KINDS
+                uses.append((scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use, proper))
+            for order, (term, scope, exact, use, proper) in enumerate(uses):
                 # One pattern per distinct spelling and scope: topics sharing "Russia" share its automaton entry.
                 cldr = scope is None and normalize_term(term) in topic.cldr_names
-                proper = cldr or bool(kind and kind[0])
-                p_index = index(term, scope, exact, cldr, proper)
+                p_index = index(term, scope, exact, cldr, proper or cldr)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
         self._default_patterns = [compile_term(term) for term in self._terms]
         shared = [(i, p) for i, p in enumerate(self._default_patterns) if self._scope[i] is None]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from workers.filter.language import Detection, detect, warm_up
 
 from tests.support import corpus_dir, sample_stories, seed_text
-from workers.filter import language
-from workers.filter.language import Detection, detect, warm_up
+from workers.filter.worker import language
 
 
 def test_seed_story_is_hindi() -> None:
@@ -152,3 +152,128 @@ def test_script_decision_needs_a_majority_of_letters() -> None:
     assert language.by_script(language.clean("Seoul 서울 and Busan and Incheon and Daegu")) is None
     assert language.by_script(language.clean("Kim Jong Un")) is None
     assert language.by_script("") is None
+
+
+# Sentences written for these tests (never corpus text). Each holds at least two of its language's unique letters.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Учора ў Мінску прайшоў вялікі канцэрт.", "be"),
+        ("Сёння ўранку ў горадзе ішоў снег.", "be"),
+        ("Ђоковић је освојио још један турнир, а његова породица је срећна.", "sr"),
+        ("Ћерка је јуче дошла кући из Ниша.", "sr"),
+        ("Қазақстан Орталық Азиядағы ең үлкен мемлекет.", "kk"),
+        ("Бүгін қалада ауа райы жақсы болады.", "kk"),
+        ("Azərbaycan Respublikasının paytaxtı Bakı şəhəridir.", "az"),
+        ("Veðrið var gott í gær og við fórum öll saman niður að höfninni.", "is"),
+        ("Hodiaŭ mi iris al la urbo kaj aĉetis freŝan panon.", "eo"),
+        ("Утре ќе одиме во Охрид, а потоа ќе се вратиме дома.", "mk"),
+    ],
+)
+def test_unique_letters_decide(text: str, expected: str) -> None:
+    assert language.language_rules.by_letters(language.clean(text)) is not None
+    assert detect(text) == Detection(expected, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("Лукашэнка ў", "one letter is not a text"),
+        ("Azərbaycan і Беларусь: ў Баку", "two languages' letters: no decision"),
+        # Turkish written in cp1254 and read as Latin-1: ş ğ become þ ð, but ç ü stay and veto Icelandic
+        ("Bugün hava çok güzel ve İstanbul'da başka bir gün daha geçti.".encode("cp1254").decode("latin-1"), "ç ü"),
+        ("Başka bir şey değil, sadece dağda yürüyüş.".encode("cp1254").decode("latin-1"), "thorn is not counted"),
+        ("Москва, Киев и Минск", "no unique letter"),
+        ("The Ѕtate Ѕenate votes today", "Cyrillic dze as a homoglyph in Latin text"),
+    ],
+)
+def test_unique_letters_do_not_decide(text: str, why: str) -> None:
+    assert language.language_rules.by_letters(language.clean(text)) is None, why
+
+
+def test_mojibake_turkish_stays_turkish() -> None:
+    text = "Başka bir şey değil, sadece dağda yürüyüş.".encode("cp1254").decode("latin-1")
+    assert detect(text).language == "tr"
+
+
+def test_unique_letter_lists_are_disjoint() -> None:
+    seen: dict[str, str] = {}
+    for rule in language.language_rules.UNIQUE_LETTERS:
+        for letter in rule.letters:
+            assert letter == letter.lower()
+            assert seen.setdefault(letter, rule.language) == rule.language, letter
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "langdetect_says"),
+    [
+        ("Монгол улсын нийслэл Улаанбаатар хот юм. Өнөөдөр цаг агаар сайхан байна.", "mn", "ru"),
+        ("Београд је главни град Србије и лежи на Дунаву и Сави.", "sr", "mk"),  # no ђ or ћ
+        ("Bihar goizean mendira joango gara, eguraldi ona egiten badu.", "eu", "id"),
+        ("Roma urbs antiqua est et multi homines eam visitare volunt.", "la", "fr"),
+        ("Caesar cum exercitu suo flumen transiit et hostes vicit.", "la", "ca"),
+    ],
+)
+def test_second_opinion_names_languages_langdetect_lacks(text: str, expected: str, langdetect_says: str) -> None:
+    assert next(iter(language._ranked(text))) == langdetect_says
+    assert language.language_rules.by_letters(language.clean(text)) is None
+    found = detect(text)
+    assert found.language == expected
+    assert all(detect(text) == found for _ in range(3))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hrvatska je država u jugoistočnoj Europi, a glavni grad je Zagreb.", "hr"),  # not bs or Latin sr
+        ("Pemerintah Indonesia mengumumkan kebijakan baru untuk mengurangi kemacetan di Jakarta.", "id"),  # not ms
+        ("Regjeringen i Oslo la i dag fram et nytt forslag om skatt på drivstoff.", "no"),
+        ("Regeringen i København fremlagde i dag et nyt forslag om skat på benzin.", "da"),
+        ("Правительство объявило о новых мерах поддержки малого бизнеса в этом году.", "ru"),
+        ("Уряд оголосив про нові заходи підтримки малого бізнесу цього року.", "uk"),
+        ("Правителството обяви нови мерки за подкрепа на малкия бизнес тази година.", "bg"),
+        ("El gobierno anunció nuevas medidas para apoyar a las pequeñas empresas este año.", "es"),
+        ("Il governo ha annunciato nuove misure per sostenere le piccole imprese quest'anno.", "it"),
+        ("Serikali imetangaza hatua mpya za kusaidia biashara ndogo mwaka huu.", "sw"),
+    ],
+)
+def test_languages_langdetect_knows_keep_their_answer(text: str, expected: str) -> None:
+    assert detect(text).language == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "expected"),
+    [
+        ("Мінск", "be", "be"),  # short: the hint wins
+        ("Oslo", "nb-NO", "no"),  # a Bokmål hint is langdetect's "no"
+        ("Oslo", "nn", "nn"),
+    ],
+)
+def test_short_text_takes_the_hint(text: str, hint: str, expected: str) -> None:
+    assert detect(text, hint).language == expected
+
+
+def test_lingua_is_asked_only_with_letters_the_candidates_write() -> None:
+    rules = language.language_rules
+    assert rules.candidates("en") == ()  # English is never second-guessed
+    assert rules.candidates("ru", "Добры дзень, як справы?") == ("be", "mn", "ru")
+    assert rules.candidates("ru", "Привет, как дела?") == ("mn", "ru")  # Belarusian never writes и
+    assert "la" not in rules.candidates("ca", "Catalunya és a prop de França")  # Latin has no ç or grave accent
+    assert rules.candidates("cs", "Příliš žluťoučký kůň") == ()  # Yoruba never writes ř or ž
+    assert rules.candidates("ca", "Ọmọ náà lọ sí ilé") == ("ca", "yo")  # only Yoruba writes ọ
+    assert "yo" not in rules.candidates("sw", "Watoto wanacheza")  # Yoruba has no c
+    assert "lg" not in rules.candidates("tl", "Ang bahay ay malaki")  # Luganda has no h
+
+
+def test_lingua_failure_leaves_langdetect_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(codes: tuple[str, ...]) -> object:
+        raise RuntimeError("no models")
+
+    monkeypatch.setattr(language.language_rules, "_detector", broken)
+    assert detect("Roma urbs antiqua est et multi homines eam visitare volunt.").language == "fr"
+
+
+def test_huge_cyrillic_text_is_total() -> None:
+    text = "Монгол улсын нийслэл Улаанбаатар хот юм. " * 50_000
+    found = detect(text)
+    assert found.language == "mn" and 0.0 < found.probability <= 1.0

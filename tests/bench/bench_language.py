@@ -1,0 +1,174 @@
+"""Language detection side by side in one run: plain langdetect, the detector before Lingua, and ours.
+
+- Accuracy on the lingua-go sentences of all 75 languages (``WIREWATCH_LANGID_PER_LANGUAGE`` sentences per
+  language, a seeded sample, default 200; 0 for every sentence, about 15 minutes): plain langdetect (full
+  text, its default 7 trials, seed 0, what one writes first) against ``language.detect``, sentence by
+  sentence; the per-language table goes to stderr. A label is compared as ``normalize_code`` spells it
+  (``nb`` -> ``no``, langdetect's code).
+  Figures: ``language_accuracy_lingua75_{plain,ours}``, ``min_delta_langdetect_languages`` (ours minus plain,
+  the worst of the languages langdetect has a profile for; the issue wants it >= 0) and the language it is.
+- CPU per text, before (``language.detect`` as it was: scripts, then 3-trial langdetect and the hint; no
+  unique letters, no recheck, no Lingua) and after, on the corpus stories with their hints and on the
+  sentences; the two run back to back on each text, so the shared machine's noise falls on both alike, and
+  the filter's cost (detect + ``Matcher.match`` with the shipped topics) before and after. Two rounds each.
+- Memory: the peak RSS that loading Lingua's models for every candidate set adds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import resource
+import sys
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.lang_detect_exception import LangDetectException
+
+from tests.bench import emit
+from tests.support import ROOT, corpus_dir
+from workers.evaluation.corpus import CorpusText, corpus_stories, langid_sentences
+from workers.filter import language, language_rules
+from workers.filter.language import Detection
+from workers.filter.matcher import Matcher
+from workers.filter.topics import load_topics
+
+BENCH = "language"
+ROUNDS = 2
+# The languages of the lingua-go set that langdetect 1.0.9 has a profile for ("no" stands for "nb").
+LANGDETECT_LANGUAGES = frozenset(
+    "af ar bg bn ca cs cy da de el en es et fa fi fr gu he hi hr hu id it ja ko lt lv mk mr nl no pa pl pt ro ru "
+    "sk sl so sq sv sw ta te th tl tr uk ur vi zh".split()
+)
+
+
+def _plain_factory() -> DetectorFactory:
+    DetectorFactory.seed = 0
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.seed = 0
+    return factory
+
+
+def plain_detector() -> Callable[[str], str]:
+    factory = _plain_factory()
+
+    def plain(text: str) -> str:
+        try:
+            detector = factory.create()
+            detector.append(text)
+            return str(detector.detect()).split("-")[0]
+        except LangDetectException:
+            return "und"
+
+    return plain
+
+
+def before(text: str, hint: str | None = None) -> Detection:
+    """``language.detect`` before unique letters, the 7-trial recheck and Lingua (main at 146e494)."""
+    decided = language.by_script(language.clean(text))
+    if decided is not None:
+        return decided
+    ranked = language._ranked(text)
+    found = Detection(*next(iter(ranked.items()))) if ranked else Detection(language.UNDETERMINED, 0.0)
+    if found.language != language.UNDETERMINED and found.probability >= language.CONFIDENT:
+        if not language._is_short(text):
+            return found
+    hinted = language.normalize_code(hint)
+    if hinted is None or hinted == found.language:
+        return found
+    return Detection(hinted, ranked.get(hinted, 0.0))
+
+
+def sample(sentences: Sequence[CorpusText], per_language: int) -> list[CorpusText]:
+    if per_language <= 0:
+        return list(sentences)
+    by_language: dict[str, list[CorpusText]] = defaultdict(list)
+    for s in sentences:
+        by_language[s.language or ""].append(s)
+    rng = random.Random(0)
+    return [
+        s
+        for code in sorted(by_language)
+        for s in rng.sample(by_language[code], min(per_language, len(by_language[code])))
+    ]
+
+
+def accuracy(sentences: Sequence[CorpusText]) -> None:
+    plain = plain_detector()
+    right: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # label -> [total, plain, ours]
+    for s in sentences:
+        label = language.normalize_code(s.language) or ""
+        counts = right[s.language or ""]
+        counts[0] += 1
+        counts[1] += plain(s.text) == label
+        counts[2] += language.detect(s.text).language == label
+    total = sum(c[0] for c in right.values())
+    emit(BENCH, "language_accuracy_lingua75_plain", sum(c[1] for c in right.values()) / total, "ratio")
+    emit(BENCH, "language_accuracy_lingua75_ours", sum(c[2] for c in right.values()) / total, "ratio")
+    emit(BENCH, "lingua75_sentences", total, "texts")
+    deltas = {
+        code: (c[2] - c[1]) / c[0] for code, c in right.items() if language.normalize_code(code) in LANGDETECT_LANGUAGES
+    }
+    worst = min(deltas, key=lambda code: deltas[code])
+    emit(BENCH, "min_delta_langdetect_languages", deltas[worst], f"ratio ({worst})")
+    for code, c in sorted(right.items()):
+        known = "ld" if code in deltas else "--"
+        print(f"{code:3} {known} n={c[0]:5d} plain={c[1] / c[0]:.3f} ours={c[2] / c[0]:.3f}", file=sys.stderr)
+
+
+def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) -> None:
+    """Per-text time of ``before`` and ``language.detect``, interleaved, median of two rounds."""
+    clock = time.process_time
+    rounds = []
+    for _ in range(ROUNDS):
+        spent = defaultdict(float)
+        for t in texts:
+            for key, detect in (("before", before), ("after", language.detect)):
+                started = clock()
+                found = detect(t.text, t.hint)
+                spent[key] += clock() - started
+                if matcher is not None:
+                    started = clock()
+                    matcher.match(t.text, found.language)
+                    spent[f"{key}_match"] += clock() - started
+        rounds.append(spent)
+    for i, spent in enumerate(rounds):
+        emit(BENCH, f"{name}_detect_ms_before_r{i}", spent["before"] / len(texts) * 1000, "ms")
+        emit(BENCH, f"{name}_detect_ms_after_r{i}", spent["after"] / len(texts) * 1000, "ms")
+        emit(BENCH, f"{name}_detect_cost_ratio_r{i}", spent["after"] / spent["before"], "ratio")
+        if matcher is not None:
+            filter_before = spent["before"] + spent["before_match"]
+            emit(
+                BENCH,
+                f"{name}_filter_cost_ratio_r{i}",
+                (spent["after"] + spent["after_match"]) / filter_before,
+                "ratio",
+            )
+
+
+def main() -> None:
+    logging.disable(logging.INFO)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    root = corpus_dir()
+    if not (root / "MANIFEST.tsv").is_file():
+        print(f"bench language: corpus not found at {root} (set WIREWATCH_CORPUS)")
+        return
+    language._get_factory()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    language_rules.warm_up()
+    emit(BENCH, "lingua_rss_added_mb", (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024, "MB")
+    per_language = int(os.environ.get("WIREWATCH_LANGID_PER_LANGUAGE", "200"))
+    sentences = sample(langid_sentences(root, 1_000_000), per_language)
+    accuracy(sentences)
+    stories = corpus_stories(root)
+    cpu("stories", stories, Matcher(load_topics(ROOT / "config" / "topics.yaml")))
+    cpu("sentences", sample(sentences, 20))
+
+
+if __name__ == "__main__":
+    main()
