@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from workers.filter.language import Detection, detect, warm_up
 
 from tests.support import corpus_dir, sample_stories, seed_text
+from workers.filter.language import Detection, detect, warm_up
 from workers.filter.worker import language
 
 
