@@ -203,6 +203,9 @@ _KN = "ದಲ್ಲಿ ದ ಕ್ಕೆ ವನ್ನು ದೊಂದಿಗೆ �
 _BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা ের ী া"
 _MR = "त ला ने चा ची चे च्या शी कडे कडून मध्ये मधील मधून तील तून वर ही च सोबत साठी ी ां ाने"
 _GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ"
+# Hindi writes postpositions apart (रूस में); only the adjective and plural endings attach: रूसी, कोरियाई, रूसियों.
+# Not -ो: रूसो is Rousseau.
+_HI = "ी ई ियों ियाँ ियो"
 _NE = "मा को ले लाई बाट सँग का की सम्म ी माथि मै"
 _PA = "ੀ ਦਾ ਦੀ ਦੇ ਨੇ ਨੂੰ ਤੋਂ ਵਿੱਚ"
 
@@ -267,6 +270,7 @@ _TABLE: dict[str, Rules] = {
     "kn": Rules("kannada", endings=_n(_KN), min_letters=3),
     "bn": Rules("bengali", endings=_n(_BN), min_letters=3),
     "mr": Rules("devanagari", endings=_n(_MR), min_letters=3),
+    "hi": Rules("devanagari", endings=_n(_HI), min_letters=3),
     "ne": Rules("devanagari", endings=_n(_NE), min_letters=3),
     "gu": Rules("gujarati", endings=_n(_GU), min_letters=3),
     "pa": Rules("gurmukhi", endings=_n(_PA), min_letters=3),

@@ -33,7 +33,7 @@ import ahocorasick
 from workers.filter.inflection import RELATED
 from workers.filter.terms import Pattern, compile_forms, compile_term
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
-from workers.filter.topics import EXACT_KINDS, PROPER_KINDS, Topic, story_language
+from workers.filter.topics import ANY_LANGUAGE, EXACT_KINDS, PROPER_KINDS, Topic, story_language
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,22 @@ class _Automaton:
         return found
 
 
+# Vietnamese words before a personal name (Chị Nga, Ông Đức): a one-syllable country name there is a person.
+_VI_TITLES = frozenset("chị anh ông bà em cô chú bác cụ thầy bé cháu".split())
+
+
+def _vietnamese_person(text: str, start: int, end: int) -> bool:
+    """A one-syllable Vietnamese name inside a personal name: after a title (Chị Nga), or between two
+    capitalised syllables (Trần Đức Lượng, Fung Nga Kei)."""
+    before = text[:start].split()
+    after = text[end:].split()
+    prev = before[-1] if before else ""
+    nxt = after[0] if after else ""
+    if prev.casefold() in _VI_TITLES:
+        return True
+    return bool(prev[:1].isupper() and nxt[:1].isupper() and not prev.endswith((",", ".", ":", ";")))
+
+
 def _capitalised(text: str, start: int) -> bool:
     """A name as a proper noun: a capital within its first three letters (Russia, bPáras, tSín) or a script
     without case. Lowercase china (porcelain), đức (virtue) and haina (Maori "signed") are other words."""
@@ -171,14 +187,15 @@ class Matcher:
             return p_index
 
         for t_index, topic in enumerate(self.topics):
-            # (term, scope, exact, use, proper): configured terms and CLDR names apply in every story (scope None).
-            uses: list[tuple[str, str | None, bool, _Use, bool]] = [
-                (t, None, False, _Use(t_index, _Role.ANY), False) for t in topic.terms
+            # (term, scope, exact, use, proper, universal): configured terms and CLDR names apply in every story
+            # (scope None); universal: a lexicon form that applies everywhere with the default rules.
+            uses: list[tuple[str, str | None, bool, _Use, bool, bool]] = [
+                (t, None, False, _Use(t_index, _Role.ANY), False, False) for t in topic.terms
             ]
             for g_index, group in enumerate(topic.all_of):
-                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index), False) for t in group]
-            uses += [(t, None, False, _Use(t_index, _Role.NONE), False) for t in topic.none_of]
-            uses += [(t, None, False, _Use(t_index, _Role.VETO), False) for t in topic.veto_of]
+                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index), False, False) for t in group]
+            uses += [(t, None, False, _Use(t_index, _Role.NONE), False, False) for t in topic.none_of]
+            uses += [(t, None, False, _Use(t_index, _Role.VETO), False, False) for t in topic.veto_of]
             for scoped in topic.scoped:
                 if scoped.group == -2:
                     use = _Use(t_index, _Role.NONE)
@@ -187,10 +204,15 @@ class Matcher:
                 else:
                     use = _Use(t_index, _Role.ANY)
                 proper = scoped.kind in PROPER_KINDS
-                uses.append((scoped.text, scoped.language, scoped.kind in EXACT_KINDS, use, proper))
-            for order, (term, scope, exact, use, proper) in enumerate(uses):
+                scope = None if scoped.language == ANY_LANGUAGE else scoped.language
+                # English forms that apply everywhere keep the default rules in every story, as CLDR names do.
+                uses.append((scoped.text, scope, scoped.kind in EXACT_KINDS, use, proper, scope is None))
+            for order, (term, scope, exact, use, proper, universal) in enumerate(uses):
                 # One pattern per distinct spelling and scope: topics sharing "Russia" share its automaton entry.
-                cldr = scope is None and normalize_term(term) in topic.cldr_names
+                cldr = scope is None and (universal or normalize_term(term) in topic.cldr_names)
+                # On equal spans the story language's own form names the hit (Северная Корея, not Северна Корея).
+                order = order - 1_000_000 if scope is not None else order
+                proper = proper or (scope is None and normalize_term(term) in topic.proper_names)
                 p_index = index(term, scope, exact, cldr, proper or cldr)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
         self._default_patterns = [compile_term(term) for term in self._terms]
@@ -258,6 +280,8 @@ class Matcher:
             term = self._terms[p_index]
             if self._proper[p_index]:
                 spans = [sp for sp in spans if _capitalised(text, norm.span(*sp)[0])]
+                if spans and self._scope[p_index] == "vi" and " " not in self._terms[p_index].strip():
+                    spans = [sp for sp in spans if not _vietnamese_person(text, *norm.span(*sp))]
                 if not spans:
                     continue
             for use in self._uses[p_index]:

@@ -22,6 +22,8 @@ File format (see config/topics.yaml for a commented example)::
       <name>:                 # lowercase letters, digits, '-' and '_'
         description: text     # optional
         terms: [..]           # any of these hits (a trailing '*' makes a prefix term)
+        names: [..]           # like terms, for proper names: they hit only where the story capitalises them
+                              # (Putin, not Romanian "putin"; Путин*, not путина, the fishing season)
         countries: [KP]       # adds the country's name in every CLDR language to terms
         all:                  # each group must hit as well
           - terms: [..]
@@ -90,12 +92,13 @@ class GroupConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     terms: list[Term] = Field(default_factory=list)
+    names: list[Term] = Field(default_factory=list)
     countries: list[CountryCode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> GroupConfig:
-        if not self.terms and not self.countries:
-            raise ValueError("group needs terms or countries")
+        if not self.terms and not self.names and not self.countries:
+            raise ValueError("group needs terms, names or countries")
         return self
 
 
@@ -104,6 +107,7 @@ class TopicConfig(BaseModel):
 
     description: str = ""
     terms: list[Term] = Field(default_factory=list)
+    names: list[Term] = Field(default_factory=list)
     countries: list[CountryCode] = Field(default_factory=list)
     all: list[GroupConfig] = Field(default_factory=list)
     none: list[Term] = Field(default_factory=list)
@@ -113,8 +117,8 @@ class TopicConfig(BaseModel):
 
     @model_validator(mode="after")
     def _has_terms(self) -> TopicConfig:
-        if not self.terms and not self.countries and not self.all:
-            raise ValueError("terms: missing; a topic needs terms, countries or all")
+        if not self.terms and not self.names and not self.countries and not self.all:
+            raise ValueError("terms: missing; a topic needs terms, names, countries or all")
         if self.languages is not None and not self.languages:
             raise ValueError("languages: empty list; leave it out to accept every language")
         return self
@@ -170,6 +174,7 @@ class Topic:
     # story (Larisi, Russia in one language, must not take Slovak endings and catch Larisa); the forms of a
     # story's own language come from ``scoped``.
     cldr_names: frozenset[str] = frozenset()
+    proper_names: frozenset[str] = frozenset()  # normalised ``names`` of the config: capitalised hits only
 
     @property
     def any_of(self) -> tuple[str, ...]:
@@ -188,7 +193,9 @@ def _expand(terms: list[str], countries: list[str], names: dict[str, tuple[str, 
 
 
 def _cldr_names(cfg: TopicConfig, names: dict[str, tuple[str, ...]]) -> frozenset[str]:
-    configured = {normalize_term(t) for t in [*cfg.terms, *(t for g in cfg.all for t in g.terms)]}
+    configured = {
+        normalize_term(t) for t in [*cfg.terms, *cfg.names, *(t for g in cfg.all for t in [*g.terms, *g.names])]
+    }
     codes = {*cfg.countries, *(c for g in cfg.all for c in g.countries)}
     return frozenset(norm for code in codes for name in names[code] if (norm := normalize_term(name)) not in configured)
 
@@ -241,6 +248,13 @@ def _derived(text: str, language: str, kind: str) -> list[str]:
     return out
 
 
+# English is the lingua franca of wire copy and of short headlines that detection gets wrong: its names,
+# adjectives and demonyms apply in every story, as a topic's own terms do (its capitals stay English-only:
+# Male, Victoria, Praia and Lima are words or other places elsewhere).
+UNIVERSAL_ENGLISH_KINDS = frozenset({"name", "adjective", "language", "demonym", "form", "derived", "not"})
+ANY_LANGUAGE = "*"
+
+
 # Story languages written in Latin script that often keep the English spelling of a foreign capital.
 LATIN_LANGUAGES = frozenset(
     "af az ca cs cy da de en eo es et eu fi fr ga hr hu id is it la lt lv ms nl no pl pt ro sk sl so sq sv sw "
@@ -271,6 +285,8 @@ def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTe
             if entry.kind not in SCOPED_KINDS:
                 continue
             language = story_language(entry.lang)
+            if language == "en" and entry.kind in UNIVERSAL_ENGLISH_KINDS:
+                language = ANY_LANGUAGE
             text = _base_form(entry.text, language)
             norm = normalize_term(text)
             where = -2 if entry.kind == "not" else group
@@ -304,8 +320,9 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
     for name, cfg in config.topics.items():
         topic = Topic(
             name=name,
-            terms=_expand(cfg.terms, cfg.countries, names),
-            all_of=tuple(_expand(g.terms, g.countries, names) for g in cfg.all),
+            terms=_expand([*cfg.terms, *cfg.names], cfg.countries, names),
+            all_of=tuple(_expand([*g.terms, *g.names], g.countries, names) for g in cfg.all),
+            proper_names=frozenset(normalize_term(t) for t in [*cfg.names, *(n for g in cfg.all for n in g.names)]),
             none_of=tuple(cfg.none),
             veto_of=tuple(cfg.veto),
             languages=frozenset(cfg.languages) if cfg.languages is not None else None,

@@ -24,8 +24,9 @@ def test_shipped_config_loads() -> None:
     assert {"dprk", "russia", "kim-russia-summit"} <= topics.keys()
     dprk, russia, summit = topics["dprk"], topics["russia"], topics["kim-russia-summit"]
     assert dprk.countries == ("KP",)
-    # Config terms come first, in config order, then CLDR names.
-    assert dprk.terms[:3] == ("DPRK", "North Korea", "North Korean")
+    # Config terms come first, in config order, then names, then CLDR names; the lexicon's forms are scoped.
+    assert dprk.terms[:4] == ("Korean Central News Agency", "KCNA", "Pyongyang", "Kim Jong Un")
+    assert "kim jong un" in dprk.proper_names and "kcna" not in dprk.proper_names
     for cldr_name in ("Corea del Norte", "Coreia do Norte", "Северна Корея", "Korea Północna", "Kuzey Kore"):
         assert cldr_name in dprk.terms
     for cldr_name in ("Rusia", "Rosja", "Venäjä", "Ρωσία", "רוסיה", "روسیه"):
@@ -39,9 +40,9 @@ def test_country_names_keep_the_default_rules_and_their_own_language_forms_are_s
     topics = _by_name(load_topics(SHIPPED))
     russia, dprk = topics["russia"], topics["dprk"]
     # CLDR names the config does not list keep the default rules everywhere (Larisi, mfe, must not take Slovak
-    # endings); a configured term (Russia, also the English CLDR name) is not one of them.
-    assert {"larisi", "rusia", "venäjä", "rusko"} <= russia.cldr_names
-    assert "russia" not in russia.cldr_names and "north korea" not in dprk.cldr_names
+    # endings); a configured term (Kremlin, Pyongyang) is not one of them.
+    assert {"larisi", "rusia", "venäjä", "rusko", "russia"} <= russia.cldr_names
+    assert "kremlin" not in russia.cldr_names and "pyongyang" not in dprk.cldr_names
     # The Slovak, Czech and Polish names come back as forms scoped to those languages, which inflect them.
     scoped = {(t.text.casefold(), t.language) for t in russia.scoped}
     assert {("rusko", "sk"), ("rusko", "cs"), ("rosja", "pl"), ("venäjä", "fi")} <= scoped
