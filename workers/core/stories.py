@@ -13,11 +13,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from workers.core.urls import canonical_url
 
 SCHEMA_VERSION = 1
-
-_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ns_source|ns_mchannel|ref|rss)$", re.I)
 
 
 class StoryFormatError(ValueError):
@@ -68,12 +67,31 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# JSON can carry a lone surrogate only as an escape (raw bytes must be UTF-8): a high or low surrogate's \\uDxxx
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(data: Any) -> Any:
+    if isinstance(data, str):
+        return _SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [_without_surrogates(v) for v in data]
+    if isinstance(data, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in data.items()}
+    return data
+
+
 def load_json(raw: bytes) -> Any:
-    """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError)."""
+    """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError).
+
+    A lone surrogate (``"\\ud800"``, valid JSON, not valid Unicode) becomes U+FFFD here, at the boundary: no
+    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoryFormatError(f"not JSON: {exc}") from None
+    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) else data
 
 
 def _digest(*parts: str) -> str:
@@ -82,20 +100,6 @@ def _digest(*parts: str) -> str:
         h.update(p.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
     return h.hexdigest()[:32]
-
-
-def canonical_url(url: str) -> str:
-    """Lowercase scheme and host, drop the fragment, default ports and tracking parameters, sort the query."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in {("http", 80), ("https", 443)} else None
-    netloc = f"{host}:{port}" if port else host
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(sorted(query)), ""))
 
 
 def story_id(feed_url: str, guid: str | None, link: str | None, title: str, published: str | None) -> str:

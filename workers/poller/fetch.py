@@ -18,8 +18,6 @@ an optional HTTP proxy is a pool of its own (``feed_client``).
 
 from __future__ import annotations
 
-import base64
-import functools
 import logging
 import re
 import time
@@ -28,11 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 
 from workers.core.errors import FeedFetchError
+from workers.core.urls import UrlError, wire_url
 from workers.infra.tls import client_context
 
 logger = logging.getLogger(__name__)
@@ -130,32 +129,6 @@ def feed_client(max_connections: int, proxy_url: str | None = None) -> httpcore.
     )
 
 
-# RFC 3986 characters a path or query may carry as they are; everything else is percent-encoded
-_URL_SAFE = "/?&=%:@!$'()*+,;~-._[]"
-
-
-@functools.lru_cache(maxsize=8192)  # the same few thousand feed URLs, polled again and again
-def wire_url(url: str) -> tuple[str, bytes | None]:
-    """The URL as httpcore can send it (ASCII: IDNA host, percent-encoded path and query, no user
-    info), and the Basic Authorization header value when the URL carried user:password."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    auth = None
-    if parts.username is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = b"Basic " + base64.b64encode(pair)
-    path = quote(parts.path or "/", safe=_URL_SAFE)
-    query = quote(parts.query, safe=_URL_SAFE)
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, "")), auth
-
-
 def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """Response headers by lower-case name; a repeated header's values joined with ", " (as httpx did)."""
     out: dict[str, str] = {}
@@ -245,7 +218,10 @@ def fetch(
     current, permanent = url, True
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            target, auth = wire_url(current)
+            try:
+                target, auth = wire_url(current)
+            except UrlError as exc:  # a redirect to a bad port, say: this feed's problem, not the poller's
+                raise FeedFetchError(name, url, str(exc)) from None
             sent = headers if auth is None else [*headers, (b"authorization", auth)]
             with client.stream("GET", target, headers=sent, extensions=extensions) as resp:
                 got = header_dict(resp.headers)
