@@ -4,11 +4,13 @@ is delivered or dead-lettered with a reason, and the good ones of the same batch
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
-from tests.support import wait_until
+from tests.support import read_topic, wait_until
 from workers.core.names import Names
 from workers.devstack.receiver import Receiver
 from workers.infra.kafka import make_producer, send_all
@@ -34,3 +36,28 @@ def test_a_link_with_a_bad_port_does_not_stall_the_batch(
         assert alerter.totals["delivered"] == 3
     urls = sorted(r.json["story"]["url"] for r in receiver.unique().values())
     assert urls == sorted([bad_port.story.link, "http://example.com/\ufffd", good.story.link])
+
+
+def test_an_unsendable_webhook_url_is_retried_then_dead_lettered_and_others_get_one_copy(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    healthy = sub("healthy", f"{receiver.url}/healthy")  # type: ignore[attr-defined]
+    # model_copy skips the load-time check: a URL httpcore cannot send, however it got there
+    raw = sub("raw", f"{receiver.url}/x").model_copy(update={"url": f"{receiver.url}/désk"})  # type: ignore[attr-defined]
+    with running_alerter(bootstrap, redis, names, [healthy, raw], secret, retry_schedule=[0.2, 0.2]) as alerter:
+        produce(bootstrap, names, [match(i) for i in range(3)])
+        letters = read_topic(bootstrap, names.alerts_dlq, 3, timeout=30)
+        wait_until(lambda: alerter.totals["delivered"] >= 3, 10, what="the healthy subscriber's alerts")
+    reasons = [json.loads(r.value)["reason"] for r in letters]
+    assert len(reasons) == 3 and all("gave up after 3 attempts" in r and "TypeError" in r for r in reasons), reasons
+    assert len(receiver.received) == 3, "the healthy subscriber got each alert once: the batch was not rewound"
+
+
+def test_a_non_ascii_webhook_url_from_the_config_is_delivered(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    desk = sub("desk", f"{receiver.url}/désk")  # type: ignore[attr-defined]
+    with running_alerter(bootstrap, redis, names, [desk], secret):
+        produce(bootstrap, names, [match(1)])
+        wait_until(lambda: receiver.unique(), 30, what="the alert")
+    assert [r.path for r in receiver.received] == ["/d%C3%A9sk"]

@@ -86,3 +86,11 @@ def wire_url(url: str) -> tuple[str, bytes | None]:
     except ValueError as exc:  # UnicodeError is one: a label IDNA cannot encode, a lone surrogate
         raise UrlError(f"{url!r} cannot be sent: {exc}") from None
     return urlunsplit((parts.scheme.lower(), netloc, path, query, "")), auth
+
+
+_PASSWORD = re.compile(r"(://[^/\s:@]*):[^/\s@]*@")
+
+
+def mask_url(url: str) -> str:
+    """The URL with the password of its user info masked (``https://reader:***@host/``), for output and errors."""
+    return _PASSWORD.sub(r"\1:***@", url)

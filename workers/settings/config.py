@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from workers.core.errors import ConfigError
 from workers.core.names import Names
 from workers.core.signing import check_secret
+from workers.core.urls import mask_url, wire_url
 from workers.settings import env, yamlfile
 from workers.settings.env import expand_env
 
@@ -36,12 +38,28 @@ def _check_name(v: str) -> str:
 
 
 def _check_url(value: str, schemes: tuple[str, ...]) -> str:
-    """Expand ${VAR} references, then require one of the schemes."""
+    """Expand ${VAR} references, then require one of the schemes and, for http(s), a URL a request can be sent
+    to (a host, a numeric port, a host IDNA can encode). Returns the expanded URL as written."""
     value = expand_env(value)
     if value.split("://", 1)[0] not in schemes or "://" not in value:
         allowed = " or ".join(filter(None, [", ".join(f"{s}://" for s in schemes[:-1]), f"{schemes[-1]}://"]))
-        raise ValueError(f"{value!r} must start with {allowed}")
+        raise ValueError(f"{mask_url(value)!r} must start with {allowed}")
+    if value.startswith(("http://", "https://")):
+        wire, _ = wire_url(value)  # UrlError is a ValueError: pydantic reports it under the key
+        if not urlsplit(wire).hostname:
+            raise ValueError(f"{mask_url(value)!r} has no host")
     return value
+
+
+def _check_webhook_url(value: str) -> str:
+    """A webhook URL in the form httpcore sends (IDNA host, percent-encoded path and query), decided once here:
+    a raw non-ASCII path made httpcore raise TypeError on every delivery."""
+    wire, auth = wire_url(_check_url(value, ("http", "https")))
+    if auth is not None:
+        raise ValueError(
+            f"{mask_url(value)!r}: user:password in a webhook URL is not supported (the signature authenticates)"
+        )
+    return wire
 
 
 def _check_languages(v: list[str]) -> list[str]:
@@ -94,7 +112,7 @@ class Subscriber(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return _check_url(v, ("http", "https"))
+        return _check_webhook_url(v)
 
 
 class SubscribersFile(_Strict):

@@ -104,3 +104,32 @@ def test_duplicate_keys_are_refused_not_silently_merged(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(d)
     assert "topics.yaml" in str(err.value) and "duplicate key 'dprk'" in str(err.value) and "line 4" in str(err.value)
+
+
+def test_webhook_urls_are_encoded_at_load_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
+    cfg = load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers=sub(url="http://пример.рф:8080/désk?q=ä")))
+    assert cfg.subscribers[0].url == "http://xn--e1afmkfd.xn--p1ai:8080/d%C3%A9sk?q=%C3%A4"
+
+
+@pytest.mark.parametrize(
+    "url,problem",
+    [
+        ("http://127.0.0.1:80a/h", "cannot be sent"),
+        ("http:///h", "has no host"),
+        ("http://user:pw@127.0.0.1/h", "user:password in a webhook URL is not supported"),
+    ],
+)
+def test_bad_webhook_urls_are_refused_at_load_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers=sub(url=url)))
+    assert "subscribers.yaml: subscribers[0].url" in str(err.value) and problem in str(err.value)
+
+
+def test_a_feed_url_with_a_bad_port_is_refused_at_load_time(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "cfg", feeds={"feeds": [{"name": "w", "url": "http://x:80a/f"}]}), need=("feeds",))
+    assert "feeds.yaml: feeds[0].url" in str(err.value) and "cannot be sent" in str(err.value)
