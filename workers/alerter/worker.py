@@ -54,7 +54,7 @@ def covers(sub: Subscriber, event: MatchEvent) -> bool:
     """Whether a subscriber wants this match: a shared topic with enough hits, and an accepted language."""
     if sub.languages and event.language not in sub.languages:
         return False
-    return any(t in event.topics and len(event.topics[t].hits) >= sub.min_hits for t in sub.topics)
+    return any(t in event.topics and event.topics[t].hit_count >= sub.min_hits for t in sub.topics)
 
 
 def build_alert(
@@ -69,7 +69,8 @@ def build_alert(
         "subscriber": sub.name,
         "subscribed_topics": [t for t in sub.topics if t in event.topics],
         "topics": {
-            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet} for name, hit in event.topics.items()
+            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet, "hit_count": hit.hit_count}
+            for name, hit in event.topics.items()
         },
         "story": {
             "id": story.id,
