@@ -61,3 +61,17 @@ def test_a_non_ascii_webhook_url_from_the_config_is_delivered(
         produce(bootstrap, names, [match(1)])
         wait_until(lambda: receiver.unique(), 30, what="the alert")
     assert [r.path for r in receiver.received] == ["/d%C3%A9sk"]
+
+
+def test_the_same_story_twice_in_one_batch_is_sent_once(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    desk = sub("desk", f"{receiver.url}/desk")  # type: ignore[attr-defined]
+    other = sub("other", f"{receiver.url}/other")  # type: ignore[attr-defined]
+    twice = match(1)
+    with running_alerter(bootstrap, redis, names, [desk, other], secret) as alerter:
+        produce(bootstrap, names, [twice, match(2), twice])  # one send: one partition, one batch
+        wait_until(lambda: alerter.totals["delivered"] >= 4, 30, what="two alerts per subscriber")
+        wait_until(lambda: sum(alerter.totals.values()) >= 6, 5, what="the repeat settled")
+    assert sorted(r.path for r in receiver.received) == ["/desk", "/desk", "/other", "/other"]
+    assert alerter.totals["delivered"] == 4 and alerter.totals["duplicates"] == 2

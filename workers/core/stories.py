@@ -125,10 +125,19 @@ def normalise_for_fingerprint(text: str) -> str:
     )
 
 
-def content_hash(title: str, text: str) -> str:
-    """Exact-content fingerprint of a story's body (title as fallback when the body is empty).
+# A body is the story's own, and decides alone, from this size on; a shorter one is a line a feed may give
+# every entry ("Read the full story on our website..."), so the title joins it. The upper bound: a body of
+# three sentences under a new headline is still a syndicated copy (tests/integration/test_dedup.py).
+UNIQUE_BODY_MIN_CHARS = 40
+UNIQUE_BODY_MIN_WORDS = 15
 
-    The body decides: syndicated copies of a wire story keep the body and often rewrite the headline.
+
+def content_hash(title: str, text: str) -> str:
+    """Exact-content fingerprint of a story's body, with the title when the body is too short to be unique.
+
+    The body decides: syndicated copies of a wire story keep the body and often rewrite the headline. A
+    short body (under UNIQUE_BODY_MIN_WORDS words) may be a teaser the feed repeats for unrelated stories,
+    so there the title is part of the fingerprint.
     """
     return normalised_content_hash(title, normalise_for_fingerprint(text))
 
@@ -136,4 +145,5 @@ def content_hash(title: str, text: str) -> str:
 def normalised_content_hash(title: str, body: str) -> str:
     """``content_hash`` of a body already passed through ``normalise_for_fingerprint`` (the alerter normalises
     a body once for this hash and the SimHash)."""
-    return _digest("content", body if len(body) >= 40 else normalise_for_fingerprint(title) + "|" + body)
+    unique = len(body) >= UNIQUE_BODY_MIN_CHARS and body.count(" ") + 1 >= UNIQUE_BODY_MIN_WORDS
+    return _digest("content", body if unique else normalise_for_fingerprint(title) + "|" + body)
