@@ -2,11 +2,12 @@
 
 In order: send the stored validators (If-None-Match / If-Modified-Since) and our User-Agent; follow
 at most MAX_REDIRECTS redirects ourselves, remembering whether every hop was permanent (301/308), so
-the caller can update the stored URL; then decide on the status: 304 is "not modified", 200 is read,
+the caller can update the stored URL; then decide on the status: 304 is "not modified", 200 (and 203, 226) is read,
 410 raises FeedGoneError (the feed is disabled), 429/503 raise FeedThrottledError carrying
 Retry-After, anything else raises FeedFetchError. The body is read raw and decompressed here, with
 zlib's ``max_length``, so neither a huge body nor a gzip bomb is ever held in memory past the cap.
-A body that is itself gzip (a .xml.gz served without Content-Encoding) is unpacked the same way.
+A body that is itself gzip (a .xml.gz served without Content-Encoding) is unpacked the same way, and so
+is a deflate body without the zlib header (raw RFC 1951).
 Cache-Control max-age is returned so the scheduler does not poll a feed before it may have changed.
 
 The client is httpcore's connection pool, not httpx: a revalidation (304) is almost all client
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 GZIP_MAGIC = b"\x1f\x8b"
 _REDIRECTS = (301, 302, 303, 307, 308)
+# read like 200: 203 is a 200 passed on by a transforming proxy; 226 (IM Used) answers an A-IM header we never
+# send, so the body a publisher's server sends with it is the whole feed
+_OK = (200, 203, 226)
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
 
 
@@ -156,8 +160,11 @@ def _read_body(
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
         raise FeedFetchError(name, url, f"unsupported content-encoding {encoding!r}")
-    # 47 = 32 + 15: zlib detects a gzip or zlib header (servers label deflate either way)
-    inflater = None if encoding in ("identity", "") else zlib.decompressobj(wbits=47)
+    # 47 = 32 + 15: zlib detects a gzip or zlib header (servers label deflate either way); a deflate body
+    # may also be raw RFC 1951 without any header, which is decided on its first two bytes (_deflate_wbits)
+    compressed = encoding not in ("identity", "")
+    inflater = zlib.decompressobj(wbits=47) if compressed and encoding != "deflate" else None
+    head = b""  # the first bytes of a deflate body, until there are two to decide by
     chunks: list[bytes] = []
     size = 0
     deadline = time.monotonic() + timeout  # a slow drip must not hold a worker past the timeout
@@ -165,6 +172,11 @@ def _read_body(
         if time.monotonic() > deadline:
             raise FeedFetchError(name, url, f"body not complete after {timeout:g}s")
         pending = raw
+        if compressed and inflater is None:
+            head += pending
+            if len(head) < 2:
+                continue
+            inflater, pending = zlib.decompressobj(wbits=_deflate_wbits(head)), head
         while pending:
             if inflater is None:
                 piece, pending = pending, b""
@@ -180,10 +192,22 @@ def _read_body(
             chunks.append(piece)
             if inflater is not None and not piece:
                 break
+    if compressed and inflater is None and head:  # a deflate body of one byte: not a valid stream
+        raise FeedFetchError(name, url, f"corrupt {encoding} body: truncated")
     body = b"".join(chunks)
     if body.startswith(GZIP_MAGIC):  # a gzip file served as plain bytes
         body = gunzip_capped(body, max_bytes, feed=name, url=url)
     return body
+
+
+def _deflate_wbits(head: bytes) -> int:
+    """zlib's wbits for a body labelled deflate: a zlib (RFC 1950) or gzip header when it has one, else raw
+    RFC 1951 (what some servers send; curl, httpx and feedparser read it too)."""
+    if head.startswith(GZIP_MAGIC):
+        return 31
+    if head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:  # CM = 8 (deflate), FCHECK holds
+        return 15
+    return -15
 
 
 def _raise_for_status(status: int, headers: dict[str, str], name: str, url: str) -> None:
@@ -234,7 +258,7 @@ def fetch(
                 moved = current if permanent and current != url else None
                 if resp.status == 304:
                     return Fetched(304, b"", got, current, moved)
-                if resp.status != 200:
+                if resp.status not in _OK:
                     _raise_for_status(resp.status, got, name, url)
                 body = _read_body(resp, got, name, url, timeout, max_bytes)
                 return Fetched(200, body, got, current, moved)
