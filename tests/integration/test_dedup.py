@@ -159,3 +159,13 @@ def test_a_story_body_is_normalised_once(dedup: Dedup, monkeypatch: pytest.Monke
     prints = dedup.story_prints(seed)
     assert prints.simhash is not None and len(prints.exact) == 3
     assert seen.count(seed.text) == 1, f"the body was normalised {seen.count(seed.text)} times"
+
+
+def test_unrelated_stories_sharing_a_teaser_are_two_stories(dedup: Dedup) -> None:
+    teaser = "Read the full story on our website for more details and video."  # the feed's body for every entry
+    first = story("t1", "North Korea fires a missile", teaser, "http://x.example/missile")
+    second = story("t2", "Russia and China hold drills", teaser, "http://x.example/drills")
+    assert claim(dedup, first) == (alert_id(SUB, "t1"), "new", 0)
+    assert claim(dedup, second) == (alert_id(SUB, "t2"), "new", 0), "a shared teaser is not a shared story"
+    same = story("t3", "North Korea fires a missile", teaser + " ", "http://y.example/copy")
+    assert claim(dedup, same)[:2] == (alert_id(SUB, "t1"), "exact"), "same headline, same teaser: one story"

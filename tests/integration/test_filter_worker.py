@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from kafka import KafkaProducer
@@ -96,3 +97,33 @@ def test_poison_messages_are_dead_lettered_and_the_batch_goes_on(
     assert (after.title + "\n" + after.text)[hit["start"] : hit["end"]] == "Россия"
     assert worker.totals == {"stories": 5, "matches": 2, "dead": 2}
     assert group_caught_up(bootstrap, names.filter_group, names.stories)
+
+
+def test_a_story_with_thousands_of_hits_is_matched_and_the_batch_goes_on(
+    bootstrap: str, names: Names, producer: KafkaProducer
+) -> None:
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=1)))
+    text = ("Russia КНДР " * 5000)[:50_000]  # the poller keeps 50 000 characters of text
+    big = replace(story("big", "Russia and North Korea", text), html="<p>" + "ж" * 350_000 + "</p>")  # 700 KB
+    good = story("s2", "North Korea fires a missile", "Pyongyang launched a missile towards the sea on Sunday.")
+    send_all(producer, [(names.stories, b"big", big.to_json()), (names.stories, b"s2", good.to_json())])
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-filter")
+    worker = FilterWorker(consumer, producer, Matcher(TOPICS), names, Stopper())
+    errors: list[str] = []
+
+    def step() -> int:
+        try:
+            return worker.run_once()
+        except Exception as exc:  # the daemon's loop would back off and redo the batch, forever
+            errors.append(type(exc).__name__)
+            return 0
+
+    try:
+        wait_until(lambda: step() or worker.totals["stories"] >= 2, timeout=20, interval=0, what="both stories")
+    finally:
+        consumer.close(autocommit=False)
+    assert not errors
+    matches = [MatchEvent.from_json(r.value) for r in read_topic(bootstrap, names.matches, expect=2)]
+    assert [m.story.id for m in matches] == ["big", "s2"]
+    assert matches[0].story == big and len(matches[0].topics["russia"].hits) < 1000

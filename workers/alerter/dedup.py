@@ -55,7 +55,8 @@ from redis import Redis
 
 from workers.alerter import neardup
 from workers.core.names import Names, as_text
-from workers.core.stories import Story, canonical_url, normalise_for_fingerprint, normalised_content_hash
+from workers.core.stories import Story, normalise_for_fingerprint, normalised_content_hash
+from workers.core.urls import canonical_url
 
 SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
 _TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field

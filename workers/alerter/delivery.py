@@ -4,9 +4,11 @@ Each subscriber has its own lane: a thread pool of ``concurrency`` workers and i
 client (with the SSRF guard), so a hanging or slow endpoint only ever occupies its own workers. An
 attempt ends in one of three ways: delivered (2xx), parked in the Redis retry queue for the next step
 of the schedule (with jitter), or dead-lettered with the reason (410, refused address, endpoint
-disabled, schedule exhausted). Once a lane saw a failure it is *failing*: new alerts for it are parked
-at once instead of queueing behind a hanging endpoint; the retry queue's attempts are its probes,
-and the first 2xx makes it healthy again.
+disabled, schedule exhausted). An unexpected exception of an attempt (not a DeliveryError) is a failed
+attempt like any other: retried on the schedule, then dead-lettered; it never escapes to the batch.
+Once a lane saw a failure it is *failing*: new alerts for it are parked at once instead of queueing
+behind a hanging endpoint; the retry queue's attempts are its probes, and the first 2xx makes it
+healthy again.
 """
 
 from __future__ import annotations
@@ -118,7 +120,6 @@ class Deliverer:
         sub = lane.sub
         if not is_digest(item.alert):
             item.alert["duplicates"] = max(int(item.alert.get("duplicates", 0)), 0)
-        body = compact_json(item.alert)
         started = time.monotonic()
         try:
             deliver(
@@ -127,12 +128,15 @@ class Deliverer:
                 sub.url,
                 lane.secret.get_secret_value(),
                 item.alert_id,
-                body,
+                compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
             )
         except DeliveryError as exc:
             metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
             return self._failed(lane, item, exc)
+        except Exception as exc:  # a bug or an input nothing foresaw: this alert's failure, never the batch's
+            logger.exception("unexpected delivery error alert=%s subscriber=%s", item.alert_id, sub.name)
+            return self._failed(lane, item, DeliveryError(sub.name, f"unexpected {type(exc).__name__}: {exc}"))
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
         if lane.failing or lane.maybe_failing_in_redis:
             self.endpoints.succeeded(sub.name)

@@ -3,7 +3,8 @@
 Per batch of matches, in order: parse (a malformed match is dead-lettered); pick the subscribers whose
 topics and languages cover each match; claim every (subscriber, story) in Redis in one pipeline (exact
 and near-duplicate fingerprints, see ``workers.alerter.dedup``): a copy of a story another alert owns stops
-there, as does one already delivered. Each remaining alert goes to its subscriber's lane: a disabled
+there, as does one already delivered, and a repeat of an alert earlier in the same batch (the same story read
+twice). Each remaining alert goes to its subscriber's lane: a disabled
 endpoint's alert is dead-lettered, a digest subscriber's is buffered (``workers.alerter.digest``), a failing
 lane's is parked, others are attempted concurrently. The batch's offsets are committed only after every
 alert of it is delivered (and marked in one pipeline), buffered, parked or dead-lettered. If Redis or
@@ -54,7 +55,7 @@ def covers(sub: Subscriber, event: MatchEvent) -> bool:
     """Whether a subscriber wants this match: a shared topic with enough hits, and an accepted language."""
     if sub.languages and event.language not in sub.languages:
         return False
-    return any(t in event.topics and len(event.topics[t].hits) >= sub.min_hits for t in sub.topics)
+    return any(t in event.topics and event.topics[t].hit_count >= sub.min_hits for t in sub.topics)
 
 
 def build_alert(
@@ -69,7 +70,8 @@ def build_alert(
         "subscriber": sub.name,
         "subscribed_topics": [t for t in sub.topics if t in event.topics],
         "topics": {
-            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet} for name, hit in event.topics.items()
+            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet, "hit_count": hit.hit_count}
+            for name, hit in event.topics.items()
         },
         "story": {
             "id": story.id,
@@ -184,10 +186,17 @@ class Alerter:
         disabled = self.endpoints.disabled([s.name for s in self.subscribers])
         futures: list[tuple[str, Future[str]]] = []
         to_buffer: list[Parked] = []
+        taken: set[str] = set()  # alert ids of this batch: a story twice in one batch is one alert
         for (sub, event), req, claim in zip(wanted, requests, claims, strict=True):
+            if req.alert_id in taken:
+                self.totals["duplicates"] += 1
+                metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
+                logger.info("repeat in batch story=%s subscriber=%s", event.story.id, sub.name)
+                continue
             item = self._fresh(sub, event, req.alert_id, claim)
             if item is None:
                 continue
+            taken.add(req.alert_id)
             if sub.name in disabled:
                 dead.append(self._disabled_letter(item))
             elif sub.digest_seconds is not None:

@@ -1,7 +1,8 @@
 """The `wirewatch` command. Each group of subcommands lives in its own module of workers.app.commands.
 
 Exit codes: 0 success, 1 a runtime failure (a server unreachable, a check that failed), 2 a user's
-mistake (bad config, bad arguments: one clear message, no traceback), 130 interrupted.
+mistake (bad config, bad arguments: one clear message, no traceback), 130 interrupted, 141 when standard
+output was closed by its reader (``| head``), quietly, as other command-line tools do.
 Daemons log to stdout (one JSON object per line unless --log-format text); other commands print
 their results on stdout and log to stderr.
 """
@@ -9,6 +10,7 @@ their results on stdout and log to stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from workers.app.commands import (
@@ -60,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             setup_logging(args.log_level, args.log_format, sys.stdout)
         else:  # a tool's own output is on stdout: keep stderr for what needs attention
             setup_logging(args.log_level or env.text("WIREWATCH_LOG_LEVEL") or "WARNING", args.log_format)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
     except ConfigError as exc:
         print(f"wirewatch: config error:\n{exc}", file=sys.stderr)
         return 2
@@ -69,6 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_stdout()
+
+
+def _closed_stdout() -> int:
+    """The reader of standard output went away (``| head``): stop quietly. Output still buffered would fail
+    again when Python flushes it at exit, so standard output is pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 
 
 if __name__ == "__main__":

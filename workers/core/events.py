@@ -1,18 +1,38 @@
-"""The match event: what the filter produces and the alerter consumes (JSON, keyed by story id)."""
+"""The match event: what the filter produces and the alerter consumes (JSON, keyed by story id).
+
+Its size is bounded by construction, so the producer's 1 MiB limit (kafka-python's ``max_request_size``)
+is never hit: the filter keeps at most ``MAX_HITS_PER_TOPIC`` hits per topic (``hit_count`` says how many
+there were), and ``fitted_json`` cuts the story's ``html``, then its ``text``, until key + value fit in
+``MAX_EVENT_BYTES``. Hit offsets keep pointing into the original title + text, so after a cut a hit may lie
+past the end of the text carried. An event that still does not fit (a huge title, say) raises
+``EventTooLargeError``, and the filter dead-letters the story.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from workers.core.stories import SCHEMA_VERSION, Story, StoryFormatError, compact_json, load_json
+
+MAX_HITS_PER_TOPIC = 100  # hits listed per topic in an event and an alert; hit_count has the full count
+MAX_EVENT_BYTES = 1_000_000  # key + value of one match event: under the producer's 1 MiB with room for headers
+
+
+class EventTooLargeError(ValueError):
+    """A match event that does not fit in MAX_EVENT_BYTES even without the story's markup and text."""
 
 
 @dataclass(frozen=True)
 class TopicHit:
     terms: list[str]
-    hits: list[dict[str, Any]]  # {"term", "start", "end"} offsets into title + "\n" + text
+    hits: list[dict[str, Any]]  # {"term", "start", "end"} offsets into title + "\n" + text; at most MAX_HITS
     snippet: str
+    hit_count: int = field(default=-1)  # every hit of the topic, listed or not; -1: len(hits) (older events)
+
+    def __post_init__(self) -> None:
+        if self.hit_count < 0:
+            object.__setattr__(self, "hit_count", len(self.hits))
 
 
 @dataclass(frozen=True)
@@ -25,6 +45,20 @@ class MatchEvent:
 
     def to_json(self) -> bytes:
         return compact_json(asdict(self))
+
+    def fitted_json(self, max_bytes: int = MAX_EVENT_BYTES) -> bytes:
+        """``to_json``, with the story's html and then its text cut at the end until it fits in ``max_bytes``."""
+        raw = self.to_json()
+        story = self.story
+        if len(raw) > max_bytes:
+            story = replace(story, html=_cut_utf8(story.html, len(raw) - max_bytes))
+            raw = replace(self, story=story).to_json()
+        if len(raw) > max_bytes:
+            story = replace(story, text=_cut_utf8(story.text, len(raw) - max_bytes))
+            raw = replace(self, story=story).to_json()
+        if len(raw) > max_bytes:
+            raise EventTooLargeError(f"match event of {len(raw)} bytes exceeds {max_bytes} without html and text")
+        return raw
 
     @classmethod
     def from_json(cls, raw: bytes) -> MatchEvent:
@@ -41,3 +75,10 @@ class MatchEvent:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StoryFormatError(f"bad match event: {exc}") from None
+
+
+def _cut_utf8(text: str, drop_bytes: int) -> str:
+    """``text`` without its last characters of at least ``drop_bytes`` UTF-8 bytes. A character takes at least
+    its UTF-8 size in JSON (escapes only add), so the event shrinks by at least ``drop_bytes``."""
+    data = text.encode()
+    return data[: max(0, len(data) - drop_bytes)].decode("utf-8", "ignore")

@@ -71,6 +71,10 @@ class Names:
         """Hash of a subscriber's dedup entries written in one time slice (see ``workers.alerter.dedup``)."""
         return f"{self.key_prefix}dedup:{subscriber}:slice:{width_s}:{index}"
 
+    def replayed(self, digest: str) -> str:
+        """A story dead letter's value already replayed by ``wirewatch dlq replay --stories`` (its SHA-256)."""
+        return f"{self.key_prefix}dlq:replayed:{digest}"
+
     def sent(self, alert_id: str) -> str:
         return f"{self.key_prefix}sent:{alert_id}"
 

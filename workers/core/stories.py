@@ -13,11 +13,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from workers.core.urls import canonical_url
 
 SCHEMA_VERSION = 1
-
-_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ns_source|ns_mchannel|ref|rss)$", re.I)
 
 
 class StoryFormatError(ValueError):
@@ -68,12 +67,31 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# JSON can carry a lone surrogate only as an escape (raw bytes must be UTF-8): a high or low surrogate's \\uDxxx
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(data: Any) -> Any:
+    if isinstance(data, str):
+        return _SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [_without_surrogates(v) for v in data]
+    if isinstance(data, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in data.items()}
+    return data
+
+
 def load_json(raw: bytes) -> Any:
-    """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError)."""
+    """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError).
+
+    A lone surrogate (``"\\ud800"``, valid JSON, not valid Unicode) becomes U+FFFD here, at the boundary: no
+    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoryFormatError(f"not JSON: {exc}") from None
+    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) else data
 
 
 def _digest(*parts: str) -> str:
@@ -82,20 +100,6 @@ def _digest(*parts: str) -> str:
         h.update(p.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
     return h.hexdigest()[:32]
-
-
-def canonical_url(url: str) -> str:
-    """Lowercase scheme and host, drop the fragment, default ports and tracking parameters, sort the query."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in {("http", 80), ("https", 443)} else None
-    netloc = f"{host}:{port}" if port else host
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(sorted(query)), ""))
 
 
 def story_id(feed_url: str, guid: str | None, link: str | None, title: str, published: str | None) -> str:
@@ -121,10 +125,19 @@ def normalise_for_fingerprint(text: str) -> str:
     )
 
 
-def content_hash(title: str, text: str) -> str:
-    """Exact-content fingerprint of a story's body (title as fallback when the body is empty).
+# A body is the story's own, and decides alone, from this size on; a shorter one is a line a feed may give
+# every entry ("Read the full story on our website..."), so the title joins it. The upper bound: a body of
+# three sentences under a new headline is still a syndicated copy (tests/integration/test_dedup.py).
+UNIQUE_BODY_MIN_CHARS = 40
+UNIQUE_BODY_MIN_WORDS = 15
 
-    The body decides: syndicated copies of a wire story keep the body and often rewrite the headline.
+
+def content_hash(title: str, text: str) -> str:
+    """Exact-content fingerprint of a story's body, with the title when the body is too short to be unique.
+
+    The body decides: syndicated copies of a wire story keep the body and often rewrite the headline. A
+    short body (under UNIQUE_BODY_MIN_WORDS words) may be a teaser the feed repeats for unrelated stories,
+    so there the title is part of the fingerprint.
     """
     return normalised_content_hash(title, normalise_for_fingerprint(text))
 
@@ -132,4 +145,5 @@ def content_hash(title: str, text: str) -> str:
 def normalised_content_hash(title: str, body: str) -> str:
     """``content_hash`` of a body already passed through ``normalise_for_fingerprint`` (the alerter normalises
     a body once for this hash and the SimHash)."""
-    return _digest("content", body if len(body) >= 40 else normalise_for_fingerprint(title) + "|" + body)
+    unique = len(body) >= UNIQUE_BODY_MIN_CHARS and body.count(" ") + 1 >= UNIQUE_BODY_MIN_WORDS
+    return _digest("content", body if unique else normalise_for_fingerprint(title) + "|" + body)

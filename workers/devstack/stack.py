@@ -4,16 +4,25 @@ and REDIS_URL at real servers instead.
 
 Each service is a child process in its own session (so a terminal's Ctrl-C reaches only us and we
 stop them in order), started and then waited for until it answers.
+
+A service started in the background (``wirewatch stack up``) is remembered in a pid file holding its pid,
+its start time (field 22 of /proc/<pid>/stat, in clock ticks since boot) and its port. A pid is only ever
+taken for ours when the process with that pid has the same start time and a command line naming the
+service and its port (``owned``): a pid reused by another process after a reboot or a crash is a stale
+pid file, reported and replaced, and never signalled. Linux only (/proc), like the rest of the stack.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +79,57 @@ def stop_process(proc: subprocess.Popen[bytes], name: str, timeout: float = 10.0
         proc.wait(5)
 
 
-class _Service:
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22); None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces or ')': split after the last one
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    """What a pid file holds: enough to tell our process from another that got the same pid later."""
+
+    pid: int
+    start: int | None
+    port: int
+
+    def write(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> PidRecord | None:
+        """The record of a pid file; a bare pid (older files) has no start time. None when absent or unreadable."""
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            return None
+        try:
+            data = json.loads(text)
+            if isinstance(data, int):
+                return cls(pid=data, start=None, port=0)
+            return cls(pid=int(data["pid"]), start=data.get("start"), port=int(data["port"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class Service:
     name = "service"
 
     def __init__(self, port: int, log_path: Path | None) -> None:
@@ -112,6 +171,25 @@ class _Service:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
+    def record(self) -> PidRecord:
+        """The pid file record of the process this object started."""
+        assert self.proc is not None
+        return PidRecord(pid=self.proc.pid, start=start_time(self.proc.pid), port=self.port)
+
+    def looks_like_mine(self, cmdline: str) -> bool:
+        """Whether a command line is this service on this port (the broker's arguments, redis's process title)."""
+        raise NotImplementedError
+
+    def owned(self, rec: PidRecord) -> bool:
+        """Whether the pid of a pid file is this service now: alive, started when the file says (when it says),
+        and with this service's command line. Anything else is a stale pid file."""
+        if rec.pid <= 1 or rec.pid == os.getpid():
+            return False
+        started = start_time(rec.pid)
+        if started is None or (rec.start is not None and started != rec.start):
+            return False
+        return self.looks_like_mine(command_line(rec.pid))
+
     def pause(self) -> None:
         """SIGSTOP: the service stays up but answers nothing (tests of an unreachable server)."""
         assert self.proc is not None
@@ -122,7 +200,7 @@ class _Service:
         self.proc.send_signal(signal.SIGCONT)
 
 
-class EmbeddedBroker(_Service):
+class EmbeddedBroker(Service):
     name = "broker"
 
     @property
@@ -133,8 +211,11 @@ class EmbeddedBroker(_Service):
         url = f"tcp://127.0.0.1:{self.port}"
         return [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
 
+    def looks_like_mine(self, cmdline: str) -> bool:
+        return f"--listener-url tcp://127.0.0.1:{self.port} " in cmdline + " "
 
-class EmbeddedRedis(_Service):
+
+class EmbeddedRedis(Service):
     name = "redis"
 
     def __init__(self, port: int, log_path: Path | None, data_dir: Path, *, appendonly: bool = False) -> None:
@@ -163,6 +244,15 @@ class EmbeddedRedis(_Service):
             "--daemonize",
             "no",
         ]
+
+    def looks_like_mine(self, cmdline: str) -> bool:
+        # redis-server rewrites its title to "redis-server 127.0.0.1:PORT"; before that, its arguments
+        words = cmdline.split()
+        return (
+            bool(words)
+            and "redis-server" in words[0]
+            and (f"127.0.0.1:{self.port}" in words or " ".join(words[1:3]) == f"--port {self.port}")
+        )
 
     def ready(self) -> bool:
         try:

@@ -2,9 +2,11 @@
 
 Per batch, in order: decode each story (a poison message goes to the stories dead-letter topic with
 the reason, and the batch goes on); detect the language on title + text, with the feed's hint when
-the detector is unsure; match every topic in one pass; produce the matches and dead letters and wait
-for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the consumer
-seeks back, so the batch is done again (the alerter's idempotency key absorbs the repeats).
+the detector is unsure; match every topic in one pass (at most MAX_HITS_PER_TOPIC hits listed per
+topic, with their count); fit the event under the producer's limit (``workers.core.events``: markup,
+then text, cut; a story that cannot fit is dead-lettered); produce the matches and dead letters and
+wait for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the
+consumer seeks back, so the batch is done again (the alerter's idempotency key absorbs the repeats).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from workers.core.deadletter import dead_letter
-from workers.core.events import MatchEvent, TopicHit
+from workers.core.events import MAX_EVENT_BYTES, MAX_HITS_PER_TOPIC, EventTooLargeError, MatchEvent, TopicHit
 from workers.core.names import Names
 from workers.core.stories import Story, StoryFormatError
 from workers.filter import language
@@ -45,8 +47,9 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
     topics = {
         name: TopicHit(
             terms=list(m.terms),
-            hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits],
+            hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits[:MAX_HITS_PER_TOPIC]],
             snippet=m.snippet,
+            hit_count=len(m.hits),
         )
         for name, m in found.items()
     }
@@ -104,13 +107,17 @@ class FilterWorker:
         try:
             story = Story.from_json(rec.value or b"")
             event = evaluate(story, self.matcher)
+            key = story.id.encode()
+            value = None if event is None else event.fitted_json(MAX_EVENT_BYTES - len(key))
             metrics.FILTER_LATENCY.observe(time.perf_counter() - started)
         except StoryFormatError as exc:
             return self._dead(rec, f"malformed story: {exc}")
+        except EventTooLargeError as exc:
+            return self._dead(rec, f"story too large: {exc}")
         except Exception as exc:  # a story that crashes the matcher must not stop the stream
             logger.exception("filter crashed on a story offset=%s", rec.offset)
             return self._dead(rec, f"filter error: {type(exc).__name__}: {exc}")
-        if event is None:
+        if event is None or value is None:
             return []
         self.totals["matches"] += 1
         metrics.count_matches(event.topics, event.language)
@@ -121,7 +128,7 @@ class FilterWorker:
             event.language,
             ",".join(sorted(event.topics)),
         )
-        return [(self.names.matches, story.id.encode(), event.to_json())]
+        return [(self.names.matches, key, value)]
 
     def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
         self.totals["dead"] += 1

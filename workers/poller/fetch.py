@@ -2,11 +2,12 @@
 
 In order: send the stored validators (If-None-Match / If-Modified-Since) and our User-Agent; follow
 at most MAX_REDIRECTS redirects ourselves, remembering whether every hop was permanent (301/308), so
-the caller can update the stored URL; then decide on the status: 304 is "not modified", 200 is read,
+the caller can update the stored URL; then decide on the status: 304 is "not modified", 200 (and 203, 226) is read,
 410 raises FeedGoneError (the feed is disabled), 429/503 raise FeedThrottledError carrying
 Retry-After, anything else raises FeedFetchError. The body is read raw and decompressed here, with
 zlib's ``max_length``, so neither a huge body nor a gzip bomb is ever held in memory past the cap.
-A body that is itself gzip (a .xml.gz served without Content-Encoding) is unpacked the same way.
+A body that is itself gzip (a .xml.gz served without Content-Encoding) is unpacked the same way, and so
+is a deflate body without the zlib header (raw RFC 1951).
 Cache-Control max-age is returned so the scheduler does not poll a feed before it may have changed.
 
 The client is httpcore's connection pool, not httpx: a revalidation (304) is almost all client
@@ -18,8 +19,6 @@ an optional HTTP proxy is a pool of its own (``feed_client``).
 
 from __future__ import annotations
 
-import base64
-import functools
 import logging
 import re
 import time
@@ -28,11 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 
 from workers.core.errors import FeedFetchError
+from workers.core.urls import UrlError, wire_url
 from workers.infra.tls import client_context
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 GZIP_MAGIC = b"\x1f\x8b"
 _REDIRECTS = (301, 302, 303, 307, 308)
+# read like 200: 203 is a 200 passed on by a transforming proxy; 226 (IM Used) answers an A-IM header we never
+# send, so the body a publisher's server sends with it is the whole feed
+_OK = (200, 203, 226)
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
 
 
@@ -130,32 +133,6 @@ def feed_client(max_connections: int, proxy_url: str | None = None) -> httpcore.
     )
 
 
-# RFC 3986 characters a path or query may carry as they are; everything else is percent-encoded
-_URL_SAFE = "/?&=%:@!$'()*+,;~-._[]"
-
-
-@functools.lru_cache(maxsize=8192)  # the same few thousand feed URLs, polled again and again
-def wire_url(url: str) -> tuple[str, bytes | None]:
-    """The URL as httpcore can send it (ASCII: IDNA host, percent-encoded path and query, no user
-    info), and the Basic Authorization header value when the URL carried user:password."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    auth = None
-    if parts.username is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = b"Basic " + base64.b64encode(pair)
-    path = quote(parts.path or "/", safe=_URL_SAFE)
-    query = quote(parts.query, safe=_URL_SAFE)
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, "")), auth
-
-
 def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """Response headers by lower-case name; a repeated header's values joined with ", " (as httpx did)."""
     out: dict[str, str] = {}
@@ -183,8 +160,11 @@ def _read_body(
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
         raise FeedFetchError(name, url, f"unsupported content-encoding {encoding!r}")
-    # 47 = 32 + 15: zlib detects a gzip or zlib header (servers label deflate either way)
-    inflater = None if encoding in ("identity", "") else zlib.decompressobj(wbits=47)
+    # 47 = 32 + 15: zlib detects a gzip or zlib header (servers label deflate either way); a deflate body
+    # may also be raw RFC 1951 without any header, which is decided on its first two bytes (_deflate_wbits)
+    compressed = encoding not in ("identity", "")
+    inflater = zlib.decompressobj(wbits=47) if compressed and encoding != "deflate" else None
+    head = b""  # the first bytes of a deflate body, until there are two to decide by
     chunks: list[bytes] = []
     size = 0
     deadline = time.monotonic() + timeout  # a slow drip must not hold a worker past the timeout
@@ -192,6 +172,11 @@ def _read_body(
         if time.monotonic() > deadline:
             raise FeedFetchError(name, url, f"body not complete after {timeout:g}s")
         pending = raw
+        if compressed and inflater is None:
+            head += pending
+            if len(head) < 2:
+                continue
+            inflater, pending = zlib.decompressobj(wbits=_deflate_wbits(head)), head
         while pending:
             if inflater is None:
                 piece, pending = pending, b""
@@ -207,10 +192,22 @@ def _read_body(
             chunks.append(piece)
             if inflater is not None and not piece:
                 break
+    if compressed and inflater is None and head:  # a deflate body of one byte: not a valid stream
+        raise FeedFetchError(name, url, f"corrupt {encoding} body: truncated")
     body = b"".join(chunks)
     if body.startswith(GZIP_MAGIC):  # a gzip file served as plain bytes
         body = gunzip_capped(body, max_bytes, feed=name, url=url)
     return body
+
+
+def _deflate_wbits(head: bytes) -> int:
+    """zlib's wbits for a body labelled deflate: a zlib (RFC 1950) or gzip header when it has one, else raw
+    RFC 1951 (what some servers send; curl, httpx and feedparser read it too)."""
+    if head.startswith(GZIP_MAGIC):
+        return 31
+    if head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:  # CM = 8 (deflate), FCHECK holds
+        return 15
+    return -15
 
 
 def _raise_for_status(status: int, headers: dict[str, str], name: str, url: str) -> None:
@@ -245,7 +242,10 @@ def fetch(
     current, permanent = url, True
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            target, auth = wire_url(current)
+            try:
+                target, auth = wire_url(current)
+            except UrlError as exc:  # a redirect to a bad port, say: this feed's problem, not the poller's
+                raise FeedFetchError(name, url, str(exc)) from None
             sent = headers if auth is None else [*headers, (b"authorization", auth)]
             with client.stream("GET", target, headers=sent, extensions=extensions) as resp:
                 got = header_dict(resp.headers)
@@ -258,7 +258,7 @@ def fetch(
                 moved = current if permanent and current != url else None
                 if resp.status == 304:
                     return Fetched(304, b"", got, current, moved)
-                if resp.status != 200:
+                if resp.status not in _OK:
                     _raise_for_status(resp.status, got, name, url)
                 body = _read_body(resp, got, name, url, timeout, max_bytes)
                 return Fetched(200, body, got, current, moved)

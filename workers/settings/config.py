@@ -1,8 +1,10 @@
 """Loading and validating config/: feeds, topics, subscribers and settings, plus the environment.
 
 Order: each file is validated on its own (unknown keys, types, ranges), then the combinations
-(subscribers naming topics that exist, unique names, secrets present in the environment).
-Any problem is a ConfigError naming the file and the key; nothing starts with a bad config.
+(subscribers naming topics that exist, unique names, secrets present in the environment), then the
+environment (REDIS_URL, KAFKA_BOOTSTRAP_SERVERS, numeric WIREWATCH_* variables). Every problem of every
+file is collected into one ConfigError, one line each naming the file (or variable) and the key;
+nothing starts with a bad config.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from workers.core.errors import ConfigError
 from workers.core.names import Names
 from workers.core.signing import check_secret
+from workers.core.urls import mask_url, wire_url
 from workers.settings import env, yamlfile
 from workers.settings.env import expand_env
 
@@ -36,12 +40,28 @@ def _check_name(v: str) -> str:
 
 
 def _check_url(value: str, schemes: tuple[str, ...]) -> str:
-    """Expand ${VAR} references, then require one of the schemes."""
+    """Expand ${VAR} references, then require one of the schemes and, for http(s), a URL a request can be sent
+    to (a host, a numeric port, a host IDNA can encode). Returns the expanded URL as written."""
     value = expand_env(value)
     if value.split("://", 1)[0] not in schemes or "://" not in value:
         allowed = " or ".join(filter(None, [", ".join(f"{s}://" for s in schemes[:-1]), f"{schemes[-1]}://"]))
-        raise ValueError(f"{value!r} must start with {allowed}")
+        raise ValueError(f"{mask_url(value)!r} must start with {allowed}")
+    if value.startswith(("http://", "https://")):
+        wire, _ = wire_url(value)  # UrlError is a ValueError: pydantic reports it under the key
+        if not urlsplit(wire).hostname:
+            raise ValueError(f"{mask_url(value)!r} has no host")
     return value
+
+
+def _check_webhook_url(value: str) -> str:
+    """A webhook URL in the form httpcore sends (IDNA host, percent-encoded path and query), decided once here:
+    a raw non-ASCII path made httpcore raise TypeError on every delivery."""
+    wire, auth = wire_url(_check_url(value, ("http", "https")))
+    if auth is not None:
+        raise ValueError(
+            f"{mask_url(value)!r}: user:password in a webhook URL is not supported (the signature authenticates)"
+        )
+    return wire
 
 
 def _check_languages(v: list[str]) -> list[str]:
@@ -94,7 +114,7 @@ class Subscriber(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return _check_url(v, ("http", "https"))
+        return _check_webhook_url(v)
 
 
 class SubscribersFile(_Strict):
@@ -182,12 +202,15 @@ class Config:
         return Names(topic_prefix=self.settings.kafka.topic_prefix, key_prefix=self.settings.redis.key_prefix)
 
 
-def _unique(path: Path, section: str, names: list[str]) -> None:
+def _unique(path: Path, section: str, names: list[str]) -> list[str]:
+    """One problem per repeated name."""
     seen: set[str] = set()
+    problems = []
     for i, name in enumerate(names):
         if name in seen:
-            raise ConfigError(f"{path}: {section}[{i}].name: duplicate name {name!r}")
+            problems.append(f"{path}: {section}[{i}].name: duplicate name {name!r}")
         seen.add(name)
+    return problems
 
 
 def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
@@ -220,21 +243,33 @@ def load_settings(directory: Path) -> Settings:
 def load_feeds(directory: Path, filename: str = "feeds.yaml") -> list[Feed]:
     path = directory / (env.text("WIREWATCH_FEEDS_FILE") or filename)
     feeds = yamlfile.load(FeedsFile, path).feeds
-    _unique(path, "feeds", [f.name for f in feeds])
+    if problems := _unique(path, "feeds", [f.name for f in feeds]):
+        raise ConfigError("\n".join(problems))
     return feeds
 
 
-def load_subscribers(directory: Path, topic_names: set[str]) -> tuple[list[Subscriber], dict[str, SecretStr]]:
+def load_subscribers(
+    directory: Path, topic_names: set[str] | None, *, secrets: bool = True
+) -> tuple[list[Subscriber], dict[str, SecretStr]]:
+    """The subscribers and their secrets; every problem of the file at once (a missing secret does not hide an
+    unknown topic). ``topic_names`` None: topics.yaml is broken, so topic references are not checked;
+    ``secrets`` False: secrets are not read (a daemon that signs nothing)."""
     path = directory / "subscribers.yaml"
     subs = yamlfile.load(SubscribersFile, path).subscribers if path.exists() else []
-    _unique(path, "subscribers", [s.name for s in subs])
-    secrets: dict[str, SecretStr] = {}
+    problems = _unique(path, "subscribers", [s.name for s in subs])
+    loaded: dict[str, SecretStr] = {}
     for i, sub in enumerate(subs):
         for j, topic in enumerate(sub.topics):
-            if topic not in topic_names:
-                raise ConfigError(f"{path}: subscribers[{i}].topics[{j}]: unknown topic {topic!r} (not in topics.yaml)")
-        secrets[sub.name] = _load_secret(path, i, sub)
-    return subs, secrets
+            if topic_names is not None and topic not in topic_names:
+                problems.append(f"{path}: subscribers[{i}].topics[{j}]: unknown topic {topic!r} (not in topics.yaml)")
+        if secrets:
+            try:
+                loaded[sub.name] = _load_secret(path, i, sub)
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return subs, loaded
 
 
 TopicLoader = Callable[[Path], list[Any]]
@@ -252,24 +287,46 @@ def topic_names(path: Path) -> list[Any]:
     return [Named(str(name)) for name in topics] if isinstance(topics, dict) else []
 
 
+def _collect(problems: list[str], load: Callable[[], Any]) -> Any:
+    """``load()``, or None with its problems (one per line) added to ``problems``."""
+    try:
+        return load()
+    except ConfigError as exc:
+        problems.extend(str(exc).splitlines())
+        return None
+
+
 def load_config(
     directory: Path | str,
     *,
     need: tuple[str, ...] = ("feeds", "topics", "subscribers"),
     load_topics: TopicLoader = topic_names,
 ) -> Config:
-    """Load and validate config/; ``need`` names the parts this daemon uses (the poller needs no secrets).
+    """Load and validate all of config/ and the environment, raising one ConfigError with every problem.
 
-    Topics are compiled by the filter's ``load_topics``, passed in by the app (settings knows no filter); by
-    default only their names are read."""
+    Every file is validated whatever the daemon uses (a poller does not start with a broken topics.yaml);
+    ``need`` decides what is returned and whether the subscribers' secrets are read (the poller and the
+    filter sign nothing, so they need no secret in their environment). Topics are compiled by the filter's
+    ``load_topics``, passed in by the app (settings knows no filter); by default only their names are read."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: config directory not found")
-    settings = load_settings(directory)
-    feeds = load_feeds(directory, settings.poller.feeds_file) if "feeds" in need else []
-    topics = load_topics(directory / "topics.yaml") if ("topics" in need or "subscribers" in need) else []
-    subs: list[Subscriber] = []
-    secrets: dict[str, SecretStr] = {}
-    if "subscribers" in need:
-        subs, secrets = load_subscribers(directory, {t.name for t in topics})
-    return Config(directory=directory, feeds=feeds, topics=topics, subscribers=subs, settings=settings, secrets=secrets)
+    problems: list[str] = []
+    settings = _collect(problems, lambda: load_settings(directory))
+    feeds_file = settings.poller.feeds_file if settings is not None else "feeds.yaml"
+    feeds = _collect(problems, lambda: load_feeds(directory, feeds_file))
+    topics = _collect(problems, lambda: load_topics(directory / "topics.yaml"))
+    known = None if topics is None else {t.name for t in topics}
+    loaded = _collect(problems, lambda: load_subscribers(directory, known, secrets="subscribers" in need))
+    problems.extend(env.problems())
+    if problems:
+        raise ConfigError("\n".join(problems))
+    subs, secrets = loaded
+    return Config(
+        directory=directory,
+        feeds=feeds if "feeds" in need else [],
+        topics=topics if ("topics" in need or "subscribers" in need) else [],
+        subscribers=subs if "subscribers" in need else [],
+        settings=settings,
+        secrets=secrets,
+    )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from workers.core.errors import ConfigError
 
@@ -35,6 +36,52 @@ class Env:
             kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
             redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         )
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
+_NUMBERS: dict[str, type[int] | type[float]] = {"WIREWATCH_HEALTH_PORT": int, "WIREWATCH_SHUTDOWN_TIMEOUT": float}
+
+
+def _redis_url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        return f"not a Redis URL: {exc}"
+    if parts.scheme not in _REDIS_SCHEMES:
+        return "must start with redis://, rediss:// or unix://"
+    if parts.scheme == "unix":
+        return None if parts.path else "unix:// needs the socket's path"
+    if not parts.hostname:
+        return "has no host"
+    db = parts.path.strip("/")
+    return None if not db or db.isdigit() else f"database {db!r} is not a number"
+
+
+def _bootstrap_problem(servers: str) -> str | None:
+    for server in servers.split(","):
+        m = _HOST_PORT.match(server.strip())
+        if not m or not 0 < int(m.group(2)) < 65536:
+            return f"{server.strip()!r} is not host:port (a comma-separated list of them)"
+    return None
+
+
+def problems() -> list[str]:
+    """Every problem of the variables read at start, one line each naming the variable (never a secret's value:
+    those are checked where config/ names them)."""
+    out = []
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if problem := _redis_url_problem(redis_url):
+        out.append(f"environment REDIS_URL: {problem}")
+    if problem := _bootstrap_problem(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)):
+        out.append(f"environment KAFKA_BOOTSTRAP_SERVERS: {problem}")
+    for name, kind in _NUMBERS.items():
+        try:
+            number(name, kind)
+        except ConfigError as exc:
+            out.append(str(exc))
+    return out
 
 
 def expand_env(value: str) -> str:

@@ -44,3 +44,32 @@ def test_story_json_round_trip_and_poison() -> None:
     for raw in (b"not json", b"[]", b'{"schema": 99}', b'{"schema": 1, "id": 5}', b"\xff\xfe"):
         with pytest.raises(StoryFormatError):
             Story.from_json(raw)
+
+
+BAD_URLS = [
+    "http://example.com:80a/x",  # a port that is not a number
+    "http://example.com:99999/x",  # a port out of range
+    "http://[::1/x",  # an unclosed IPv6 literal
+    "http://ex\uff03ample.com/",  # a netloc NFKC would change
+    "http://example.com/\ud800",  # a lone surrogate, as JSON "\ud800" decodes
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_canonical_url_ids_and_fingerprints_never_raise(url: str) -> None:
+    once = canonical_url(url)
+    assert once == canonical_url(url) and isinstance(once, str), "deterministic"
+    assert story_id("http://f/feed", "plain-guid", url, "T", None)
+    assert story_id("http://f/feed", url, url, "T", None)
+    assert story_id(url, None, url, "T", None)
+    assert story_id(url, None, None, url, url)
+    assert content_hash(url, url)
+
+
+def test_a_bad_port_canonicalises_like_any_other_url() -> None:
+    # Unparsable ports stay as written; scheme and host are lower-cased, the fragment and tracking dropped.
+    assert canonical_url("HTTP://Example.COM:80a/x?utm_source=1#f") == "http://example.com:80a/x"
+    # A URL urlsplit refuses is kept as written, minus surrounding whitespace and the fragment.
+    assert canonical_url(" http://[::1/x#frag ") == "http://[::1/x"

@@ -292,3 +292,23 @@ def test_tls_trusts_ssl_cert_file_and_revalidates(
         first = get(trusting, server.url("/s.xml"))
         again = get(trusting, server.url("/s.xml"), first.validators)
     assert first.status == 200 and first.body == rss(ITEMS) and again.status == 304
+
+
+def test_raw_deflate_and_zlib_deflate_bodies_are_decoded(feed_server: FeedServer, client: Client) -> None:
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)  # RFC 1951 without the zlib header, as some servers send it
+    feed_server.routes["/raw.xml"] = Route(
+        raw.compress(rss(ITEMS)) + raw.flush(), headers={"content-encoding": "deflate"}
+    )
+    feed_server.routes["/zlib.xml"] = Route(zlib.compress(rss(ITEMS)), headers={"content-encoding": "deflate"})
+    assert get(client, feed_server.url("/raw.xml")).body == rss(ITEMS)
+    assert get(client, feed_server.url("/zlib.xml")).body == rss(ITEMS)
+    feed_server.routes["/junk.xml"] = Route(b"\x00\x01not deflate at all", headers={"content-encoding": "deflate"})
+    with pytest.raises(FeedFetchError, match="corrupt deflate"):
+        get(client, feed_server.url("/junk.xml"))
+
+
+@pytest.mark.parametrize("status", [203, 226])
+def test_200_like_statuses_are_read(feed_server: FeedServer, client: Client, status: int) -> None:
+    feed_server.routes["/s.xml"] = Route(rss(ITEMS), status=status)
+    fetched = get(client, feed_server.url("/s.xml"))
+    assert fetched.status == 200 and fetched.body == rss(ITEMS)

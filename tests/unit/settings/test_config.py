@@ -104,3 +104,77 @@ def test_duplicate_keys_are_refused_not_silently_merged(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(d)
     assert "topics.yaml" in str(err.value) and "duplicate key 'dprk'" in str(err.value) and "line 4" in str(err.value)
+
+
+def test_webhook_urls_are_encoded_at_load_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
+    cfg = load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers=sub(url="http://пример.рф:8080/désk?q=ä")))
+    assert cfg.subscribers[0].url == "http://xn--e1afmkfd.xn--p1ai:8080/d%C3%A9sk?q=%C3%A4"
+
+
+@pytest.mark.parametrize(
+    "url,problem",
+    [
+        ("http://127.0.0.1:80a/h", "cannot be sent"),
+        ("http:///h", "has no host"),
+        ("http://user:pw@127.0.0.1/h", "user:password in a webhook URL is not supported"),
+    ],
+)
+def test_bad_webhook_urls_are_refused_at_load_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers=sub(url=url)))
+    assert "subscribers.yaml: subscribers[0].url" in str(err.value) and problem in str(err.value)
+
+
+def test_a_feed_url_with_a_bad_port_is_refused_at_load_time(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "cfg", feeds={"feeds": [{"name": "w", "url": "http://x:80a/f"}]}), need=("feeds",))
+    assert "feeds.yaml: feeds[0].url" in str(err.value) and "cannot be sent" in str(err.value)
+
+
+def test_every_daemon_validates_every_file_and_reports_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WW_UNSET_VAR", raising=False)
+    subs = {
+        "subscribers": [
+            {"name": "a", "url": "http://127.0.0.1:1/h", "secret_env": "WW_UNSET_VAR", "topics": ["nope"]},
+            {"name": "b", "url": "http://127.0.0.1:1/h", "secret_env": "WW_UNSET_VAR", "topics": ["dprk"]},
+        ]
+    }
+    d = write(tmp_path / "cfg", feeds={"feeds": [{"name": "w", "url": "gopher://x"}]}, subscribers=subs)
+    (d / "topics.yaml").write_text("topics:\n  dprk:\n    terms: [DPRK, '']\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(d, need=("feeds",))  # the poller's needs: the other files are checked all the same
+    lines = str(err.value).splitlines()
+    assert any("feeds.yaml: feeds[0].url" in ln for ln in lines), lines
+    assert any("topics.yaml" in ln for ln in lines), lines
+    assert not any("secret_env" in ln for ln in lines), "the poller reads no secrets"
+    (d / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
+    with pytest.raises(ConfigError) as err:
+        load_config(d)
+    lines = str(err.value).splitlines()
+    assert "subscribers[0].topics[0]: unknown topic 'nope'" in str(err.value), lines
+    assert sum("secret_env: environment variable WW_UNSET_VAR is not set" in ln for ln in lines) == 2, lines
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("REDIS_URL", "garbage"),
+        ("REDIS_URL", "redis://127.0.0.1:port/0"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "kafka-without-port"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,"),
+        ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
+    ],
+)
+def test_the_environment_is_validated_with_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS), need=("feeds",))
+    assert f"environment {name}:" in str(err.value)

@@ -1,7 +1,9 @@
 """`wirewatch config check`: validate every file of config/ and print a summary, or every error.
 
-Each file is checked on its own so one broken file does not hide the mistakes of another; the
-subscribers' topic references are checked only when topics.yaml itself is valid. Exit 0 when all is
+Every file and the environment are checked as a daemon checks them (``settings.config.load_config``), and
+every problem is listed: one broken file does not hide the mistakes of another, nor one problem of a file
+the others; the subscribers' topic references are checked only when topics.yaml itself is valid. Feed URLs
+are printed with their password masked. Exit 0 when all is
 well, 2 with one line per problem (file and key) otherwise. Topic terms carry no language of their
 own, so the summary counts them by writing script, next to each topic's language restriction.
 """
@@ -11,13 +13,13 @@ from __future__ import annotations
 import argparse
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workers.app.commands import add_config_option, config_dir
 from workers.core.errors import ConfigError
-from workers.settings.config import Feed, Settings, Subscriber, load_feeds, load_settings, load_subscribers
+from workers.core.urls import mask_url
+from workers.settings.config import Feed, Settings, Subscriber
 
 
 def script_of(term: str) -> str:
@@ -34,14 +36,6 @@ def terms_by_script(topic: Any) -> dict[str, int]:
     return dict(Counter(script_of(t) for t in words).most_common())
 
 
-def _attempt(errors: list[str], fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except ConfigError as exc:
-        errors.extend(str(exc).splitlines())
-        return None
-
-
 def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list[Any], subs: list[Subscriber]) -> str:
     k = settings.kafka
     lines = [
@@ -50,7 +44,8 @@ def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list
         f"feeds: {len(feeds)}",
     ]
     lines += [
-        f"  {f.name}  every {f.interval:g}s  {f.url}" + (f"  [{f.language}]" if f.language else "") for f in feeds
+        f"  {f.name}  every {f.interval:g}s  {mask_url(f.url)}" + (f"  [{f.language}]" if f.language else "")
+        for f in feeds
     ]
     lines.append(f"topics: {len(topics)}")
     for t in topics:
@@ -68,21 +63,15 @@ def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list
 
 
 def check(args: argparse.Namespace) -> int:
-    from workers.filter.topics import load_topics
+    from workers.app.configure import load_config
 
     directory = config_dir(args)
-    if not directory.is_dir():
-        raise ConfigError(f"{directory}: config directory not found")
-    errors: list[str] = []
-    settings = _attempt(errors, lambda: load_settings(directory))
-    feeds = _attempt(errors, lambda: load_feeds(directory))
-    topics = _attempt(errors, lambda: load_topics(directory / "topics.yaml"))
-    subs = None
-    if topics is not None:
-        subs = _attempt(errors, lambda: load_subscribers(directory, {t.name for t in topics}))
-    if errors or subs is None:
-        raise ConfigError("\n".join(errors) + f"\n{len(errors)} problem(s) in {directory}")
-    print(summary(directory, settings, feeds, topics, subs[0]))
+    try:
+        cfg = load_config(directory)  # every file and the environment, every problem at once
+    except ConfigError as exc:
+        problems = str(exc).splitlines()
+        raise ConfigError("\n".join(problems) + f"\n{len(problems)} problem(s) in {directory}") from None
+    print(summary(directory, cfg.settings, cfg.feeds, cfg.topics, cfg.subscribers))
     return 0
 
 

@@ -2,26 +2,36 @@
 
 Replaying alerts parks each one again in the Redis retry queue, due now, under its own webhook-id, so a
 running alerter delivers it and a receiver that got it before drops the repeat; alerts already
-delivered since are skipped. Replaying stories produces their original bytes to the stories topic.
+delivered since are skipped. Replaying stories produces their original bytes to the stories topic, once:
+each replayed value is remembered in Redis (its SHA-256, for the dead-letter retention), so a story the
+filter dead-letters again is not replayed again by the next run, and the DLQ does not grow run after run.
+With Kafka unreachable the command fails at once with one line (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import time
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import WirewatchError
 
 
 def _context(args: argparse.Namespace) -> Any:
     from workers.app.configure import load_config
+    from workers.infra.kafka import kafka_reachable
     from workers.infra.redis import make_redis
     from workers.settings.env import Env
 
     cfg = load_config(config_dir(args), need=("topics",))
     env = Env.from_environ()
+    if not kafka_reachable(env.kafka_bootstrap, timeout=3.0):  # the Kafka client would retry for 30 s
+        raise WirewatchError(f"Kafka not reachable at {env.kafka_bootstrap}; start it or set KAFKA_BOOTSTRAP_SERVERS")
     return cfg, env, make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
 
 
@@ -49,6 +59,13 @@ def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except RedisError as exc:
+        raise WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from workers.core.deadletter import parse
     from workers.infra.kafka import read_all
 
@@ -66,17 +83,29 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from workers.infra.kafka import make_producer, send_all
 
-    messages = []
+    messages, marks, skipped = [], {}, 0
     for rec in read_all(env.kafka_bootstrap, topic):
         raw = parse(rec).get("value_b64")
-        if raw:
-            messages.append((names.stories, rec.key or b"", base64.b64decode(raw)))
+        if not raw:
+            continue
+        value = base64.b64decode(raw)
+        mark = names.replayed(hashlib.sha256(value).hexdigest())
+        if mark in marks or redis.exists(mark):
+            skipped += 1
+            continue
+        marks[mark] = True
+        messages.append((names.stories, rec.key or b"", value))
     producer = make_producer(env.kafka_bootstrap, "wirewatch-dlq-replay")
     try:
         send_all(producer, messages)
     finally:
         producer.close()
-    print(f"produced {len(messages)} story message(s) to {names.stories}")
+    ttl = int(cfg.settings.kafka.dlq_retention_hours * 3600)
+    with redis.pipeline(transaction=False) as pipe:  # after Kafka acknowledged: a failed send is replayed next time
+        for mark in marks:
+            pipe.set(mark, 1, ex=ttl)
+        pipe.execute()
+    print(f"produced {len(messages)} story message(s) to {names.stories}; {skipped} already replayed")
     return 0
 
 

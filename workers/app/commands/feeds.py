@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from workers.app.commands import add_config_option, config_dir
 from workers.core.errors import ConfigError, WirewatchError
+from workers.core.urls import mask_url
 
 
 def _ago(ts: float | None, now: float) -> str:
@@ -35,7 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
     cfg = load_config(config_dir(args), need=("feeds",))
     for f in cfg.feeds:
         tags = ",".join(f.tags) or "-"
-        print(f"{f.name}\t{f.url}\tinterval={f.interval:g}s\tlanguage={f.language or '-'}\ttags={tags}")
+        print(f"{f.name}\t{mask_url(f.url)}\tinterval={f.interval:g}s\tlanguage={f.language or '-'}\ttags={tags}")
     return 0
 
 

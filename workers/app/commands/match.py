@@ -20,9 +20,18 @@ from workers.core.errors import ConfigError
 from workers.filter.matcher import Matcher
 
 
+def _unreadable(path: str, exc: OSError) -> ConfigError:
+    return ConfigError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
 def read_text(args: argparse.Namespace) -> str:
     if args.file:
-        return sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8", errors="replace")
+        if args.file == "-":
+            return sys.stdin.read()
+        try:
+            return Path(args.file).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:  # missing, a directory, no permission: the user's mistake, exit 2
+            raise _unreadable(args.file, exc) from None
     if args.text == "-":
         return sys.stdin.read()
     if args.text is not None:
@@ -65,7 +74,12 @@ def _open_lines(args: argparse.Namespace) -> IO[str]:
     source = args.file or args.text
     if source in (None, "-"):
         return sys.stdin
-    return Path(source).open(encoding="utf-8", errors="replace")
+    try:
+        fh = Path(source).open(encoding="utf-8", errors="replace")
+        fh.read(0)  # a directory opens on some systems and fails on the first read
+    except OSError as exc:
+        raise _unreadable(source, exc) from None
+    return fh
 
 
 def run(args: argparse.Namespace) -> int:

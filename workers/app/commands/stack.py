@@ -5,6 +5,9 @@ KAFKA_BOOTSTRAP_SERVERS and REDIS_URL, so the daemons find them without any sett
 ``up`` returns only when each service answers (a Kafka TCP connect, a Redis PING) and prints where
 it listens, its pid and its log; ``status`` exits 0 only when both are ready (usable in scripts);
 ``down`` stops them (SIGTERM, then SIGKILL after 10 s). A failure names the service and its log, exit 1.
+A pid file is trusted only when its pid is still the process the stack started (same start time, same
+command line: ``workers.devstack.stack.PidRecord``); otherwise it is stale: reported, removed, never
+signalled, and ``up`` starts a new service. Redis runs with AOF (``appendonly yes``) in ``redis-data/``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers.devstack.stack import STATE_DIR, EmbeddedBroker, EmbeddedRedis, StackError, port_open
+from workers.devstack.stack import (
+    STATE_DIR,
+    EmbeddedBroker,
+    EmbeddedRedis,
+    PidRecord,
+    Service,
+    StackError,
+    port_open,
+    start_time,
+)
 from workers.settings.env import Env
 
 
@@ -33,50 +45,62 @@ def _services() -> tuple[EmbeddedBroker, EmbeddedRedis]:
     kport = int(env.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
     rport = urlsplit(env.redis_url).port or 6379
     d = _dir()
-    return EmbeddedBroker(kport, d / "broker.log"), EmbeddedRedis(rport, d / "redis.log", d / "redis-data")
+    # AOF, as the production advice: a stack restart keeps what was seen and delivered
+    redis = EmbeddedRedis(rport, d / "redis.log", d / "redis-data", appendonly=True)
+    return EmbeddedBroker(kport, d / "broker.log"), redis
 
 
-def _pid(name: str) -> int | None:
-    try:
-        pid = int((_dir() / f"{name}.pid").read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError):
+def _running(svc: Service) -> int | None:
+    """The pid of this stack's process for ``svc``, or None. A pid file naming any other process (gone, or a
+    pid reused by a stranger) is stale: reported, removed, and its pid never signalled."""
+    path = _dir() / f"{svc.name}.pid"
+    if not path.exists():
         return None
-    except OSError:  # a stale pid file: the process is gone
-        (_dir() / f"{name}.pid").unlink(missing_ok=True)
-        return None
+    rec = PidRecord.read(path)
+    if rec is not None and svc.owned(rec):
+        return rec.pid
+    what = f"pid {rec.pid} is not this stack's {svc.name}" if rec else "unreadable"
+    print(f"{svc.name}: stale pid file {path} ({what}); removed, nothing signalled")
+    path.unlink(missing_ok=True)
+    return None
 
 
 def up() -> int:
     print(f"state directory {_dir().resolve()}")
     for svc in _services():
-        if _pid(svc.name):
-            print(f"{svc.name}: already running (pid {_pid(svc.name)}) on 127.0.0.1:{svc.port}")
+        pid = _running(svc)
+        if pid is not None:
+            if not svc.ready():
+                raise StackError(f"{svc.name}: running (pid {pid}) but not answering on 127.0.0.1:{svc.port}")
+            print(f"{svc.name}: already running (pid {pid}) on 127.0.0.1:{svc.port}")
             continue
         svc.start()
-        (_dir() / f"{svc.name}.pid").write_text(str(svc.pid))
+        svc.record().write(_dir() / f"{svc.name}.pid")
         print(f"{svc.name}: ready on 127.0.0.1:{svc.port} (pid {svc.pid}, log {svc.log_path})")
     env = Env.from_environ()
     print(f"daemons connect with KAFKA_BOOTSTRAP_SERVERS={env.kafka_bootstrap} REDIS_URL={env.redis_url}")
     return 0
 
 
+def _alive(pid: int, start: int | None) -> bool:
+    return start is not None and start_time(pid) == start
+
+
 def down() -> int:
     for svc in _services():
-        pid = _pid(svc.name)
+        pid = _running(svc)
         if pid is None:
             print(f"{svc.name}: not running")
             continue
+        start = start_time(pid)  # checked before each signal: the pid is never taken for ours once it changed
         os.kill(pid, signal.SIGTERM)
         for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except OSError:
+            if not _alive(pid, start):
                 break
             time.sleep(0.1)
         else:
-            os.kill(pid, signal.SIGKILL)
+            if _alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
         (_dir() / f"{svc.name}.pid").unlink(missing_ok=True)
         print(f"{svc.name}: stopped (pid {pid})")
     return 0
@@ -85,7 +109,7 @@ def down() -> int:
 def status() -> int:
     code = 0
     for svc in _services():
-        pid = _pid(svc.name)
+        pid = _running(svc)
         ready = svc.ready() if pid else port_open(svc.port)
         state = "ready" if (pid and ready) else ("starting" if pid else "down")
         if state != "ready":

@@ -15,10 +15,19 @@ import uuid
 from typing import Any
 
 from workers.app.commands import add_config_option, config_dir
-from workers.core.errors import ConfigError, DeliveryError
+from workers.core.errors import ConfigError, DeliveryError, WirewatchError
 
 
 def run(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    try:
+        return _run(args)
+    except RedisError as exc:
+        raise WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from workers.alerter.endpoints import Endpoints
     from workers.alerter.retryqueue import RetryQueue
     from workers.app.configure import load_config
