@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from workers.filter.topics import load_topics
@@ -11,6 +12,7 @@ from workers.settings.config import Config
 ALL = ("feeds", "topics", "subscribers")
 
 
-def load_config(directory: Path | str, *, need: tuple[str, ...] = ALL) -> Config:
-    """Every file ``need`` names, validated, with the topics compiled for the matcher."""
-    return settings_config.load_config(directory, need=need, load_topics=load_topics)
+def load_config(directory: Path | str, *, need: tuple[str, ...] = ALL, match: bool = False) -> Config:
+    """All of config/ validated; the topics expanded into every country form only for a ``match``er (the
+    filter, match, evaluate): the poller and the alerter check topics.yaml without the lexicon's cost."""
+    return settings_config.load_config(directory, need=need, load_topics=partial(load_topics, expand=match))

@@ -95,7 +95,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     # a group that is still starting) must stop us with exit 0, not kill us by the default action (-15).
     stopper = Stopper()
     stopper.install()
-    cfg = load_config(config_dir, need=config_needs(roles))
+    cfg = load_config(config_dir, need=config_needs(roles), match="filter" in roles)
     stopper.shutdown_timeout = shutdown_timeout(cfg.settings, options)
     env = Env.from_environ()
     port = health_port(role, cfg.settings, options)
@@ -184,7 +184,7 @@ def _run_loops(loops: list[Loop], stopper: Stopper, config_dir: Path) -> None:
 def reload_worker(role: str, worker: Any, config_dir: Path) -> bool:
     """Load config/ again and hand it to the worker; on any mistake keep the running config."""
     try:
-        cfg = load_config(config_dir, need=ROLE_NEEDS[role])
+        cfg = load_config(config_dir, need=ROLE_NEEDS[role], match=role == "filter")
     except ConfigError as exc:
         metrics.CONFIG_RELOADS.labels(result="error").inc()
         logger.error(

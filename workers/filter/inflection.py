@@ -57,16 +57,32 @@ class Rules:
         """(stem, what may follow it) for a normalised word of this language's script.
 
         After a stem of under 4 letters only the swaps that begin like the final, and ``short_swap``, may replace
-        it: Lithuanian Kin-ija takes Kin-ijos but not Kin-as, which is "cinema"."""
-        whole = frozenset({""}) | self.endings
+        it: Lithuanian Kin-ija takes Kin-ijos but not Kin-as, which is "cinema". The sets are built once per
+        (rules, final) and shared by every word: a lexicon has thousands of words per language."""
         for final in self.finals:
             if word.endswith(final) and len(word) - len(final) >= 2:
                 stem = word[: -len(final)]
-                swap = self.swap
-                if len(stem) < 4:
-                    swap = frozenset(s for s in swap if s[:1] == final[:1]) | (self.short_swap or frozenset())
-                return stem, frozenset(final + e for e in whole) | swap
-        return word, whole
+                return stem, _endings(self, final, len(stem) < 4)
+        return word, _endings(self, "", False)
+
+
+_ENDINGS: dict[tuple[int, str, bool], frozenset[str]] = {}
+
+
+def _endings(rules: Rules, final: str, short: bool) -> frozenset[str]:
+    key = (id(rules), final, short)
+    found = _ENDINGS.get(key)
+    if found is None:
+        whole = frozenset({""}) | rules.endings
+        if not final:
+            found = whole
+        else:
+            swap = rules.swap
+            if short:
+                swap = frozenset(s for s in swap if s[:1] == final[:1]) | (rules.short_swap or frozenset())
+            found = frozenset(final + e for e in whole) | swap
+        found = _ENDINGS.setdefault(key, found)
+    return found
 
 
 # --- Finnic and Hungarian -------------------------------------------------------------------------------------

@@ -167,9 +167,8 @@ class Matcher:
         self._proper: list[bool] = []  # per pattern index: a lexicon or CLDR name: capitalised where case exists
         by_form: dict[tuple[str, str | None], int] = {}
 
-        def index(term: str, scope: str | None, exact: bool, cldr: bool, proper: bool) -> int:
-            norm = normalize_term(term)
-            form = (norm + ("*" if term.endswith("*") else ""), scope)
+        def index(term: str, scope: str | None, exact: bool, cldr: bool, proper: bool, key: str = "") -> int:
+            form = (key or normalize_term(term) + ("*" if term.endswith("*") else ""), scope)
             p_index = by_form.get(form)
             if p_index is None:
                 p_index = by_form[form] = len(self._terms)
@@ -187,15 +186,16 @@ class Matcher:
             return p_index
 
         for t_index, topic in enumerate(self.topics):
-            # (term, scope, exact, use, proper, universal): configured terms and CLDR names apply in every story
-            # (scope None); universal: a lexicon form that applies everywhere with the default rules.
-            uses: list[tuple[str, str | None, bool, _Use, bool, bool]] = [
-                (t, None, False, _Use(t_index, _Role.ANY), False, False) for t in topic.terms
+            # (term, scope, exact, use, proper, universal, key): configured terms and CLDR names apply in every
+            # story (scope None); universal: a lexicon form that applies everywhere with the default rules; key:
+            # the normalised form when the topic computed it.
+            uses: list[tuple[str, str | None, bool, _Use, bool, bool, str]] = [
+                (t, None, False, _Use(t_index, _Role.ANY), False, False, "") for t in topic.terms
             ]
             for g_index, group in enumerate(topic.all_of):
-                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index), False, False) for t in group]
-            uses += [(t, None, False, _Use(t_index, _Role.NONE), False, False) for t in topic.none_of]
-            uses += [(t, None, False, _Use(t_index, _Role.VETO), False, False) for t in topic.veto_of]
+                uses += [(t, None, False, _Use(t_index, _Role.ALL, g_index), False, False, "") for t in group]
+            uses += [(t, None, False, _Use(t_index, _Role.NONE), False, False, "") for t in topic.none_of]
+            uses += [(t, None, False, _Use(t_index, _Role.VETO), False, False, "") for t in topic.veto_of]
             for scoped in topic.scoped:
                 if scoped.group == -2:
                     use = _Use(t_index, _Role.NONE)
@@ -206,17 +206,20 @@ class Matcher:
                 proper = scoped.kind in PROPER_KINDS
                 scope = None if scoped.language == ANY_LANGUAGE else scoped.language
                 # English forms that apply everywhere keep the default rules in every story, as CLDR names do.
-                uses.append((scoped.text, scope, scoped.kind in EXACT_KINDS, use, proper, scope is None))
-            for order, (term, scope, exact, use, proper, universal) in enumerate(uses):
+                uses.append((scoped.text, scope, scoped.kind in EXACT_KINDS, use, proper, scope is None, scoped.key))
+            for order, (term, scope, exact, use, proper, universal, key) in enumerate(uses):
                 # One pattern per distinct spelling and scope: topics sharing "Russia" share its automaton entry.
                 cldr = scope is None and (universal or normalize_term(term) in topic.cldr_names)
                 # On equal spans the story language's own form names the hit (Северная Корея, not Северна Корея).
                 order = order - 1_000_000 if scope is not None else order
                 proper = proper or (scope is None and normalize_term(term) in topic.proper_names)
-                p_index = index(term, scope, exact, cldr, proper or cldr)
+                p_index = index(term, scope, exact, cldr, proper or cldr, key)
                 self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
-        self._default_patterns = [compile_term(term) for term in self._terms]
-        shared = [(i, p) for i, p in enumerate(self._default_patterns) if self._scope[i] is None]
+        # Only the shared terms are compiled now; a language's own forms when its automaton is built.
+        self._shared: dict[int, Pattern] = {
+            i: compile_term(term) for i, term in enumerate(self._terms) if self._scope[i] is None
+        }
+        shared = list(self._shared.items())
         self._default = _Automaton(shared)
         self._by_language: dict[str, list[int]] = defaultdict(list)
         for i, scope in enumerate(self._scope):
@@ -241,8 +244,8 @@ class Matcher:
         overrides: set[int] = set()
         # The shared terms where the language's rules change them (a topic's "Putin" takes Finnish cases): in
         # this language they replace the shared pattern, as the rules say (Slovak endings instead of -s).
-        for i, default in enumerate(self._default_patterns):
-            if self._scope[i] is None and not self._cldr[i]:
+        for i, default in self._shared.items():
+            if not self._cldr[i]:
                 forms = compile_forms(self._terms[i], language)
                 if len(forms) > 1 or forms[0].words != default.words or forms[0].proclitics:
                     patterns += [(i, p) for p in forms]
@@ -250,7 +253,7 @@ class Matcher:
         for lang in (language, *RELATED.get(language, ())):
             for i in self._by_language.get(lang, ()):
                 if self._exact[i]:
-                    patterns.append((i, self._default_patterns[i]))
+                    patterns.append((i, compile_term(self._terms[i])))
                 else:
                     patterns += [(i, p) for p in compile_forms(self._terms[i], language)]
         return _Automaton(patterns, frozenset(overrides))

@@ -104,7 +104,7 @@ def _particle_sequences() -> frozenset[str]:
 _PARTICLE_SEQUENCES = _particle_sequences()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Word:
     stem: str  # normalised letters that must be present
     ending: Ending
@@ -114,7 +114,7 @@ class Word:
     heads: frozenset[str] = frozenset()  # Ending.HANGUL: compound nouns allowed before the particles
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pattern:
     term: str  # as written in the config
     words: tuple[Word, ...]

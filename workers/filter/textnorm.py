@@ -291,8 +291,10 @@ def _normalize_segments(text: str) -> NormalizedText:
     return NormalizedText("".join(parts), n, nstart, nend, ostart, oend)
 
 
+@lru_cache(maxsize=1 << 17)
 def normalize_term(term: str) -> str:
-    """The normalised form of a configured term (same rules as the text)."""
+    """The normalised form of a configured term (same rules as the text). Cached: compiling topics normalises
+    each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here."""
     return normalize(term).text
 
 

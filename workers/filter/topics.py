@@ -130,7 +130,7 @@ class TopicsFile(BaseModel):
     topics: dict[str, TopicConfig]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScopedTerm:
     """A lexicon form of a topic's country that applies only in stories of ``language``."""
 
@@ -140,6 +140,7 @@ class ScopedTerm:
     source: str  # the lexicon source (cldr-territory, simplemma, manual...)
     code: str  # the country
     group: int = -1  # -1: one of the topic's terms; n: one of all-group n; -2: an exclusion
+    key: str = ""  # the normalised text (with a trailing * for a prefix), computed once here
 
 
 # Lexicon kinds a country expands into, and which of them are exact surface forms (no rules on top).
@@ -294,9 +295,9 @@ def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTe
             if key in seen or (where != -2 and norm in configured and entry.kind in EXACT_KINDS):
                 continue
             seen.add(key)
-            out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where))
+            out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where, key[0]))
             for derived in _derived(text, language, entry.kind):
-                out.append(ScopedTerm(derived, language, "derived", entry.source, code, where))
+                out.append(ScopedTerm(derived, language, "derived", entry.source, code, where, normalize_term(derived)))
     return out
 
 
@@ -312,16 +313,22 @@ def _check_names(path: Path, data: Any) -> None:
             )
 
 
-def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
-    """Expand validated config into Topics; a term the matcher cannot compile is a ConfigError."""
+def build_topics(config: TopicsFile, path: Path, *, expand: bool = True) -> list[Topic]:
+    """Expand validated config into Topics; a term the matcher cannot compile is a ConfigError.
+
+    ``expand=False`` checks everything but leaves the countries unexpanded (no CLDR names, no lexicon forms):
+    what the poller and the alerter need, who validate topics.yaml but match nothing."""
     codes = {c for t in config.topics.values() for c in [*t.countries, *(c for g in t.all for c in g.countries)]}
+    if not expand:
+        codes = set()
     names = country_names(codes) if codes else {}
+    lexicon.entries(codes)  # one read of the lexicon for every code (each call with new codes reads the file)
     topics: list[Topic] = []
     for name, cfg in config.topics.items():
         topic = Topic(
             name=name,
-            terms=_expand([*cfg.terms, *cfg.names], cfg.countries, names),
-            all_of=tuple(_expand([*g.terms, *g.names], g.countries, names) for g in cfg.all),
+            terms=_expand([*cfg.terms, *cfg.names], cfg.countries if expand else [], names),
+            all_of=tuple(_expand([*g.terms, *g.names], g.countries if expand else [], names) for g in cfg.all),
             proper_names=frozenset(normalize_term(t) for t in [*cfg.names, *(n for g in cfg.all for n in g.names)]),
             none_of=tuple(cfg.none),
             veto_of=tuple(cfg.veto),
@@ -329,15 +336,20 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
             min_hits=cfg.min_hits,
             countries=tuple(cfg.countries),
             description=cfg.description,
-            cldr_names=_cldr_names(cfg, names),
+            cldr_names=_cldr_names(cfg, names) if expand else frozenset(),
             scoped=tuple(
                 [
                     *_scoped(list(cfg.countries), -1, set()),
                     *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, set())),
                 ]
-            ),
+            )
+            if expand
+            else (),
         )
-        for term in [*topic.terms, *(t for g in topic.all_of for t in g), *topic.none_of, *topic.veto_of]:
+        # The configured terms are checked here, so a mistake names the file and topic; the country names and
+        # lexicon forms are compiled by the Matcher (a test compiles every country).
+        configured = [*cfg.terms, *cfg.names, *(t for g in cfg.all for t in [*g.terms, *g.names]), *cfg.none, *cfg.veto]
+        for term in configured:
             try:
                 compile_term(term)
             except ValueError as exc:
@@ -347,9 +359,10 @@ def build_topics(config: TopicsFile, path: Path) -> list[Topic]:
     return topics
 
 
-def load_topics(path: Path) -> list[Topic]:
-    """Read and validate a topics file; raise ConfigError naming file, topic and field on any mistake."""
+def load_topics(path: Path, *, expand: bool = True) -> list[Topic]:
+    """Read and validate a topics file; raise ConfigError naming file, topic and field on any mistake.
+    ``expand=False``: validated, countries not expanded (see ``build_topics``)."""
     data = yamlfile.read_yaml(path)
     _check_names(path, data)
     config = yamlfile.validate(TopicsFile, data, path)
-    return build_topics(config, path)
+    return build_topics(config, path, expand=expand)
