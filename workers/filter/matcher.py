@@ -203,7 +203,8 @@ class Matcher:
                     use = _Use(t_index, _Role.ALL, scoped.group)
                 else:
                     use = _Use(t_index, _Role.ANY)
-                proper = scoped.kind in PROPER_KINDS
+                # Names, and dictionary forms written with a capital (Kinijos, Kino), are proper nouns.
+                proper = scoped.kind in PROPER_KINDS or (scoped.kind in EXACT_KINDS and scoped.text[:1].isupper())
                 scope = None if scoped.language == ANY_LANGUAGE else scoped.language
                 # English forms that apply everywhere keep the default rules in every story, as CLDR names do.
                 uses.append((scoped.text, scope, scoped.kind in EXACT_KINDS, use, proper, scope is None, scoped.key))

@@ -1,0 +1,156 @@
+"""A topic written once (``countries: [XX]``) catches the country as a native reader would, in many languages.
+
+One table per class of form (inflection, adjectives and demonyms, attached particles and mutations, compounds,
+short forms), each with negatives beside the positives. The sentences are written for these tests; the language
+is given as the filter's detection would give it for a whole story.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workers.filter.matcher import Matcher
+from workers.filter.topics import TopicsFile, build_topics
+
+
+@pytest.fixture(scope="module")
+def countries() -> Matcher:
+    cfg = TopicsFile.model_validate(
+        {
+            "topics": {
+                "ru": {"countries": ["RU"]},
+                "kp": {"countries": ["KP"]},
+                "cn": {"countries": ["CN"]},
+                "de": {"countries": ["DE"]},
+                "sy": {"countries": ["SY"]},
+            }
+        }
+    )
+    return Matcher(build_topics(cfg, Path("topics.yaml")))
+
+
+def _check(matcher: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    found = matcher.match(text, language)
+    assert (topic in found) is expected, (language, text, {k: v.terms for k, v in found.items()})
+
+
+INFLECTION = [
+    ("fi", "Presidentti vieraili Venäjällä viime viikolla.", "ru", True),
+    ("fi", "Suomi ja Venäjän hallitus neuvottelivat.", "ru", True),
+    ("fi", "Kiinassa kasvu hidastui.", "cn", True),
+    ("et", "Venemaal toimusid valimised.", "ru", True),
+    ("hu", "Oroszországban választásokat tartottak.", "ru", True),
+    ("hu", "Az állatkertben egy oroszlán született.", "ru", False),  # oroszlán: lion
+    ("lt", "Rusijos prezidentas atvyko į Vilnių.", "ru", True),
+    ("lv", "Krievijas valdība paziņoja par jauniem noteikumiem.", "ru", True),
+    ("tr", "Rusya'nın açıklaması dün geldi.", "ru", True),
+    ("el", "Η κυβέρνηση της Ρωσίας ανακοίνωσε νέα μέτρα.", "ru", True),
+    ("hr", "Delegacija iz Rusije stigla je u Zagreb.", "ru", True),
+    ("sr", "Делегација из Русије стигла је у Београд.", "ru", True),
+    ("ro", "Guvernul Rusiei a anunțat noi sancțiuni.", "ru", True),
+    ("is", "Forseti Rússlands kom í heimsókn.", "ru", True),
+    ("eu", "Errusiako gobernuak adierazpena egin du.", "ru", True),
+    ("sq", "Qeveria e Rusisë njoftoi masa të reja.", "ru", True),
+    ("ta", "ரஷ்யாவில் புதிய சட்டம் அமலுக்கு வந்தது.", "ru", True),
+    ("mr", "रशियात नवीन कायदा लागू झाला.", "ru", True),
+    ("hr", "Kino u središtu grada ponovno je otvoreno.", "cn", False),  # kino: cinema, not Kina
+    ("lt", "Naujasis kino teatras atsidarys rudenį.", "cn", False),
+]
+
+ADJECTIVES = [
+    ("hu", "Az orosz külügyminiszter Budapestre érkezett.", "ru", True),
+    ("sr", "Руски министар је стигао у посету.", "ru", True),
+    ("el", "Ο ρωσικός στρατός αποσύρθηκε.", "ru", True),
+    ("fa", "وزیر خارجه روسی به تهران سفر کرد.", "ru", True),
+    ("he", "דיפלומטים רוסים נפגשו בירושלים.", "ru", True),
+    ("it", "Il ministro russo è arrivato a Roma.", "ru", True),
+    ("es", "Las tropas rusas se retiraron de la ciudad.", "ru", True),
+    ("vi", "Bộ Ngoại giao Nga ra tuyên bố chiều nay.", "ru", True),
+    ("vi", "Chị Nga bán rau ở chợ đã hơn mười năm.", "ru", False),  # Nga: a woman's name
+    ("en", "Nga was the name of her grandmother.", "ru", False),  # the Vietnamese name only in Vietnamese
+    ("fr", "Un investisseur chinois a racheté le club.", "cn", True),
+    ("hu", "A kínai kormány új terveket jelentett be.", "cn", True),
+    ("en", "A Chinese farmer sold his harvest.", "cn", True),
+    ("de", "Die deutsche Regierung plant neue Gesetze.", "de", True),
+    ("hu", "A német kancellár Párizsba utazott.", "de", True),
+    ("hi", "रूसो एक प्रसिद्ध दार्शनिक थे।", "ru", False),  # Rousseau
+]
+
+PARTICLES_AND_MUTATIONS = [
+    ("he", "השגריר ביקר ברוסיה בשבוע שעבר.", "ru", True),
+    ("he", "המשלחת יצאה לרוסיה הבוקר.", "ru", True),
+    ("ar", "وصل الوفد إلى روسيا أمس.", "ru", True),
+    ("ga", "Tá stair fhada ag an Rúis.", "ru", True),
+    ("ga", "Rinne rialtas na Rúise cinneadh.", "ru", True),
+    ("cy", "Mae'r tîm yn chwarae yng Ngogledd Corea.", "kp", True),
+    ("fa", "او روستایی کوچک در شمال ایران است.", "ru", False),  # روستا: village
+    ("ur", "ہمیں ایک دوسرے پر بھروسہ کرنا چاہیے۔", "ru", False),  # بھروسہ: trust
+]
+
+COMPOUNDS = [
+    ("de", "Die Russlandpolitik der Regierung steht in der Kritik.", "ru", True),
+    ("nl", "Het Ruslandbeleid van de regering is veranderd.", "ru", True),
+    ("fi", "Venäjä-suhteet ovat kiristyneet.", "ru", True),
+    ("ko", "정부는 대북 정책을 재검토했다.", "kp", True),
+    ("ko", "북측 대표단이 회담장에 도착했다.", "kp", True),
+    ("ko", "남북정상회담이 열렸다.", "kp", True),
+    ("ko", "북한경제가 어려움을 겪고 있다.", "kp", True),
+    ("ko", "주말에 북한산에 올랐다.", "kp", False),  # 북한산: a mountain near Seoul
+    ("ko", "태평양 연안 국가들이 모였다.", "kp", False),  # 평양 inside 태평양 (Pacific)
+    ("en", "Borussia Dortmund won again, and Prussia is history.", "ru", False),
+    ("en", "Liz Truss met Russell in London.", "ru", False),
+]
+
+SHORT_FORMS = [
+    ("zh", "俄外长将访问北京。", "ru", True),
+    ("zh", "中俄两国签署协议。", "ru", True),
+    ("zh", "中朝边境口岸恢复通关。", "kp", True),
+    ("ja", "日露首脳会談が行われた。", "ru", True),
+    ("ja", "露外相が声明を発表した。", "ru", True),
+    ("ja", "新製品を初めて披露した。", "ru", False),  # 披露: to unveil
+    ("ru", "Глава МИД РФ провёл переговоры.", "ru", True),
+    ("zh", "延边朝鲜族自治州举办了民俗节。", "kp", False),  # ethnic Koreans of China
+    ("ru", "На Камчатке открылась путина.", "ru", False),  # путина, the fishing season, is no name here
+]
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), INFLECTION)
+def test_inflected_forms(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), ADJECTIVES)
+def test_adjectives_and_demonyms(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), PARTICLES_AND_MUTATIONS)
+def test_particles_and_mutations(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), COMPOUNDS)
+def test_compounds(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), SHORT_FORMS)
+def test_short_forms(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+def test_every_country_compiles_and_norway_needs_no_quotes() -> None:
+    from workers.filter.countries import known_codes
+
+    codes = sorted(known_codes())
+    cfg = TopicsFile.model_validate({"topics": {c.lower(): {"countries": [c]} for c in codes}})
+    topics = build_topics(cfg, Path("topics.yaml"))
+    matcher = Matcher(topics)
+    assert len(topics) == len(codes) >= 249
+    assert {"cd", "cg"} <= set(matcher.match("Talks on Congo resumed.", "en"))
+    import yaml
+
+    norway = TopicsFile.model_validate(yaml.safe_load("topics: {norway: {countries: [NO]}}"))
+    assert build_topics(norway, Path("topics.yaml"))[0].countries == ("NO",)
