@@ -71,7 +71,7 @@ class _Role(Enum):
     VETO = "veto"  # cancels the topic
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Use:
     topic: int  # index into Matcher.topics
     role: _Role
@@ -258,6 +258,11 @@ class Matcher:
                 else:
                     patterns += [(i, p) for p in compile_forms(self._terms[i], language)]
         return _Automaton(patterns, frozenset(overrides))
+
+    @property
+    def pattern_count(self) -> int:
+        """Distinct (spelling, language) forms the matcher holds."""
+        return len(self._terms)
 
     def warm(self, languages: Iterable[str]) -> None:
         """Build the automata of these story languages now, instead of at their first story."""

@@ -278,7 +278,7 @@ def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int)
 
 def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTerm]:
     out: list[ScopedTerm] = []
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, int, bool]] = set()
     found = lexicon.entries(codes)
     for code in codes:
         out += _capital_fallback(found[code], code, group)
@@ -291,7 +291,9 @@ def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTe
             text = _base_form(entry.text, language)
             norm = normalize_term(text)
             where = -2 if entry.kind == "not" else group
-            key = (norm + ("*" if entry.text.endswith("*") else ""), language, where)
+            # A name and a lowercase word of the same spelling are both kept (Venäjä the country, venäjä the
+            # language): the matcher merges them into one pattern that then matches in any case.
+            key = (norm + ("*" if entry.text.endswith("*") else ""), language, where, entry.kind in PROPER_KINDS)
             if key in seen or (where != -2 and norm in configured and entry.kind in EXACT_KINDS):
                 continue
             seen.add(key)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.app.commands import add_config_option, config_dir
+from workers.core.errors import ConfigError
 from workers.settings import env
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,11 +44,48 @@ def run(args: argparse.Namespace) -> int:
     files = {file_of(story_id) for story_id in label_set.labels}
     stories = corpus_stories(corpus, files.__contains__)
     report = evaluate(stories, label_set, matcher, language.detect, sentences)
+    multilingual = _multilingual(args, corpus, matcher) if args.multilingual else None
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        out = report.to_dict()
+        if multilingual is not None:
+            out["multilingual"] = multilingual[0]
+        print(json.dumps(out, ensure_ascii=False))
     else:
         print(format_report(report))
+        if multilingual is not None:
+            print()
+            print(multilingual[1])
     return 0
+
+
+def _multilingual(args: argparse.Namespace, corpus: Path, matcher: Any) -> tuple[dict[str, Any], str]:
+    """Precision and recall per topic and per language on the multilingual development set (the lingua-go
+    sentences labelled by id, and the sentences written for it), for the topics it labels. The story language
+    is the detected one, as in the filter."""
+    from workers.evaluation import devset
+    from workers.filter import language
+
+    loaded, written = devset.load_all(corpus)
+    names = [t.name for t in matcher.topics if t.name in loaded.topics]
+    if not names:
+        raise ConfigError(f"no topic of topics.yaml is labelled in the development set ({', '.join(loaded.topics)})")
+    found = devset.score([*loaded.examples, *written], devset.matcher_function(matcher), names)
+    detected = devset.score(
+        [*loaded.examples, *written],
+        lambda text, _language: set(matcher.match(text, language.detect(text).language)),
+        names,
+    ).labelled
+    columns = [(t, [t]) for t in names]
+    text = "\n".join(
+        [
+            f"== multilingual development set: {found.examples} examples, story language as detected",
+            devset.format_table(detected, columns),
+            "",
+            "== the same with the labelled language",
+            devset.format_table(found.labelled, columns),
+        ]
+    )
+    return {"detected": detected.to_dict(), "labelled": found.labelled.to_dict()}, text
 
 
 def register(sub: Any) -> None:
@@ -66,6 +104,11 @@ def register(sub: Any) -> None:
         default=DEFAULT_SENTENCES,
         metavar="N",
         help=f"lingua-go sentences per language for language accuracy (default {DEFAULT_SENTENCES}; 0: none)",
+    )
+    p.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="also precision and recall per topic and language on the multilingual development set",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
