@@ -1,29 +1,29 @@
-"""Country names in every language CLDR knows, for topics that say ``countries: [KP]``.
+"""Country names in every language CLDR knows, for topics that say ``countries: [KP]``: the names every story
+is matched against, whatever its language (each language's own forms come scoped, from ``workers.filter.lexicon``).
 
-Decisions, in order, for each name CLDR gives a country code:
+Decisions, in order, for each name CLDR gives a country code (read from the lexicon's ``cldr-territory`` rows,
+which ``scripts/build_lexicon.py`` took from babel's locale files; the reading is cached per process):
 
-1. read every locale's own data file once (not babel's merged, cached ``Locale`` objects: those would load
-   each parent again and keep about 100 MB of locale data alive); the reading is cached per process;
-2. drop inverted sort forms ("Korea, North");
-3. drop short names written in Latin script (fewer than ``MIN_LATIN_CHARS`` letters): CLDR's names in small
+1. drop inverted sort forms ("Korea, North") and parenthetical qualifiers (``name_parts``);
+2. drop short names written in Latin script (fewer than ``MIN_LATIN_CHARS`` letters): CLDR's names in small
    languages include "Nga", "Rus", "Risi", "Lasa", which are words or names in other languages;
-4. drop the names in ``COLLIDING_NAMES``, which are common words or personal names elsewhere;
-5. dedupe after normalisation, keeping the first spelling, and remember the languages of the locales that gave
-   each name (a Slovak name takes Slovak case endings in a Slovak story, a Hausa name does not: see
-   ``workers.filter.terms``).
+3. drop the names in ``COLLIDING_NAMES``, which are common words or personal names elsewhere;
+4. dedupe after normalisation, keeping the first spelling, and remember the languages of the locales that gave
+   each name, so a caller can leave out the names of languages that get them scoped anyway
+   (``skip_languages``): "Venäjä" needs no place among every story's terms when Finnish stories have it.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 import threading
 import time
 import unicodedata
 from collections.abc import Iterable
 
-import babel.localedata
+import babel
 
+from workers.filter import lexicon
 from workers.filter.textnorm import normalize_term
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ COLLIDING_NAMES = frozenset(
         "ደቡብ፡ኮሪያ",  # Ge'ez CLDR data gives KP a name that reads "South Korea"
     }
 )
+
+CLDR = "cldr-territory"  # the lexicon source of CLDR's territory names
 
 # CLDR codes that name no place: unknown region, pseudo-locales, "Outlying Oceania".
 _NOT_PLACES = frozenset({"ZZ", "XA", "XB", "QO"})
@@ -74,22 +76,11 @@ def _keep(name: str) -> bool:
     return not (_is_latin(norm) and letters < MIN_LATIN_CHARS)
 
 
-def _load(codes: set[str]) -> None:
+def _load(codes: set[str], found: dict[str, tuple[lexicon.Entry, ...]] | None) -> None:
     started = time.perf_counter()
-    found: dict[str, list[tuple[str, str]]] = {code: [] for code in codes}
-    for locale_id in sorted(babel.localedata.locale_identifiers()):
-        try:
-            with open(babel.localedata.resolve_locale_filename(locale_id), "rb") as fh:
-                data = pickle.load(fh)
-        except Exception:  # one broken locale file must not lose the others
-            logger.warning("cannot read CLDR locale locale=%s", locale_id, exc_info=True)
-            continue
-        territories = data.get("territories") or {}
-        for code in codes:
-            name = territories.get(code)
-            if name:
-                found[code].append((name, locale_id.split("_")[0]))
-    for code, names in found.items():
+    found = found if found is not None and codes <= found.keys() else lexicon.entries(codes)
+    for code in codes:
+        names = [(e.text, lexicon.story_language(e.lang)) for e in found[code] if e.kind == "name" and e.source == CLDR]
         seen: set[str] = set()
         kept: list[str] = []
         for name, language in ((part, lang) for full, lang in names for part in name_parts(full)):
@@ -101,7 +92,7 @@ def _load(codes: set[str]) -> None:
                 kept.append(name.strip())
                 _languages.setdefault(norm, set()).add(language)
         _names[code] = tuple(kept)
-    logger.info("country names loaded codes=%s seconds=%.2f", ",".join(sorted(codes)), time.perf_counter() - started)
+    logger.info("country names loaded codes=%d seconds=%.2f", len(codes), time.perf_counter() - started)
 
 
 def name_parts(name: str) -> list[str]:
@@ -118,17 +109,29 @@ def name_parts(name: str) -> list[str]:
     return parts
 
 
-def country_names(codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Names of each country code in every CLDR locale, filtered as the module docstring says.
+def country_names(
+    codes: Iterable[str],
+    *,
+    skip_languages: frozenset[str] = frozenset(),
+    entries: dict[str, tuple[lexicon.Entry, ...]] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Names of each country code in every CLDR locale, filtered as the module docstring says, without the
+    names that only locales of ``skip_languages`` give.
 
-    Codes not yet cached are read in one pass over the locale files, so ask for all codes at once.
+    Codes not yet cached are read in one pass over the lexicon (or taken from ``entries``, already read), so
+    ask for all codes at once.
     """
     wanted = {c.upper() for c in codes}
     with _lock:
         missing = wanted - _names.keys()
         if missing:
-            _load(missing)
-        return {code: _names[code] for code in wanted}
+            _load(missing, entries)
+        if not skip_languages:
+            return {code: _names[code] for code in wanted}
+        return {
+            code: tuple(n for n in _names[code] if not _languages[normalize_term(n).strip()] <= skip_languages)
+            for code in wanted
+        }
 
 
 def name_languages(name: str) -> frozenset[str]:

@@ -107,6 +107,18 @@ class Detection:
     probability: float  # 0.0 for "und"
 
 
+def detectable_languages() -> frozenset[str]:
+    """Every code ``detect`` can return: langdetect's profiles (zh-cn/zh-tw as zh), the script-owned languages,
+    those decided by their letters and those the second opinion may switch to."""
+    import os
+
+    profiles = {normalize_code(name) or name for name in os.listdir(PROFILES_DIRECTORY)}
+    scripts = {code for code, _ in _SCRIPTS} | {"ja", "zh"}
+    letters = {u.language for u in language_rules.UNIQUE_LETTERS}
+    second = {code for codes in language_rules.LANDING.values() for code in codes}
+    return frozenset(profiles | scripts | letters | second)
+
+
 def warm_up() -> None:
     """Load langdetect's profiles (about a second); call once at daemon start so the first story is not slow."""
     _get_factory()

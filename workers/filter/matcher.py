@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -104,13 +104,14 @@ class _Automaton:
         self.patterns = patterns
         self.overrides = overrides  # pattern indices whose shared-automaton hits this one replaces
         self._automaton = ahocorasick.Automaton()
+        # Per key: its length and the (pattern index, bound match_at) pairs that start with it, as one tuple:
+        # no per-candidate lookup in ``find``'s hot loop, and no list per key (a filter holds hundreds of
+        # thousands of keys when topics name every country).
+        by_key: dict[str, list[tuple[int, Callable[[str, int], int | None]]]] = {}
         for p_index, pattern in patterns:
-            # The entry holds each pattern's bound match_at: no per-candidate lookup in ``find``'s hot loop.
-            entry = self._automaton.get(pattern.key, None)
-            if entry is None:
-                self._automaton.add_word(pattern.key, (len(pattern.key), [(p_index, pattern.match_at)]))
-            else:
-                entry[1].append((p_index, pattern.match_at))
+            by_key.setdefault(pattern.key, []).append((p_index, pattern.match_at))
+        for key, confirms in by_key.items():
+            self._automaton.add_word(key, (len(key), tuple(confirms)))
         if patterns:
             self._automaton.make_automaton()
 
@@ -228,6 +229,7 @@ class Matcher:
                 self._by_language[scope].append(i)
         self._languages: dict[str, _Automaton] = {}
         self._lock = threading.Lock()
+        normalize_term.cache_clear()  # its entries served the topic compile; the memory serves the automata
         logger.info("matcher built topics=%d patterns=%d shared=%d", len(self.topics), len(self._terms), len(shared))
 
     def _language(self, language: str) -> _Automaton:

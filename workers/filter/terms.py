@@ -82,6 +82,9 @@ WEST_SLAVIC_CONSONANT_ENDINGS = frozenset(
 )
 
 
+_NO_PROCLITICS: frozenset[str] = frozenset()  # one object for the hundreds of thousands of patterns without
+
+
 class Ending(Enum):
     EXACT = "exact"  # the word ends where the text's word ends
     PREFIX = "prefix"  # any continuation of the word
@@ -315,7 +318,7 @@ def compile_term(term: str, west_slavic: bool = False, language: str | None = No
         key_parts.append(word.stem)
         if word.ending is not Ending.EXACT:
             break
-    proclitics = rules.proclitics if rules and script_of(words[0].stem) == rules.script else frozenset()
+    proclitics = rules.proclitics if rules and script_of(words[0].stem) == rules.script else _NO_PROCLITICS
     return Pattern(
         term=term,
         words=tuple(words),

@@ -49,6 +49,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from workers.core.errors import ConfigError
 from workers.filter import lexicon
 from workers.filter.countries import country_names, known_codes
+from workers.filter.language import detectable_languages
 from workers.filter.terms import check_term, compile_term
 from workers.filter.textnorm import normalize_term
 from workers.settings import yamlfile
@@ -151,10 +152,11 @@ EXACT_KINDS = frozenset({"form"})
 PROPER_KINDS = frozenset({"name", "capital"})
 
 
-def story_language(lexicon_language: str) -> str:
-    """The code a story in a lexicon (CLDR) language is detected as: sr-Latn -> sr, zh-Hant -> zh, nb -> no."""
-    base = lexicon_language.split("-")[0].split("_")[0]
-    return {"nb": "no", "nn": "no", "fil": "tl", "yue": "zh", "iw": "he"}.get(base, base)
+story_language = lexicon.story_language
+
+# Languages whose CLDR names need not be in every story's terms: detection returns them, so their stories get
+# those names scoped (English stays: its names apply everywhere, see UNIVERSAL_ENGLISH_KINDS).
+SCOPED_ONLY = detectable_languages() - {"en"}
 
 
 @dataclass(frozen=True)
@@ -276,10 +278,9 @@ def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int)
     ]
 
 
-def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTerm]:
+def _scoped(codes: list[str], group: int, found: dict[str, tuple[lexicon.Entry, ...]]) -> list[ScopedTerm]:
     out: list[ScopedTerm] = []
     seen: set[tuple[str, str, int, bool]] = set()
-    found = lexicon.entries(codes)
     for code in codes:
         out += _capital_fallback(found[code], code, group)
         for entry in found[code]:
@@ -294,7 +295,7 @@ def _scoped(codes: list[str], group: int, configured: set[str]) -> list[ScopedTe
             # A name and a lowercase word of the same spelling are both kept (Venäjä the country, venäjä the
             # language): the matcher merges them into one pattern that then matches in any case.
             key = (norm + ("*" if entry.text.endswith("*") else ""), language, where, entry.kind in PROPER_KINDS)
-            if key in seen or (where != -2 and norm in configured and entry.kind in EXACT_KINDS):
+            if key in seen:
                 continue
             seen.add(key)
             out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where, key[0]))
@@ -323,8 +324,10 @@ def build_topics(config: TopicsFile, path: Path, *, expand: bool = True) -> list
     codes = {c for t in config.topics.values() for c in [*t.countries, *(c for g in t.all for c in g.countries)]}
     if not expand:
         codes = set()
-    names = country_names(codes) if codes else {}
-    lexicon.entries(codes)  # one read of the lexicon for every code (each call with new codes reads the file)
+    # The names every story gets: English, and the languages detection never returns (their stories come out as
+    # another language); the names of the detected languages apply in their own stories, from the lexicon.
+    found = lexicon.entries(codes)  # one read of the lexicon for every code
+    names = country_names(codes, skip_languages=SCOPED_ONLY, entries=found) if codes else {}
     topics: list[Topic] = []
     for name, cfg in config.topics.items():
         topic = Topic(
@@ -341,8 +344,8 @@ def build_topics(config: TopicsFile, path: Path, *, expand: bool = True) -> list
             cldr_names=_cldr_names(cfg, names) if expand else frozenset(),
             scoped=tuple(
                 [
-                    *_scoped(list(cfg.countries), -1, set()),
-                    *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, set())),
+                    *_scoped(list(cfg.countries), -1, found),
+                    *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, found)),
                 ]
             )
             if expand

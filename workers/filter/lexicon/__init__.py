@@ -37,6 +37,7 @@ class Entry:
     source: str  # source id, see SOURCES.md
 
 
+CACHE_MAX_CODES = 32
 _lock = threading.Lock()
 _cache: dict[tuple[Path, str], tuple[Entry, ...]] = {}
 
@@ -45,14 +46,16 @@ def _read(codes: set[str], path: Path) -> dict[str, list[Entry]]:
     found: dict[str, list[Entry]] = {code: [] for code in codes}
     shared: dict[str, str] = {}  # one string object per language, kind, source and lemma: a third less memory
     share = shared.setdefault
-    text = gzip.decompress(path.read_bytes()).decode("utf-8")
-    for line in text.split("\n")[1:]:  # header first; the last element is the empty string after the last row
-        tab = line.find("\t")
-        bucket = found.get(line[:tab]) if tab > 0 else None
-        if bucket is not None:
-            _code, lang, kind, surface, lemma, source = line.split("\t")
-            entry = Entry(surface, share(lang, lang), share(kind, kind), share(lemma, lemma), share(source, source))
-            bucket.append(entry)
+    # Streamed line by line: the whole file decoded at once would be a peak of some 60 MB in the filter.
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
+        next(fh, None)  # the header
+        for line in fh:
+            tab = line.find("\t")
+            bucket = found.get(line[:tab]) if tab > 0 else None
+            if bucket is not None:
+                _code, lang, kind, surface, lemma, source = line.rstrip("\n").split("\t")
+                entry = Entry(surface, share(lang, lang), share(kind, kind), share(lemma, lemma), share(source, source))
+                bucket.append(entry)
     return found
 
 
@@ -66,8 +69,13 @@ def entries(codes: Iterable[str], path: Path = LEXICON_FILE) -> dict[str, tuple[
         missing = {code for code in wanted if (path, code) not in _cache}
         if missing:
             started = time.perf_counter()
-            for code, rows in _read(missing, path).items():
-                _cache[(path, code)] = tuple(rows)
+            read = {code: tuple(rows) for code, rows in _read(missing, path).items()}
+            if len(wanted) > CACHE_MAX_CODES:
+                # A read for many topics (a countries topic per country) is not kept: its forms live on in the
+                # compiled topics, and a second copy would cost tens of MB in the filter.
+                return {code: _cache.get((path, code)) or read[code] for code in wanted}
+            for code, rows in read.items():
+                _cache[(path, code)] = rows
             logger.info(
                 "country lexicon loaded path=%s codes=%d entries=%d seconds=%.3f",
                 path,
@@ -76,6 +84,12 @@ def entries(codes: Iterable[str], path: Path = LEXICON_FILE) -> dict[str, tuple[
                 time.perf_counter() - started,
             )
         return {code: _cache[(path, code)] for code in wanted}
+
+
+def story_language(lexicon_language: str) -> str:
+    """The code a story in a lexicon (CLDR) language is detected as: sr-Latn -> sr, zh-Hant -> zh, nb -> no."""
+    base = lexicon_language.split("-")[0].split("_")[0]
+    return {"nb": "no", "nn": "no", "fil": "tl", "yue": "zh", "iw": "he"}.get(base, base)
 
 
 def clear_cache() -> None:
