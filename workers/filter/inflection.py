@@ -266,9 +266,24 @@ _TABLE: dict[str, Rules] = {
     "es": _romance("o a os as e es"),
     "pt": _romance("o a os as e es"),
     "it": _romance("o a i e"),
-    "ca": _romance("o a os es"),
+    "ca": Rules(
+        "latin",
+        swap=_n("o a os es"),
+        finals=("o", "a", "e", "i"),
+        min_letters=4,
+        short_swap=_n("o a os es"),
+        endings=_n("a os es sa sos ses s"),  # rus, russa, russos, russes
+    ),
     "fr": Rules("latin", endings=_n("s e es ne nes")),
-    "de": Rules("latin", endings=_n(_DE), compound=4, compound_min=5),
+    # Adjectives come from CLDR inflected (Nordkoreanischer Won): their endings swap (nordkoreanische, -en).
+    "de": Rules(
+        "latin",
+        endings=_n(_DE),
+        compound=4,
+        compound_min=5,
+        finals=("ischer", "isches", "ischen", "ischem", "ische"),
+        swap=_n("isch ische ischer ischen isches ischem"),
+    ),
     "nl": Rules("latin", endings=_n(_NL), compound=4, compound_min=5),
     "af": Rules("latin", endings=_n(_NL), compound=4, compound_min=5),
     "sv": Rules("latin", endings=_n(_SCANDINAVIAN), compound=4, compound_min=5),

@@ -184,6 +184,8 @@ class Matcher:
                     self._cldr[p_index] = False  # another topic lists it: it takes the language's rules
                 if not proper:
                     self._proper[p_index] = False
+                if not exact:
+                    self._exact[p_index] = False  # a form that is also a name or word takes the rules
             return p_index
 
         for t_index, topic in enumerate(self.topics):
