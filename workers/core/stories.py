@@ -86,12 +86,15 @@ def load_json(raw: bytes) -> Any:
     """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError).
 
     A lone surrogate (``"\\ud800"``, valid JSON, not valid Unicode) becomes U+FFFD here, at the boundary: no
-    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already."""
+    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already.
+    It may come as an escape or as raw bytes: ``json.loads`` decodes bytes with ``surrogatepass``, so the UTF-8
+    form of a surrogate (``ED A0 80``), which no UTF-8 decoder accepts, reads as one too."""
     try:
-        data = json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads(bytes) decodes
+        data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoryFormatError(f"not JSON: {exc}") from None
-    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) else data
+    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) or _SURROGATE.search(text) else data
 
 
 def _digest(*parts: str) -> str:
