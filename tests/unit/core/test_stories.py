@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from workers.core.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
@@ -85,3 +87,16 @@ def test_a_raw_utf8_surrogate_is_replaced_when_read(field: str) -> None:
     read = Story.from_json(raw)
     assert getattr(read, field).startswith("\ufffd")
     assert read.to_json()  # every encoder downstream can write it
+
+
+# Found by tests/unit/filter/test_fuzz_records.py: "language_hint": true reached the language detector, which
+# raised AttributeError, so the story was dead-lettered as a filter crash (with a traceback) instead of malformed.
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("language_hint", True), ("html", 5), ("guid", []), ("published", {}), ("fetched_at", None), ("tags", "x")],
+)
+def test_an_optional_field_of_the_wrong_type_is_a_malformed_story(field: str, value: object) -> None:
+    s = Story(id="0", feed="", feed_url="", title="", link="", text="")
+    data = {**json.loads(s.to_json()), field: value}
+    with pytest.raises(StoryFormatError, match=f"wrong type: {field}"):
+        Story.from_json(json.dumps(data).encode())
