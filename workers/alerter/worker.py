@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -56,6 +57,29 @@ def covers(sub: Subscriber, event: MatchEvent) -> bool:
     if sub.languages and event.language not in sub.languages:
         return False
     return any(t in event.topics and event.topics[t].hit_count >= sub.min_hits for t in sub.topics)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What one match record becomes: its event and the subscribers it is for, or (``event`` None) a dead letter
+    for ``problem``."""
+
+    event: MatchEvent | None
+    subscribers: list[Subscriber]
+    problem: str = ""
+
+    @property
+    def reason(self) -> str:
+        return f"malformed match: {self.problem}"
+
+
+def route(raw: bytes, subscribers: Sequence[Subscriber]) -> Routed:
+    """The alerter's decision on one record's value, before Redis: the event and who wants it."""
+    try:
+        event = MatchEvent.from_json(raw)
+    except StoryFormatError as exc:
+        return Routed(None, [], str(exc))
+    return Routed(event, [sub for sub in subscribers if covers(sub, event)])
 
 
 def build_alert(
@@ -173,14 +197,13 @@ class Alerter:
         wanted: list[tuple[Subscriber, MatchEvent]] = []
         dead: list[tuple[str, bytes, bytes]] = []
         for rec in records:
-            try:
-                event = MatchEvent.from_json(rec.value or b"")
-            except StoryFormatError as exc:
-                logger.warning("dead letter offset=%s reason=%s", rec.offset, exc)
-                dead.append((self.names.alerts_dlq, rec.key or b"", dead_letter(f"malformed match: {exc}", rec)))
+            routed = route(rec.value or b"", self.subscribers)
+            if routed.event is None:
+                logger.warning("dead letter offset=%s reason=%s", rec.offset, routed.problem)
+                dead.append((self.names.alerts_dlq, rec.key or b"", dead_letter(routed.reason, rec)))
                 metrics.ALERTS_DEAD.labels(subscriber="-").inc()
                 continue
-            wanted.extend((sub, event) for sub in self.subscribers if covers(sub, event))
+            wanted.extend((sub, routed.event) for sub in routed.subscribers)
         requests = [ClaimRequest(sub.name, ev.story, alert_id(sub.name, ev.story.id)) for sub, ev in wanted]
         claims = self.dedup.claim_many(requests)
         disabled = self.endpoints.disabled([s.name for s in self.subscribers])

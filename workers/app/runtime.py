@@ -1,9 +1,10 @@
 """The composition root: each daemon built from config and environment, and run until SIGTERM/SIGINT.
 
-Start-up order: install the signal handlers; load and validate config (a mistake exits 2 with the file and
-key; a SIGTERM meanwhile ends the start-up with exit 0); open the health port (``/readyz`` says false until
-connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not a
-crash-loop); create the Kafka topics if missing (as `wirewatch kafka init` does: configured partitions,
+Start-up order: install the signal handlers; load and validate config (a mistake exits 2 with the file and key; a
+SIGTERM meanwhile ends the start-up with exit 0); a consumer checks that kafka-python can read every compression
+codec (exit 1 naming the missing package, since one such record would stall it); open the health port (``/readyz``
+says false until connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not
+a crash-loop); create the Kafka topics if missing (as `wirewatch kafka init` does: configured partitions,
 replication and retention); build each stage by its ``from_settings()``; then loop. ``wirewatch run`` runs the
 three loops in threads of one process, sharing the producer and the Redis client. SIGHUP reloads feeds, topics
 and subscribers between batches (settings need a restart). Shutdown: each loop ends after its current batch,
@@ -29,7 +30,14 @@ from workers.core.errors import ConfigError, WirewatchError
 from workers.filter.worker import FilterWorker
 from workers.infra import metrics
 from workers.infra.health import HealthServer, Readiness
-from workers.infra.kafka import client_id, ensure_topics, kafka_reachable, make_producer, topic_specs
+from workers.infra.kafka import (
+    client_id,
+    ensure_topics,
+    kafka_reachable,
+    make_producer,
+    require_codecs,
+    topic_specs,
+)
 from workers.infra.lifecycle import Stopper, run_loop, with_backoff
 from workers.infra.redis import make_redis, redacted
 from workers.poller.worker import Poller
@@ -96,6 +104,8 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     stopper = Stopper()
     stopper.install()
     cfg = load_config(config_dir, need=config_needs(roles), match="filter" in roles)
+    if any(r in ("filter", "alert") for r in roles):
+        require_codecs()  # before waiting for any server: a consumer without every codec could stall for good
     stopper.shutdown_timeout = shutdown_timeout(cfg.settings, options)
     env = Env.from_environ()
     port = health_port(role, cfg.settings, options)

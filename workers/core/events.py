@@ -67,13 +67,16 @@ class MatchEvent:
             raise StoryFormatError("not a match event of a known schema")
         try:
             topics = {name: TopicHit(**t) for name, t in dict(data["topics"]).items()}
+            probability = float(data["probability"])
+            if not 0.0 <= probability <= 1.0:  # NaN too: it would make the alert invalid JSON
+                raise ValueError(f"probability {data['probability']!r} is not within 0-1")
             return cls(
                 story=Story.from_dict(data["story"]),
                 language=str(data["language"]),
-                probability=float(data["probability"]),
+                probability=probability,
                 topics=topics,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a 400-digit integer
             raise StoryFormatError(f"bad match event: {exc}") from None
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +22,29 @@ SCHEMA_VERSION = 1
 
 class StoryFormatError(ValueError):
     """A Kafka message that is not a story of a schema we understand (a poison message)."""
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _str_or_none(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(t, str) for t in v)
+
+
+# The optional fields' types: a story of another writer with a wrong one is malformed, not a matcher crash.
+_OPTIONAL: dict[str, Callable[[Any], bool]] = {
+    "html": _is_str,
+    "guid": _str_or_none,
+    "published": _str_or_none,
+    "fetched_at": _is_str,
+    "language_hint": _str_or_none,
+    "tags": _str_list,
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,9 @@ class Story:
         missing = [k for k in ("id", "feed", "feed_url", "title", "link", "text") if not isinstance(data.get(k), str)]
         if missing:
             raise StoryFormatError(f"story lacks string field(s): {', '.join(missing)}")
+        wrong = [k for k, ok in _OPTIONAL.items() if k in data and not ok(data[k])]
+        if wrong:
+            raise StoryFormatError(f"story field(s) of the wrong type: {', '.join(wrong)}")
         known = {f for f in cls.__dataclass_fields__}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
@@ -86,12 +113,15 @@ def load_json(raw: bytes) -> Any:
     """Parse a Kafka message; anything that is not JSON is a poison message (StoryFormatError).
 
     A lone surrogate (``"\\ud800"``, valid JSON, not valid Unicode) becomes U+FFFD here, at the boundary: no
-    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already."""
+    encoder downstream (Kafka, Redis, the webhook body) could write it. A valid pair is one character already.
+    It may come as an escape or as raw bytes: ``json.loads`` decodes bytes with ``surrogatepass``, so the UTF-8
+    form of a surrogate (``ED A0 80``), which no UTF-8 decoder accepts, reads as one too."""
     try:
-        data = json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads(bytes) decodes
+        data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoryFormatError(f"not JSON: {exc}") from None
-    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) else data
+    return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) or _SURROGATE.search(text) else data
 
 
 def _digest(*parts: str) -> str:

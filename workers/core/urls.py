@@ -26,6 +26,8 @@ _DEFAULT_PORTS = {("http", "80"), ("https", "443")}
 
 # RFC 3986 characters a path or query may carry as they are; everything else is percent-encoded
 _URL_SAFE = "/?&=%:@!$'()*+,;~-._[]"
+# RFC 3986 reg-name and IP-literal characters: what a host may hold once IDNA-encoded (no space, no control)
+_HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=%:-]*")
 
 
 class UrlError(ValueError):
@@ -74,6 +76,8 @@ def wire_url(url: str) -> tuple[str, bytes | None]:
             host.encode("ascii")
         except UnicodeEncodeError:
             host = host.encode("idna").decode("ascii")
+        if not _HOST.fullmatch(host):
+            raise ValueError(f"host {host!r} holds characters no host name can")
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"
         netloc = f"{host}:{port}" if port else host

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -54,6 +55,34 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
         for name, m in found.items()
     }
     return MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one story record becomes: a match event to produce (``value``, its wire form fitted under the limit),
+    nothing (no topic matched: ``event`` None), or a dead letter (``reason``; ``error`` when the matcher crashed)."""
+
+    story: Story | None = None
+    event: MatchEvent | None = None
+    value: bytes | None = None
+    reason: str | None = None
+    error: Exception | None = None
+
+
+def decide(raw: bytes, matcher: Matcher) -> Outcome:
+    """The filter's decision on one record's value, without I/O: never raises."""
+    try:
+        story = Story.from_json(raw)
+        event = evaluate(story, matcher)
+        key = story.id.encode()
+        value = None if event is None else event.fitted_json(MAX_EVENT_BYTES - len(key))
+    except StoryFormatError as exc:
+        return Outcome(reason=f"malformed story: {exc}")
+    except EventTooLargeError as exc:
+        return Outcome(reason=f"story too large: {exc}")
+    except Exception as exc:
+        return Outcome(reason=f"filter error: {type(exc).__name__}: {exc}", error=exc)
+    return Outcome(story=story, event=event, value=value)
 
 
 class FilterWorker:
@@ -104,20 +133,14 @@ class FilterWorker:
 
     def _process(self, rec: Any) -> list[tuple[str, bytes, bytes]]:
         started = time.perf_counter()
-        try:
-            story = Story.from_json(rec.value or b"")
-            event = evaluate(story, self.matcher)
-            key = story.id.encode()
-            value = None if event is None else event.fitted_json(MAX_EVENT_BYTES - len(key))
-            metrics.FILTER_LATENCY.observe(time.perf_counter() - started)
-        except StoryFormatError as exc:
-            return self._dead(rec, f"malformed story: {exc}")
-        except EventTooLargeError as exc:
-            return self._dead(rec, f"story too large: {exc}")
-        except Exception as exc:  # a story that crashes the matcher must not stop the stream
-            logger.exception("filter crashed on a story offset=%s", rec.offset)
-            return self._dead(rec, f"filter error: {type(exc).__name__}: {exc}")
-        if event is None or value is None:
+        outcome = decide(rec.value or b"", self.matcher)
+        if outcome.error is not None:  # a story that crashes the matcher must not stop the stream
+            logger.error("filter crashed on a story offset=%s", rec.offset, exc_info=outcome.error)
+        if outcome.reason is not None:
+            return self._dead(rec, outcome.reason)
+        metrics.FILTER_LATENCY.observe(time.perf_counter() - started)
+        event, story = outcome.event, outcome.story
+        if event is None or story is None or outcome.value is None:
             return []
         self.totals["matches"] += 1
         metrics.count_matches(event.topics, event.language)
@@ -128,7 +151,7 @@ class FilterWorker:
             event.language,
             ",".join(sorted(event.topics)),
         )
-        return [(self.names.matches, key, value)]
+        return [(self.names.matches, story.id.encode(), outcome.value)]
 
     def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
         self.totals["dead"] += 1

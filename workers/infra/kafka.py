@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import codec as kafka_codec
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from workers.core.errors import WirewatchError
 from workers.core.names import Names
 from workers.infra import metrics
 from workers.settings.config import KafkaSettings
@@ -28,6 +30,30 @@ from workers.settings.config import KafkaSettings
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 60.0
+
+
+# Every codec a Kafka record may carry besides gzip (built in): the package kafka-python needs to read it, and
+# the kafka.codec function that says whether it is there.
+CODECS = {
+    "lz4": ("lz4", "has_lz4"),
+    "zstd": ("zstandard", "has_zstd"),
+    "snappy": ("python-snappy", "has_snappy"),
+}
+
+
+def missing_codecs() -> list[str]:
+    """The codecs kafka-python cannot read here, each with the package that would add it."""
+    return [f"{name} (pip install {pkg})" for name, (pkg, has) in CODECS.items() if not getattr(kafka_codec, has)()]
+
+
+def require_codecs() -> None:
+    """Refuse to consume without every codec: kafka-python reading one record of a missing codec raises
+    UnsupportedCodecError once, then its fetcher spins at 100% CPU and no partition moves (issue 12)."""
+    if missing := missing_codecs():
+        raise WirewatchError(
+            "Kafka compression codecs missing: " + ", ".join(missing) + "; one record compressed with a missing"
+            " codec would stall this consumer (install wirewatch with its dependencies)"
+        )
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
@@ -45,6 +71,7 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 
 
 def make_consumer(bootstrap: str, topic: str, group: str, settings: KafkaSettings, client_id: str) -> KafkaConsumer:
+    require_codecs()
     return KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -106,6 +133,7 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
 
 def make_reader(bootstrap: str) -> KafkaConsumer:
     """A consumer that joins no group and commits nothing: for tools that read a topic (dlq, tail)."""
+    require_codecs()
     return KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 

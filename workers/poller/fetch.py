@@ -82,7 +82,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() is true of '¹', which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value).timestamp()

@@ -223,11 +223,14 @@ def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
             raise ConfigError(f"{where}.secret_env: environment variable {sub.secret_env} is not set")
         key = f"{where}.secret_env ({sub.secret_env})"
     else:
-        secret_path = (path.parent / str(sub.secret_file)).resolve()
+        secret_path = path.parent / str(sub.secret_file)
         try:
+            secret_path = secret_path.resolve()
             value = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {exc.strerror}") from None
+        except ValueError as exc:  # a NUL in the name, or a file that is not UTF-8: never echo its bytes
+            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {type(exc).__name__}") from None
         key = f"{where}.secret_file"
     problem = check_secret(value)
     if problem:

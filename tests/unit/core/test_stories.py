@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from workers.core.stories import Story, StoryFormatError, canonical_url, content_hash, story_id
@@ -73,3 +75,28 @@ def test_a_bad_port_canonicalises_like_any_other_url() -> None:
     assert canonical_url("HTTP://Example.COM:80a/x?utm_source=1#f") == "http://example.com:80a/x"
     # A URL urlsplit refuses is kept as written, minus surrounding whitespace and the fragment.
     assert canonical_url(" http://[::1/x#frag ") == "http://[::1/x"
+
+
+# Found by tests/unit/filter/test_fuzz_records.py and tests/unit/alerter/test_fuzz_records.py: json.loads reads
+# the UTF-8 form of a lone surrogate (bytes ED A0 80, which no UTF-8 decoder accepts) as "\ud800"; the filter then
+# dead-lettered the story (its event could not be encoded) and the alerter's dedup raised, rewinding its batch.
+@pytest.mark.parametrize("field", ["text", "html", "id", "link"])
+def test_a_raw_utf8_surrogate_is_replaced_when_read(field: str) -> None:
+    s = Story(id="0", feed="", feed_url="", title="NORTH KOREA", link="", text="NORTH KOREA")
+    raw = s.to_json().replace(f'"{field}":"'.encode(), f'"{field}":"\xed\xa0\x80'.encode("latin-1"))
+    read = Story.from_json(raw)
+    assert getattr(read, field).startswith("\ufffd")
+    assert read.to_json()  # every encoder downstream can write it
+
+
+# Found by tests/unit/filter/test_fuzz_records.py: "language_hint": true reached the language detector, which
+# raised AttributeError, so the story was dead-lettered as a filter crash (with a traceback) instead of malformed.
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("language_hint", True), ("html", 5), ("guid", []), ("published", {}), ("fetched_at", None), ("tags", "x")],
+)
+def test_an_optional_field_of_the_wrong_type_is_a_malformed_story(field: str, value: object) -> None:
+    s = Story(id="0", feed="", feed_url="", title="", link="", text="")
+    data = {**json.loads(s.to_json()), field: value}
+    with pytest.raises(StoryFormatError, match=f"wrong type: {field}"):
+        Story.from_json(json.dumps(data).encode())

@@ -178,3 +178,22 @@ def test_the_environment_is_validated_with_the_config(
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path / "cfg", feeds=GOOD_FEEDS), need=("feeds",))
     assert f"environment {name}:" in str(err.value)
+
+
+# Found by tests/unit/app/test_fuzz_config.py: a NUL in settings' poller.feeds_file ("\0.yml") or in a
+# subscriber's secret_file made the loader raise ValueError (a traceback, exit 1) instead of a ConfigError.
+def test_a_nul_in_a_file_name_from_config_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, settings='poller:\n feeds_file: "\\0.yml"')
+    with pytest.raises(ConfigError, match=r"\.yml: cannot read: embedded null byte"):
+        load_config(cfg)
+    cfg = write(tmp_path / "cfg2", feeds=GOOD_FEEDS, subscribers=sub(secret_env=None, secret_file="a\0b"))
+    with pytest.raises(ConfigError, match=r"subscribers\[0\]\.secret_file: cannot read .*: ValueError"):
+        load_config(cfg)
+
+
+def test_a_secret_file_that_is_not_utf8_is_a_config_error_without_its_bytes(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers=sub(secret_env=None, secret_file="secret.bin"))
+    (cfg / "secret.bin").write_bytes(b"whsec_\xff\xfe")
+    with pytest.raises(ConfigError, match=r"secret_file: cannot read .*secret\.bin: UnicodeDecodeError") as err:
+        load_config(cfg)
+    assert "whsec" not in str(err.value)
