@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workers.core.errors import WirewatchError
 from workers.settings import env
 
 if TYPE_CHECKING:
@@ -48,3 +49,8 @@ def daemon_options(args: argparse.Namespace) -> DaemonOptions:
     from workers.app.runtime import DaemonOptions
 
     return DaemonOptions(health_port=args.health_port, shutdown_timeout=args.shutdown_timeout)
+
+
+def redis_down(exc: Exception) -> WirewatchError:
+    """The one line a command prints when Redis does not answer (instead of redis-py's traceback)."""
+    return WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL")

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from workers.app.commands import add_config_option, config_dir
+from workers.app.commands import add_config_option, config_dir, redis_down
 from workers.core.errors import WirewatchError
 
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except RedisError as exc:
-        raise WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL") from None
+        raise redis_down(exc) from None
 
 
 def _run(args: argparse.Namespace) -> int:

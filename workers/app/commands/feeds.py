@@ -12,8 +12,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from workers.app.commands import add_config_option, config_dir
-from workers.core.errors import ConfigError, WirewatchError
+from workers.app.commands import add_config_option, config_dir, redis_down
+from workers.core.errors import ConfigError
 from workers.core.urls import mask_url
 
 
@@ -24,10 +24,6 @@ def _ago(ts: float | None, now: float) -> str:
         return "never"
     delta = ts - now
     return f"in {delta:.0f}s" if delta >= 0 else f"{-delta:.0f}s ago"
-
-
-def _redis_down(exc: Exception) -> WirewatchError:
-    return WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL")
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -60,7 +56,7 @@ def run_health(args: argparse.Namespace) -> int:
         due = schedule.due_times()
         rows = health.get_many(names)
     except RedisError as exc:
-        raise _redis_down(exc) from None
+        raise redis_down(exc) from None
     if args.json:
         for h in rows:
             print(json.dumps({**asdict(h), "state": h.state, "next_poll": due.get(h.name)}, default=str))
@@ -83,7 +79,7 @@ def run_enable(args: argparse.Namespace) -> int:
         health.enable(args.name)
         schedule.enable(args.name, time.time())
     except RedisError as exc:
-        raise _redis_down(exc) from None
+        raise redis_down(exc) from None
     print(f"{args.name}: enabled, due now")
     return 0
 

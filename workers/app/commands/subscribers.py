@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import Any
 
-from workers.app.commands import add_config_option, config_dir
-from workers.core.errors import ConfigError, DeliveryError, WirewatchError
+from workers.app.commands import add_config_option, config_dir, redis_down
+from workers.core.errors import ConfigError, DeliveryError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except RedisError as exc:
-        raise WirewatchError(f"Redis not reachable ({exc}); start it (`wirewatch stack up`) or set REDIS_URL") from None
+        raise redis_down(exc) from None
 
 
 def _run(args: argparse.Namespace) -> int:
