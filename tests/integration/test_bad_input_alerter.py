@@ -33,6 +33,8 @@ def test_a_link_with_a_bad_port_does_not_stall_the_batch(
         send_all(producer, [(names.matches, b"story-2", raw)])
         producer.close()
         wait_until(lambda: len(receiver.unique()) >= 3, 30, what="all three alerts")
+        # The lane counts a delivery when its attempt returns, a moment after the receiver has the POST.
+        wait_until(lambda: alerter.totals["delivered"] >= 3, 10, what="the three deliveries counted")
         assert alerter.totals["delivered"] == 3
     urls = sorted(r.json["story"]["url"] for r in receiver.unique().values())
     assert urls == sorted([bad_port.story.link, "http://example.com/\ufffd", good.story.link])
