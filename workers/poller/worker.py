@@ -5,8 +5,9 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
-304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
-Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
+304 ends here; parse; drop entries whose story id Redis has seen with the same title and body; produce
+the rest (a new story as version 1, a changed one as its next version) and wait for Kafka's
+acknowledgement; only then mark them seen (version and content hash) and store the new validators. If producing fails,
 nothing is marked and the validators are kept old, so the next poll fetches and offers the same
 stories again: repeats are possible, losses are not.
 
@@ -26,7 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpcore
@@ -35,7 +36,7 @@ from redis import Redis
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
-from workers.core.stories import Story
+from workers.core.stories import Story, content_hash
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
+MAX_VERSIONS = 20  # the default of ``max_versions``
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
 
 
@@ -87,14 +89,40 @@ def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
     return max(delay, min(floor, ceiling)) if floor is not None else delay
 
 
-def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
-    """Stories whose id Redis has not seen, each id once (some feeds repeat a guid)."""
-    out, ids = [], set()
-    for story, seen in zip(stories, seen_flags, strict=True):
-        if not seen and story.id not in ids:
-            ids.add(story.id)
+def seen_mark(story: Story) -> str:
+    """What Redis keeps for a story id produced: its version and the content hash of that version."""
+    return f"{story.version}:{content_hash(story.title, story.text)}"
+
+
+def new_versions(
+    stories: list[Story], marks: list[bytes | None], max_versions: int = MAX_VERSIONS
+) -> tuple[list[Story], list[Story]]:
+    """Decide, per parsed entry and the mark Redis holds for its id: a story never seen (version 1), a new
+    version of one whose title or body changed (version n+1, with the hash it replaces), or nothing. Each id
+    once (some feeds repeat a guid). Returns (to produce, to re-mark only): a mark of the layout before
+    versions (``1``, no hash) is upgraded in place without producing, so the next change is noticed; so is
+    an entry past ``max_versions`` (a feed whose summary changes on every fetch must not flood the topics)."""
+    out: list[Story] = []
+    remark: list[Story] = []
+    ids: set[str] = set()
+    for story, mark in zip(stories, marks, strict=True):
+        if story.id in ids:
+            continue
+        ids.add(story.id)
+        if mark is None:
             out.append(story)
-    return out
+            continue
+        version, _, old_hash = mark.decode("ascii", "replace").partition(":")
+        new_hash = content_hash(story.title, story.text)
+        n = int(version) if version.isdigit() else 1
+        if not old_hash:
+            remark.append(replace(story, version=n))
+        elif old_hash != new_hash:
+            if n >= max_versions:
+                logger.info("version cap story=%s feed=%s versions=%d", story.id, story.feed, n)
+                continue
+            out.append(replace(story, version=n + 1, previous_hash=old_hash))
+    return out, remark
 
 
 class Poller:
@@ -318,14 +346,14 @@ class Poller:
         metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
         with self.redis.pipeline(transaction=False) as pipe:
             for story in stories:
-                pipe.exists(self.names.seen(story.id))
-            fresh = new_stories(stories, pipe.execute())
+                pipe.get(self.names.seen(story.id))
+            fresh, remark = new_versions(stories, pipe.execute(), s.max_versions)
         if fresh:
             send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
         ttl = int(s.seen_retention_hours * 3600)
         with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), 1, ex=ttl)
+            for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
+                pipe.set(self.names.seen(story.id), seen_mark(story), ex=ttl)
             pipe.delete(vkey)
             if fetched.validators:
                 pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]

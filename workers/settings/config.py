@@ -141,6 +141,9 @@ class PollerSettings(_Strict):
     fetch_timeout: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     seen_retention_hours: float = Field(default=24 * 14, gt=0)
+    # versions produced per story id at most (an UPDATE, a correction, a kill each make one); past it, changes
+    # are dropped: a feed that rewrites a summary on every fetch must not flood the topics
+    max_versions: int = Field(default=20, ge=1, le=1000)
     concurrency: int = Field(default=32, ge=1, description="feeds fetched at once by one poller")
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     lease_seconds: float = Field(default=180, gt=0, description="a dead poller's feeds are retaken after this")
