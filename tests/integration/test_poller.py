@@ -147,3 +147,34 @@ def test_polls_in_progress_at_close_are_recorded(feed_server, producer, redis, n
     due = poller.schedule.due_times()["slow"]
     assert due > time.time() + 500, "the real next due time (interval), not the lease"
     poller.http.close()
+
+
+def test_a_feed_that_stopped_publishing_is_quiet_in_its_health(feed_server, producer, redis, names):  # type: ignore[no-untyped-def]
+    """Two feeds answering 200 with nothing new; one usually publishes every hour and has not for 20 hours."""
+    from workers.poller.quiet import Activity, fold
+
+    now = time.time()
+    feed_list = []
+    for name, silent_h in (("stopped", 20), ("fine", 0.5)):
+        feed_server.routes[f"/{name}.xml"] = Route(rss(ITEMS))
+        feed_list.append(Feed(name=name, url=feed_server.url(f"/{name}.xml")))
+        act, t = Activity(), now - 15 * 86400
+        while t < now - 600:  # two weeks of polls every 10 minutes, something new every hour until the silence
+            t += 600
+            act = fold(act, t, found_new=t < now - silent_h * 3600 and int(t) // 600 % 6 == 0)
+        redis.hset(names.feed_health(name), mapping={"activity": act.to_json()})
+    poller = make_poller(feed_list, producer, redis, names)
+    for feed in feed_list:
+        assert poller.poll_feed(feed).new == 3
+    states = {h.name: h.state for h in poller.health.get_many(["stopped", "fine"])}
+    assert states == {"stopped": "ok", "fine": "ok"}, "new entries just arrived: neither is quiet"
+    for name, silent_h in (("stopped", 20), ("fine", 0.5)):
+        act = Activity.from_json(redis.hget(names.feed_health(name), "activity"))
+        act.last_new_at = now - silent_h * 3600  # as if those entries had been seen before the silence
+        redis.hset(names.feed_health(name), "activity", act.to_json())
+    for feed in feed_list:
+        assert poller.poll_feed(feed).new == 0
+    states = {h.name: h.state for h in poller.health.get_many(["stopped", "fine"])}
+    assert states == {"stopped": "quiet", "fine": "ok"}
+    poller.close()
+    poller.http.close()

@@ -25,8 +25,12 @@ STORIES_FAILED = Counter(
 FETCH_LATENCY = Histogram(
     "wirewatch_fetch_seconds", "Feed fetch time, request to whole body", ["feed"], buckets=_NETWORK_BUCKETS
 )
-FEED_STATES = ("new", "ok", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
-FEEDS_BY_STATE = Gauge("wirewatch_feeds", "Feeds by state: new (never polled), ok, failing, disabled (410)", ["state"])
+FEED_STATES = ("new", "ok", "quiet", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
+FEEDS_BY_STATE = Gauge(
+    "wirewatch_feeds",
+    "Feeds by state: new (never polled), ok, quiet (silent for k usual gaps), failing, disabled (410)",
+    ["state"],
+)
 
 # filter
 FILTER_LATENCY = Histogram(

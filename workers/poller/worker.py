@@ -27,7 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpcore
@@ -43,6 +43,7 @@ from workers.infra.lifecycle import Stopper
 from workers.poller import parse as feedio
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
+from workers.poller.quiet import Activity, fold, is_quiet
 from workers.poller.schedule import Schedule
 from workers.settings.config import Config, Feed, PollerSettings
 from workers.settings.env import Env
@@ -62,6 +63,7 @@ class FeedState:
     url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
     validators: dict[str, str]
     errors: int = 0  # consecutive errors before this poll
+    activity: Activity = field(default_factory=Activity)  # how often it publishes, for the quiet alarm
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class PollOutcome:
     next_in: float = 0.0  # seconds until the next poll (inf: disabled)
     errors: int = 0  # consecutive errors after this poll
     moved_to: str | None = None
+    activity: Activity | None = None  # after a success: the publishing record with this poll folded in
+    quiet: bool = False
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
@@ -248,13 +252,14 @@ class Poller:
     def load_states(self, feeds: list[Feed]) -> list[FeedState]:
         with self.redis.pipeline(transaction=False) as pipe:
             for feed in feeds:
-                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors"])
+                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors", "activity"])
                 pipe.hgetall(self.names.validators(feed.url))
             replies = pipe.execute()
         states = []
-        for feed, (moved_to, errors), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
+        for feed, (moved_to, errors, activity), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
             validators = {as_text(k): as_text(v) for k, v in stored.items()}
-            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0)))
+            url = as_text(moved_to) if moved_to else feed.url
+            states.append(FeedState(url, validators, int(errors or 0), Activity.from_json(activity)))
         return states
 
     def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
@@ -275,7 +280,21 @@ class Poller:
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
-            outcome = PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay, moved_to=fetched.moved_to)
+            now = time.time()
+            activity = fold(state.activity, now, new > 0)
+            quiet = s.quiet_after_gaps > 0 and is_quiet(activity, now, s.quiet_after_gaps)
+            was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
+            if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
+                logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
+            outcome = PollOutcome(
+                feed.name,
+                new=new,
+                status=fetched.status,
+                next_in=delay,
+                moved_to=fetched.moved_to,
+                activity=activity,
+                quiet=quiet,
+            )
         with self._lock:
             self.totals["polls"] += 1
             self.totals["new"] += outcome.new
@@ -310,6 +329,8 @@ class Poller:
                         new=o.new,
                         next_poll=now + o.next_in,
                         moved_to=o.moved_to,
+                        activity=o.activity,
+                        quiet=o.quiet,
                         pipe=pipe,
                     )
             pipe.execute()
@@ -372,9 +393,10 @@ class Poller:
         self._last_summary = time.monotonic()
         states = [h.state for h in self.health.get_many(list(self.feeds))]
         logger.info(
-            "poller health feeds=%d ok=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
+            "poller health feeds=%d ok=%d quiet=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
             len(states),
             states.count("ok"),
+            states.count("quiet"),
             states.count("failing"),
             states.count("disabled"),
             self.totals["polls"],

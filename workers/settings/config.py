@@ -144,6 +144,8 @@ class PollerSettings(_Strict):
     # versions produced per story id at most (an UPDATE, a correction, a kill each make one); past it, changes
     # are dropped: a feed that rewrites a summary on every fetch must not flood the topics
     max_versions: int = Field(default=20, ge=1, le=1000)
+    # a feed silent for this many of its usual publishing gaps is "quiet" (workers.poller.quiet); 0: never
+    quiet_after_gaps: float = Field(default=10.0, ge=0)
     concurrency: int = Field(default=32, ge=1, description="feeds fetched at once by one poller")
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     lease_seconds: float = Field(default=180, gt=0, description="a dead poller's feeds are retaken after this")
