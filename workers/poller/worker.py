@@ -37,6 +37,7 @@ from redis import Redis
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
 from workers.core.stories import Story, content_hash
+from workers.core.tracing import headers, new_traceparent, seconds_between
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
@@ -369,8 +370,14 @@ class Poller:
             for story in stories:
                 pipe.get(self.names.seen(story.id))
             fresh, remark = new_versions(stories, pipe.execute(), s.max_versions)
-        if fresh:
-            send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
+        if fresh:  # each version starts its trace here (workers.core.tracing)
+            send_all(
+                self.producer,
+                [(self.names.stories, st.id.encode(), st.to_json(), headers(new_traceparent())) for st in fresh],
+            )
+            for st in fresh:
+                if st.version == 1:
+                    metrics.observe_hop("published_to_fetched", seconds_between(st.published, st.fetched_at))
         ttl = int(s.seen_retention_hours * 3600)
         with self.redis.pipeline(transaction=False) as pipe:
             for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
