@@ -161,3 +161,22 @@ def tick(state: TopicState, now: float, params: SpikeParams) -> None:
     window = int(now // params.window_s)
     if window > state.window:
         _close(state, window, params)
+
+
+def expected_between(state: TopicState, start_window: int, end_window: int, params: SpikeParams) -> float:
+    """The baseline's count of story clusters over windows [start, end): what a usual day would have held."""
+    return sum(baseline(state, w, params).mean for w in range(start_window, end_window))
+
+
+def is_quiet_day(
+    state: TopicState, day_start_window: int, count: int, params: SpikeParams, fraction: float = 0.2, floor: float = 10
+) -> bool:
+    """``topic.quiet``: a day whose count fell under ``fraction`` of what the baseline expected for it, for a topic
+    that usually has at least ``floor`` a day (below that a quiet day is chance, not a broken feed or markup).
+    Judged only once every hour of the week has its own slot's baseline (two weeks), so a young topic is quiet
+    about nothing."""
+    if any(s.n < params.warmup_windows for s in state.slots.values()) or len(state.slots) < HOURS_OF_WEEK:
+        return False
+    per_day = 86400 // params.window_s
+    expected = expected_between(state, day_start_window, day_start_window + per_day, params)
+    return expected >= floor and count < fraction * expected

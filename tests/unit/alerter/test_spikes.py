@@ -69,3 +69,33 @@ def test_state_survives_a_round_trip() -> None:
     w = state.window + 1
     assert baseline(again, w, PARAMS) == baseline(state, w, PARAMS)
     assert TopicState.from_json(None) == TopicState()
+
+
+def _day_count(state_weeks: int, seed: int, stop_at: float | None) -> tuple[TopicState, int, int]:
+    import random
+
+    from workers.evaluation.spikes_sim import matches
+
+    _, state = run(state_weeks, PARAMS, Background(events_per_day=40), seed=seed)
+    day = MONDAY + state_weeks * WEEK_S + 86400  # the Tuesday after
+    events = list(matches(day, day + 86400, Background(events_per_day=40), random.Random(seed)))
+    count = sum(1 for t, _ in events if stop_at is None or t < stop_at)
+    return state, int(day // PARAMS.window_s), count
+
+
+def test_a_day_with_a_fifth_of_its_usual_matches_is_quiet() -> None:
+    from workers.alerter.spikes import is_quiet_day
+
+    state, start, usual = _day_count(3, 11, None)
+    assert not is_quiet_day(state, start, usual, PARAMS)
+    state, start, collapsed = _day_count(3, 11, MONDAY + 3 * WEEK_S + 86400 + 3 * 3600)  # markup broke at 03:00
+    assert collapsed < usual and is_quiet_day(state, start, collapsed, PARAMS)
+
+
+def test_a_young_or_rare_topic_is_never_quiet() -> None:
+    from workers.alerter.spikes import is_quiet_day
+
+    _, young = run(1, PARAMS, Background(events_per_day=40), seed=1)
+    assert not is_quiet_day(young, young.window, 0, PARAMS)
+    _, rare = run(3, PARAMS, Background(events_per_day=3), seed=1)
+    assert not is_quiet_day(rare, rare.window, 0, PARAMS)
