@@ -6,15 +6,19 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
 304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
-Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
-nothing is marked and the validators are kept old, so the next poll fetches and offers the same
-stories again: repeats are possible, losses are not.
+Kafka's acknowledgement; only then mark them seen, and the new validators go with the poll's outcome.
+If producing fails, nothing is marked and the validators are kept old, so the next poll fetches and
+offers the same stories again: repeats are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
 a 429/503's Retry-After; a 410 disables the feed. The next due time and the health shown by
-`wirewatch feeds health` are written for every finished poll of a batch in one round trip.
-One feed's failure never touches another's schedule.
+`wirewatch feeds health` (and the validators) are written for every finished poll of a batch in one
+round trip. One feed's failure never touches another's schedule.
+
+Redis Cluster: the schedule, health and validators share the ``{feeds}`` slot, a feed's seen marks its own
+slot (``workers.core.names``), so each pipeline here touches one slot. ``workers.poller.upgrade`` moves
+the previous layout on start.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from typing import Any
 
 import httpcore
 from kafka import KafkaProducer
-from redis import Redis
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
@@ -39,10 +42,12 @@ from workers.core.stories import Story
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
+from workers.infra.redis import RedisClient
 from workers.poller import parse as feedio
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
 from workers.poller.schedule import Schedule
+from workers.poller.upgrade import legacy_seen_until
 from workers.settings.config import Config, Feed, PollerSettings
 from workers.settings.env import Env
 
@@ -71,6 +76,7 @@ class PollOutcome:
     next_in: float = 0.0  # seconds until the next poll (inf: disabled)
     errors: int = 0  # consecutive errors after this poll
     moved_to: str | None = None
+    validators: dict[str, str] | None = None  # the fetched response's, to store; None: keep the stored ones
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
@@ -102,7 +108,7 @@ class Poller:
         self,
         feeds: list[Feed],
         producer: KafkaProducer,
-        redis: Redis,
+        redis: RedisClient,
         http: httpcore.ConnectionPool,
         names: Names,
         settings: PollerSettings,
@@ -125,12 +131,13 @@ class Poller:
         self._lock = threading.Lock()
         self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
+        self.legacy_seen_until = 0.0  # while upgrading: old seen marks are read too (workers.poller.upgrade)
         self._last_summary = time.monotonic()
         self._feed_states = FeedStates(self)
 
     @classmethod
     def from_settings(
-        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: RedisClient, stopper: Stopper, stack: ExitStack
     ) -> Poller:
         """The poller of an install, with its own feed HTTP pool; ``stack`` closes what it opened."""
         http = feed_client(cfg.settings.poller.concurrency, cfg.settings.poller.proxy_url)
@@ -148,6 +155,9 @@ class Poller:
     def run_once(self) -> list[PollOutcome]:
         """Lease due feeds into free slots, then wait briefly for polls to finish; return those finished."""
         if not self._registered:
+            retention = self.settings.seen_retention_hours * 3600
+            feeds = list(self.feeds.values())
+            self.legacy_seen_until = legacy_seen_until(self.redis, self.names, feeds, time.time(), retention)
             self.schedule.register(self.feeds, time.time())
             self._registered = True
         free = self.settings.concurrency - self.in_flight
@@ -247,7 +257,15 @@ class Poller:
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
-            outcome = PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay, moved_to=fetched.moved_to)
+            validators = None if fetched.status == 304 else fetched.validators
+            outcome = PollOutcome(
+                feed.name,
+                new=new,
+                status=fetched.status,
+                next_in=delay,
+                moved_to=fetched.moved_to,
+                validators=validators,
+            )
         with self._lock:
             self.totals["polls"] += 1
             self.totals["new"] += outcome.new
@@ -273,6 +291,8 @@ class Poller:
                     self.schedule.disable(o.feed, pipe)
                     continue
                 self.schedule.reschedule(o.feed, now + o.next_in, pipe)
+                if o.validators is not None and o.feed in self.feeds:
+                    self._store_validators(self.feeds[o.feed].url, o.validators, pipe)
                 if o.error is not None:
                     self.health.record_error(o.feed, o.error, errors=o.errors, next_poll=now + o.next_in, pipe=pipe)
                 else:
@@ -286,6 +306,13 @@ class Poller:
                     )
             pipe.execute()
 
+    def _store_validators(self, feed_url: str, validators: dict[str, str], pipe: Any) -> None:
+        key = self.names.validators(feed_url)
+        pipe.delete(key)
+        if validators:
+            pipe.hset(key, mapping=dict(validators))
+            pipe.expire(key, int(self.settings.seen_retention_hours * 3600))
+
     def _record_or_warn(self, outcomes: list[PollOutcome]) -> None:
         if not outcomes:
             return
@@ -296,7 +323,6 @@ class Poller:
 
     def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int]:
         s = self.settings
-        vkey = self.names.validators(feed.url)
         started = time.monotonic()
         fetched = fetch(
             self.http,
@@ -316,25 +342,33 @@ class Poller:
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
         metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in stories:
-                pipe.exists(self.names.seen(story.id))
-            fresh = new_stories(stories, pipe.execute())
+        fresh = new_stories(stories, self._seen_flags(feed, stories))
         if fresh:
             send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
-        ttl = int(s.seen_retention_hours * 3600)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), 1, ex=ttl)
-            pipe.delete(vkey)
-            if fetched.validators:
-                pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
-                pipe.expire(vkey, ttl)
-            pipe.execute()
+            ttl = int(s.seen_retention_hours * 3600)
+            with self.redis.pipeline(transaction=False) as pipe:  # one slot: this feed's
+                for story in fresh:  # marked seen only now that Kafka acknowledged them
+                    pipe.set(self.names.seen(feed.url, story.id), 1, ex=ttl)
+                pipe.execute()
         metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
         return fetched, len(fresh)
+
+    def _seen_flags(self, feed: Feed, stories: list[Story]) -> list[int]:
+        """Per story, whether it was seen: its mark in the feed's slot, and while upgrading the old mark."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for story in stories:
+                pipe.exists(self.names.seen(feed.url, story.id))
+            flags: list[int] = pipe.execute()
+        unseen = [i for i, flag in enumerate(flags) if not flag]
+        if unseen and time.time() < self.legacy_seen_until:
+            with self.redis.pipeline(transaction=False) as pipe:  # old keys: on a standalone Redis only
+                for i in unseen:
+                    pipe.exists(self.names.legacy_seen(stories[i].id))
+                for i, flag in zip(unseen, pipe.execute(), strict=True):
+                    flags[i] = flag
+        return flags
 
     # --- reporting ------------------------------------------------------------------------------------
 
