@@ -101,6 +101,18 @@ def redis(redis_url: str) -> Iterator[RedisClient]:
 
 
 @pytest.fixture
+def producer(bootstrap: str, names: Names) -> Iterator[Any]:
+    """A producer to the test's own topics (created here), for a poller under test."""
+    from workers.infra.kafka import ensure_topics, make_producer, topic_specs
+    from workers.settings.config import KafkaSettings
+
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
+    p = make_producer(bootstrap, "test-poller")
+    yield p
+    p.close()
+
+
+@pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     """A real HTTP feed server on 127.0.0.1; tests put routes in ``feed_server.routes``."""
     server = FeedServer()

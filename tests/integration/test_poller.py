@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaProducer
@@ -13,11 +12,10 @@ from redis import Redis
 from tests.support import read_topic, rss
 from workers.core.names import Names
 from workers.devstack.feedserver import Route
-from workers.infra.kafka import ensure_topics, make_producer, topic_specs
 from workers.infra.lifecycle import Stopper
 from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller, next_delay
-from workers.settings.config import Feed, KafkaSettings, PollerSettings
+from workers.settings.config import Feed, PollerSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]  # also on a Redis Cluster
 
@@ -30,14 +28,6 @@ ITEMS = [
     }
     for i in range(3)
 ]
-
-
-@pytest.fixture
-def producer(bootstrap: str, names: Names) -> Iterator[KafkaProducer]:
-    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
-    p = make_producer(bootstrap, "test-poller")
-    yield p
-    p.close()
 
 
 def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, names: Names) -> Poller:

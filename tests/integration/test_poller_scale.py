@@ -74,6 +74,7 @@ def test_broker_frozen_during_a_poll_loses_nothing(
         producer.close()
 
 
+@pytest.mark.redis_cluster  # the shared schedule's leases on a Redis Cluster too
 def test_two_pollers_share_feeds_and_take_over_from_a_killed_one(
     feed_server: FeedServer, make_config: Callable[..., Path], daemons: Callable[..., Daemon]
 ) -> None:
