@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from tests.support import ROOT
@@ -17,6 +18,8 @@ from workers.app.configure import load_config
 from workers.core.names import Names
 from workers.poller.feed_health import HealthStore
 from workers.poller.schedule import Schedule
+
+pytestmark = pytest.mark.redis_cluster  # the commands run against standalone Redis and a Redis Cluster
 
 
 def wirewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

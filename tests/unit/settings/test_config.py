@@ -166,6 +166,10 @@ def test_every_daemon_validates_every_file_and_reports_every_problem(
     [
         ("REDIS_URL", "garbage"),
         ("REDIS_URL", "redis://127.0.0.1:port/0"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000,garbage"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000/3"),
+        ("REDIS_URL", "redis+sentinel://127.0.0.1:26379/mymaster"),
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka-without-port"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,"),
         ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
