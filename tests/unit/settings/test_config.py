@@ -201,3 +201,10 @@ def test_a_secret_file_that_is_not_utf8_is_a_config_error_without_its_bytes(tmp_
     with pytest.raises(ConfigError, match=r"secret_file: cannot read .*secret\.bin: UnicodeDecodeError") as err:
         load_config(cfg)
     assert "whsec" not in str(err.value)
+
+
+def test_a_brace_in_the_key_prefix_is_a_config_error(tmp_path: Path) -> None:
+    """A `{` would make the prefix the hash tag of every key: all of them in one Redis Cluster slot."""
+    cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, settings='redis:\n key_prefix: "ww{1}:"')
+    with pytest.raises(ConfigError, match=r"settings\.yaml: redis\.key_prefix: .*hash tags"):
+        load_config(cfg, need=("feeds",))
