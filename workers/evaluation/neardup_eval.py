@@ -189,8 +189,14 @@ class Scheme:
 
 def _minhash_scheme(n: int, slots: int, bands: int, threshold: int, band_slots: int = 2) -> Scheme:
     def same(a: int, b: int) -> bool:
-        pairs = zip(neardup.band_bytes(a, slots, bands, band_slots), neardup.band_bytes(b, slots, bands, band_slots))
-        return any(x == y for x, y in pairs) and neardup.slot_distance(a, b, slots) <= threshold
+        x_bands, y_bands = (
+            neardup.band_bytes(a, slots, bands, band_slots),
+            neardup.band_bytes(b, slots, bands, band_slots),
+        )
+        return (
+            any(x == y for x, y in zip(x_bands, y_bands, strict=True))
+            and neardup.slot_distance(a, b, slots) <= threshold
+        )
 
     return Scheme(
         f"minhash-w{n}-{slots}x8-b{bands}-d{threshold}",
@@ -269,7 +275,9 @@ def pairs(picked: list[Body], length: int) -> list[tuple[str, str, str]]:
     return out
 
 
-def measure(root: Path, per_length: int, lengths: Iterable[int] = LENGTHS) -> tuple[list[Result], dict]:
+def measure(
+    root: Path, per_length: int, lengths: Iterable[int] = LENGTHS
+) -> tuple[list[Result], dict[tuple[int, str], list[float]]]:
     """Misses and merges per scheme, and the Jaccard similarity of word 3-shingles per (length, what)."""
     results = [Result(s) for s in schemes()]
     similarity: dict[tuple[int, str], list[float]] = {}
@@ -326,11 +334,14 @@ def as_json(results: list[Result]) -> Iterable[str]:
         for (length, kind), t in sorted(r.misses.items()):
             yield json.dumps({"scheme": r.scheme.name, "words": length, "copy": kind, "missed": t.found, "of": t.total})
         for (length, kind), t in sorted(r.merges.items()):
-            yield json.dumps({"scheme": r.scheme.name, "words": length, "other": kind, "merged": t.found, "of": t.total})
+            row = {"scheme": r.scheme.name, "words": length, "other": kind, "merged": t.found, "of": t.total}
+            yield json.dumps(row)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers.evaluation.neardup_eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workers.evaluation.neardup_eval", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--corpus", type=Path, help="the shared corpus (default: $WIREWATCH_CORPUS or ../shared)")
     parser.add_argument("--per-length", type=int, default=60, metavar="N", help="bodies per length (default 60)")
     parser.add_argument("--lengths", type=int, nargs="*", help=f"body lengths in words (default {LENGTHS})")
