@@ -21,7 +21,7 @@ Copies of each body, one kind at a time and combined:
 - ``number+credit`` and ``number+credit+headline``.
 
 Unrelated pairs: ``template``, two different bodies wrapped in the same opening and closing boilerplate paragraph
-(an English and a Hindi template written here, 31 and 31 words), cut to the same total length; ``any``, every pair
+(an English and a Hindi template written here, 32 words each), cut to the same total length; ``any``, every pair
 of different bodies of one length.
 """
 
