@@ -178,9 +178,10 @@ class AlerterSettings(_Strict):
     excerpt_chars: int = Field(default=500, ge=0)
     # an endpoint failing without a single 2xx for this long is disabled (Svix: 5 days); 410 disables at once
     disable_after_hours: float = Field(default=120, gt=0)
-    # SimHash bits two bodies may differ in and still be one story; -1 turns near-duplicate detection off
-    near_duplicate_distance: int = Field(default=3, ge=-1, le=3)
-    near_duplicate_min_words: int = Field(default=40, ge=10)
+    # MinHash slots (of neardup.SLOTS = 32) two bodies may differ in and still be one story; -1 turns near-duplicate
+    # detection off. Measured by workers/evaluation/neardup_eval.py; 13 since issue 13 (it was 3 SimHash bits)
+    near_duplicate_distance: int = Field(default=13, ge=-1, le=32)
+    near_duplicate_min_words: int = Field(default=60, ge=10)
     digest_max_alerts: int = Field(default=100, ge=1, le=1000, description="alerts per digest POST; more: several")
 
 
