@@ -14,7 +14,7 @@ band (pigeonhole); beyond that recall is measured: a pair of similarity J shares
 1 - (1 - J^2)^8, 99.9 % at J = 0.75, 97 % at J = 0.6.
 
 Why this one (``python -m workers.evaluation.neardup_eval``, real corpus bodies cut to 60-560 words; docs/
-decisions/0006-near-duplicates-minhash.md): the 64-bit word SimHash within 3 bits missed 17 of 60 120-word copies
+decisions/0008-near-duplicates-minhash.md): the 64-bit word SimHash within 3 bits missed 17 of 60 120-word copies
 with one number edited and a credit line added (26 of 60 at 80 words), and most copies with another headline or
 without their last paragraph under 300 words; a SimHash of 3-grams missed more. This MinHash misses none of the
 number, credit and number + credit copies from 60 words up; at 120 words 1 of 60 headline and 3 of 60
