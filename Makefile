@@ -24,10 +24,19 @@ lint: deps
 
 deps: $(VENV)/.installed redis-server
 
+# pip's own output is long (one line per requirement) or silent (-q): one line per package downloaded or
+# installed instead, so a first install (a few minutes on a slow link) shows that it is moving.
 $(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	touch $@
+	@test -x $(PY) || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing wirewatch and its Python packages into $(VENV) (first time: 1-3 minutes)"
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' > $(VENV)/pip.log 2>&1 & pid=$$!; \
+	  shown=0; while kill -0 $$pid 2>/dev/null; do \
+	    n=$$(grep -c '^Collecting\|^Processing' $(VENV)/pip.log 2>/dev/null || true); \
+	    if [ "$$n" != "$$shown" ]; then echo "  $$n packages resolved: $$(grep '^Collecting\|^Processing' $(VENV)/pip.log | tail -1 | cut -d' ' -f2)"; shown=$$n; fi; \
+	    sleep 2; done; \
+	  if wait $$pid; then grep '^Successfully installed' $(VENV)/pip.log | awk '{print "  installed " NF-2 " packages"}'; \
+	  else tail -20 $(VENV)/pip.log; echo "pip install failed: full log in $(VENV)/pip.log"; exit 1; fi
+	@touch $@
 
 # redis-server from Debian's package when missing (root on a fresh machine runs apt-get update first).
 redis-server:

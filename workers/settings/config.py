@@ -213,6 +213,15 @@ def _unique(path: Path, section: str, names: list[str]) -> list[str]:
     return problems
 
 
+class UnsetSecretError(ConfigError):
+    """A subscriber's ``secret_env`` variable is not set in this environment (not a mistake of config/ itself:
+    ``config check`` on an operator's machine reports it as a note, the alerter refuses to start)."""
+
+
+def unset_secret_hint(variable: str) -> str:
+    return f'set it first: export {variable}="$(wirewatch secret new)" (the same value the receiver verifies with)'
+
+
 def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
     where = f"{path}: subscribers[{i}]"
     if bool(sub.secret_env) == bool(sub.secret_file):
@@ -220,7 +229,8 @@ def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
     if sub.secret_env:
         value = env.secret(sub.secret_env)
         if not value:
-            raise ConfigError(f"{where}.secret_env: environment variable {sub.secret_env} is not set")
+            hint = unset_secret_hint(sub.secret_env)
+            raise UnsetSecretError(f"{where}.secret_env: environment variable {sub.secret_env} is not set; {hint}")
         key = f"{where}.secret_env ({sub.secret_env})"
     else:
         secret_path = path.parent / str(sub.secret_file)
@@ -252,11 +262,12 @@ def load_feeds(directory: Path, filename: str = "feeds.yaml") -> list[Feed]:
 
 
 def load_subscribers(
-    directory: Path, topic_names: set[str] | None, *, secrets: bool = True
+    directory: Path, topic_names: set[str] | None, *, secrets: bool = True, unset: list[str] | None = None
 ) -> tuple[list[Subscriber], dict[str, SecretStr]]:
     """The subscribers and their secrets; every problem of the file at once (a missing secret does not hide an
     unknown topic). ``topic_names`` None: topics.yaml is broken, so topic references are not checked;
-    ``secrets`` False: secrets are not read (a daemon that signs nothing)."""
+    ``secrets`` False: secrets are not read (a daemon that signs nothing); ``unset`` a list: an unset
+    ``secret_env`` variable is appended to it instead of being a problem (``config check`` notes it)."""
     path = directory / "subscribers.yaml"
     subs = yamlfile.load(SubscribersFile, path).subscribers if path.exists() else []
     problems = _unique(path, "subscribers", [s.name for s in subs])
@@ -268,6 +279,8 @@ def load_subscribers(
         if secrets:
             try:
                 loaded[sub.name] = _load_secret(path, i, sub)
+            except UnsetSecretError as exc:
+                (problems if unset is None else unset).append(str(exc))
             except ConfigError as exc:
                 problems.append(str(exc))
     if problems:
@@ -304,13 +317,15 @@ def load_config(
     *,
     need: tuple[str, ...] = ("feeds", "topics", "subscribers"),
     load_topics: TopicLoader = topic_names,
+    unset_secrets: list[str] | None = None,
 ) -> Config:
     """Load and validate all of config/ and the environment, raising one ConfigError with every problem.
 
     Every file is validated whatever the daemon uses (a poller does not start with a broken topics.yaml);
     ``need`` decides what is returned and whether the subscribers' secrets are read (the poller and the
     filter sign nothing, so they need no secret in their environment). Topics are compiled by the filter's
-    ``load_topics``, passed in by the app (settings knows no filter); by default only their names are read."""
+    ``load_topics``, passed in by the app (settings knows no filter); by default only their names are read.
+    ``unset_secrets``: see ``load_subscribers``."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: config directory not found")
@@ -320,7 +335,9 @@ def load_config(
     feeds = _collect(problems, lambda: load_feeds(directory, feeds_file))
     topics = _collect(problems, lambda: load_topics(directory / "topics.yaml"))
     known = None if topics is None else {t.name for t in topics}
-    loaded = _collect(problems, lambda: load_subscribers(directory, known, secrets="subscribers" in need))
+    loaded = _collect(
+        problems, lambda: load_subscribers(directory, known, secrets="subscribers" in need, unset=unset_secrets)
+    )
     problems.extend(env.problems())
     if problems:
         raise ConfigError("\n".join(problems))
