@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench lint deps redis-server clean
+.PHONY: run test bench lint deps redis-server jq clean
 
 run: deps
 	$(VENV)/bin/wirewatch demo
@@ -22,7 +22,7 @@ lint: deps
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 
-deps: $(VENV)/.installed redis-server
+deps: $(VENV)/.installed redis-server jq
 
 # pip's own output is long (one line per requirement) or silent (-q): one line per package downloaded or
 # installed instead, so a first install (a few minutes on a slow link) shows that it is moving.
@@ -45,6 +45,14 @@ redis-server:
 	    echo "installing redis-server"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
 	  else echo "redis-server is missing: sudo apt-get install -y redis-server"; exit 1; fi; }
+
+# jq: the log tests read every JSON log line with it, as an operator would (Debian package, as redis-server).
+jq:
+	@command -v jq >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing jq"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null); \
+	  else echo "jq is missing (the log tests skip their jq check): sudo apt-get install -y jq"; fi; }
 
 clean:
 	rm -rf $(VENV) .wirewatch .pytest_cache
