@@ -98,8 +98,9 @@ class FeedsFile(_Strict):
 class Subscriber(_Strict):
     name: str
     url: str
-    secret_env: str | None = Field(default=None, description="environment variable holding the whsec_ secret")
-    secret_file: str | None = Field(default=None, description="file holding the whsec_ secret")
+    # one name, or several during a key rotation (newest first): every POST is signed with each
+    secret_env: str | list[str] | None = Field(default=None, description="variable(s) holding the whsec_ secret")
+    secret_file: str | list[str] | None = Field(default=None, description="file(s) holding the whsec_ secret")
     topics: list[str] = Field(min_length=1)
     languages: list[str] = []  # empty: every language
     min_hits: int = Field(default=1, ge=1)
@@ -115,6 +116,30 @@ class Subscriber(_Strict):
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_webhook_url(v)
+
+    @field_validator("secret_env", "secret_file")
+    @classmethod
+    def _sources(cls, v: str | list[str] | None) -> str | list[str] | None:
+        names = [v] if isinstance(v, str) else v
+        if names is not None:
+            if not names or not all(names):
+                raise ValueError("name at least one secret (newest first), none empty")
+            if len(set(names)) != len(names):
+                raise ValueError("a secret is named twice")
+            if len(names) > MAX_SECRETS:
+                raise ValueError(f"at most {MAX_SECRETS} secrets at once (the newest and those being retired)")
+        return v
+
+    @property
+    def secret_envs(self) -> list[str]:
+        return [self.secret_env] if isinstance(self.secret_env, str) else list(self.secret_env or [])
+
+    @property
+    def secret_files(self) -> list[str]:
+        return [self.secret_file] if isinstance(self.secret_file, str) else list(self.secret_file or [])
+
+
+MAX_SECRETS = 4  # each costs one HMAC and ~50 header bytes per POST
 
 
 class SubscribersFile(_Strict):
@@ -223,29 +248,42 @@ def unset_secret_hint(variable: str) -> str:
 
 
 def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
+    """The subscriber's key ring, newest first, as one SecretStr of space-separated secrets (what
+    ``signing.signed_headers`` takes); one ConfigError per secret that is unset, unreadable or malformed."""
     where = f"{path}: subscribers[{i}]"
     if bool(sub.secret_env) == bool(sub.secret_file):
         raise ConfigError(f"{where}: set exactly one of secret_env, secret_file")
-    if sub.secret_env:
-        value = env.secret(sub.secret_env)
+    several = len(sub.secret_envs) + len(sub.secret_files) > 1
+    ring, problems, unset = [], [], []
+    for j, variable in enumerate(sub.secret_envs):
+        key = f"{where}.secret_env" + (f"[{j}]" if several else "")
+        value = env.secret(variable)
         if not value:
-            hint = unset_secret_hint(sub.secret_env)
-            raise UnsetSecretError(f"{where}.secret_env: environment variable {sub.secret_env} is not set; {hint}")
-        key = f"{where}.secret_env ({sub.secret_env})"
-    else:
-        secret_path = path.parent / str(sub.secret_file)
+            unset.append(f"{key}: environment variable {variable} is not set; {unset_secret_hint(variable)}")
+            continue
+        if problem := check_secret(value):
+            problems.append(f"{key} ({variable}): {problem}")  # never echo the value
+        ring.append(value)
+    for j, name in enumerate(sub.secret_files):
+        key = f"{where}.secret_file" + (f"[{j}]" if several else "")
+        secret_path = path.parent / name
         try:
             secret_path = secret_path.resolve()
             value = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {exc.strerror}") from None
+            problems.append(f"{key}: cannot read {secret_path}: {exc.strerror}")
+            continue
         except ValueError as exc:  # a NUL in the name, or a file that is not UTF-8: never echo its bytes
-            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {type(exc).__name__}") from None
-        key = f"{where}.secret_file"
-    problem = check_secret(value)
-    if problem:
-        raise ConfigError(f"{key}: {problem}")  # never echo the value
-    return SecretStr(value)
+            problems.append(f"{key}: cannot read {secret_path}: {type(exc).__name__}")
+            continue
+        if problem := check_secret(value):
+            problems.append(f"{key}: {problem}")
+        ring.append(value)
+    if problems:
+        raise ConfigError("\n".join(problems + unset))
+    if unset:
+        raise UnsetSecretError("\n".join(unset))
+    return SecretStr(" ".join(ring))
 
 
 def load_settings(directory: Path) -> Settings:
@@ -280,9 +318,9 @@ def load_subscribers(
             try:
                 loaded[sub.name] = _load_secret(path, i, sub)
             except UnsetSecretError as exc:
-                (problems if unset is None else unset).append(str(exc))
+                (problems if unset is None else unset).extend(str(exc).splitlines())
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.extend(str(exc).splitlines())
     if problems:
         raise ConfigError("\n".join(problems))
     return subs, loaded

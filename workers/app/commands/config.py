@@ -59,7 +59,7 @@ def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list
         lines.append(f"  {t.name}  {sum(by_script.values())} terms ({scripts}{more})  {langs}")
     lines.append(f"subscribers: {len(subs)}")
     for s in subs:
-        secret = f"env {s.secret_env}" if s.secret_env else f"file {s.secret_file}"
+        secret = f"env {', '.join(s.secret_envs)}" if s.secret_env else f"file {', '.join(s.secret_files)}"
         langs = ",".join(s.languages) or "all languages"
         lines.append(f"  {s.name}  topics {','.join(s.topics)}  {langs}  secret from {secret}  {s.url}")
     return "\n".join(lines)
