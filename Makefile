@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench lint deps redis-server jq clean
+.PHONY: run test bench lint deps redis-server jq promtool clean
 
 run: deps
 	$(VENV)/bin/wirewatch demo
@@ -22,7 +22,7 @@ lint: deps
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 
-deps: $(VENV)/.installed redis-server jq
+deps: $(VENV)/.installed redis-server jq promtool
 
 # pip's own output is long (one line per requirement) or silent (-q): one line per package downloaded or
 # installed instead, so a first install (a few minutes on a slow link) shows that it is moving.
@@ -53,6 +53,14 @@ jq:
 	    echo "installing jq"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null); \
 	  else echo "jq is missing (the log tests skip their jq check): sudo apt-get install -y jq"; fi; }
+
+# promtool (Debian package prometheus): the tests check the shipped rules and each daemon's /metrics with it.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing promtool (Debian package prometheus)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null); \
+	  else echo "promtool is missing (the Prometheus tests skip): sudo apt-get install -y prometheus"; fi; }
 
 clean:
 	rm -rf $(VENV) .wirewatch .pytest_cache

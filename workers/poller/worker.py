@@ -127,6 +127,7 @@ class Poller:
         self._registered = False
         self._last_summary = time.monotonic()
         self._feed_states = FeedStates(self)
+        metrics.configure_feeds(self.feeds, settings.per_feed_metrics_max)
 
     @classmethod
     def from_settings(
@@ -237,13 +238,13 @@ class Poller:
             fetched, new = self._poll(feed, state)
         except FeedGoneError as exc:
             logger.warning("feed gone, disabled feed=%s reason=%s", feed.name, exc.reason)
-            metrics.STORIES_FAILED.labels(feed=feed.name, reason="http_410").inc()
+            metrics.STORIES_FAILED.labels(feed=metrics.feed_label(feed.name), reason="http_410").inc()
             outcome = PollOutcome(feed.name, error=exc.reason, status=410, next_in=float("inf"))
         except (FeedFetchError, FeedParseError) as exc:
             after = exc.retry_after if isinstance(exc, FeedThrottledError) else None
             outcome = self._failed(feed, state, exc.reason, after)
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
-            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None)
+            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None, label="internal")
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
@@ -254,9 +255,13 @@ class Poller:
             self.totals["errors"] += outcome.error is not None
         return outcome
 
-    def _failed(self, feed: Feed, state: FeedState, reason: str, retry_after: float | None) -> PollOutcome:
+    def _failed(
+        self, feed: Feed, state: FeedState, reason: str, retry_after: float | None, label: str | None = None
+    ) -> PollOutcome:
         s = self.settings
-        metrics.STORIES_FAILED.labels(feed=feed.name, reason=metrics.failure_reason(reason)).inc()
+        metrics.STORIES_FAILED.labels(
+            feed=metrics.feed_label(feed.name), reason=label or metrics.failure_reason(reason)
+        ).inc()
         errors = state.errors + 1  # leases keep a feed to one poller at a time, so no increment races
         delay = polite_delay(next_delay(feed.interval, errors, self.rand, s.max_backoff), retry_after, s.max_backoff)
         logger.warning("feed failed feed=%s errors=%d retry_in=%.0fs reason=%s", feed.name, errors, delay, reason)
@@ -307,7 +312,7 @@ class Poller:
             max_bytes=s.max_body_bytes,
             user_agent=s.user_agent,
         )
-        metrics.FETCH_LATENCY.labels(feed=feed.name).observe(time.monotonic() - started)
+        metrics.FETCH_LATENCY.labels(feed=metrics.feed_label(feed.name)).observe(time.monotonic() - started)
         if fetched.moved_to:
             logger.info("feed moved permanently feed=%s url=%s", feed.name, fetched.moved_to)
         if fetched.status == 304:
@@ -315,7 +320,7 @@ class Poller:
             return fetched, 0
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
-        metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
+        metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
         with self.redis.pipeline(transaction=False) as pipe:
             for story in stories:
                 pipe.exists(self.names.seen(story.id))
@@ -331,7 +336,7 @@ class Poller:
                 pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
                 pipe.expire(vkey, ttl)
             pipe.execute()
-        metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
+        metrics.STORIES_NEW.labels(feed=metrics.feed_label(feed.name)).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
         return fetched, len(fresh)
@@ -359,6 +364,7 @@ class Poller:
         (new feeds due now, kept feeds keep their due time, removed feeds dropped)."""
         self.feeds = {f.name: f for f in cfg.feeds}
         self._registered = False
+        metrics.configure_feeds(self.feeds, self.settings.per_feed_metrics_max)  # a removed feed's series go
 
     def close(self) -> None:
         """Let polls in progress finish and record them, so a stopped poller's feeds keep their real due

@@ -172,6 +172,8 @@ class PollerSettings(_Strict):
     max_backoff: float = Field(default=3600, gt=0, description="ceiling of error backoff and Retry-After (s)")
     feeds_file: str = Field(default="feeds.yaml", description="feed list in config/; $WIREWATCH_FEEDS_FILE wins")
     proxy_url: str | None = Field(default=None, description="http:// proxy every feed is fetched through")
+    # above this many feeds, per-feed metric series are folded into feed="_all" (the aggregates stay)
+    per_feed_metrics_max: int = Field(default=1000, ge=0, description="feeds with metric series of their own")
 
     @field_validator("proxy_url")
     @classmethod
