@@ -127,3 +127,25 @@ def test_polls_in_progress_at_close_are_recorded(feed_server, producer, redis, n
     due = poller.schedule.due_times()["slow"]
     assert due > time.time() + 500, "the real next due time (interval), not the lease"
     poller.http.close()
+
+
+def test_an_unchanged_200_is_not_parsed_again(feed_server, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    """A publisher with no ETag or Last-Modified answers 200 with the same bytes: no parse, nothing produced;
+    new bytes are parsed again. The digest is stored only after Kafka acknowledged the stories."""
+    from workers.infra import metrics
+
+    feed_server.routes["/n.xml"] = Route(rss(ITEMS), validators=False)
+    poller = make_poller([Feed(name="n", url=feed_server.url("/n.xml"))], producer, redis, names)
+    parsed = metrics.STORIES_FETCHED.labels(feed="n")
+    first = poller.poll_feed(poller.feeds["n"])
+    assert first.new == 3 and parsed._value.get() == 3
+    stored = redis.hgetall(names.validators(feed_server.url("/n.xml")))
+    assert set(stored) == {b"body-sha256"}  # no validators from this publisher, the digest only
+    for _ in range(2):
+        again = poller.poll_feed(poller.feeds["n"])
+        assert (again.status, again.new, again.error) == (200, 0, None)
+    assert parsed._value.get() == 3, "the unchanged body was not parsed"
+    assert all("if-none-match" not in h for _path, h in feed_server.requests)
+    feed_server.routes["/n.xml"] = Route(rss([*ITEMS, {**ITEMS[0], "guid": "g7", "title": "Later"}]), validators=False)
+    assert poller.poll_feed(poller.feeds["n"]).new == 1 and parsed._value.get() == 7
+    assert len(read_topic(bootstrap, names.stories, 4)) == 4

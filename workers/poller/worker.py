@@ -5,10 +5,11 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
-304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
-Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
-nothing is marked and the validators are kept old, so the next poll fetches and offers the same
-stories again: repeats are possible, losses are not.
+304 ends here, and so does a 200 whose body has the SHA-256 of the last one stored (many publishers
+send no validators; parsing is most of a poll's CPU); parse; drop entries whose story id Redis has seen;
+produce the rest and wait for Kafka's acknowledgement; only then mark them seen and store the new
+validators and body digest. If producing fails, nothing is marked and the validators and digest are kept
+old, so the next poll fetches and offers the same stories again: repeats are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
@@ -26,7 +27,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import httpcore
@@ -40,6 +40,15 @@ from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
 from workers.poller import parse as feedio
+from workers.poller.decisions import (  # noqa: F401 - next_delay, polite_delay: the tests import them from here
+    BODY_DIGEST,
+    FeedState,
+    PollOutcome,
+    body_digest,
+    new_stories,
+    next_delay,
+    polite_delay,
+)
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
 from workers.poller.schedule import Schedule
@@ -48,53 +57,8 @@ from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
-JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What Redis holds about a feed before its poll; read for a whole claimed batch in one round trip."""
-
-    url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
-    validators: dict[str, str]
-    errors: int = 0  # consecutive errors before this poll
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    feed: str
-    new: int = 0
-    error: str | None = None
-    status: int | None = None
-    next_in: float = 0.0  # seconds until the next poll (inf: disabled)
-    errors: int = 0  # consecutive errors after this poll
-    moved_to: str | None = None
-
-
-def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
-    """Interval with +-10% jitter; after errors, exponential backoff from the interval up to max_backoff."""
-    if consecutive_errors == 0:
-        base = interval
-    else:
-        base = min(max(max_backoff, interval), interval * 2 ** min(consecutive_errors, 16))
-    return base * (1 + rand.uniform(-JITTER, JITTER))
-
-
-def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
-    """At least what the publisher asked (max-age, Retry-After), but never more than the ceiling."""
-    return max(delay, min(floor, ceiling)) if floor is not None else delay
-
-
-def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
-    """Stories whose id Redis has not seen, each id once (some feeds repeat a guid)."""
-    out, ids = [], set()
-    for story, seen in zip(stories, seen_flags, strict=True):
-        if not seen and story.id not in ids:
-            ids.add(story.id)
-            out.append(story)
-    return out
 
 
 class Poller:
@@ -227,7 +191,8 @@ class Poller:
         states = []
         for feed, (moved_to, errors), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
             validators = {as_text(k): as_text(v) for k, v in stored.items()}
-            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0)))
+            digest = validators.pop(BODY_DIGEST, None)
+            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0), digest))
         return states
 
     def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
@@ -318,6 +283,12 @@ class Poller:
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
             return fetched, 0
+        digest = body_digest(fetched.body)
+        if digest == state.body_digest:  # the same bytes as the last poll: nothing new in them, do not parse
+            logger.debug("unchanged body feed=%s", feed.name)
+            if fetched.validators != state.validators:  # same body, new ETag: keep the one the server sends
+                self._store_validators(vkey, fetched, digest, [])
+            return fetched, 0
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
         metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
@@ -327,19 +298,23 @@ class Poller:
             fresh = new_stories(stories, pipe.execute())
         if fresh:
             send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
-        ttl = int(s.seen_retention_hours * 3600)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), 1, ex=ttl)
-            pipe.delete(vkey)
-            if fetched.validators:
-                pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
-                pipe.expire(vkey, ttl)
-            pipe.execute()
+        self._store_validators(vkey, fetched, digest, fresh)
         metrics.STORIES_NEW.labels(feed=metrics.feed_label(feed.name)).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
         return fetched, len(fresh)
+
+    def _store_validators(self, vkey: str, fetched: Fetched, digest: str, fresh: list[Story]) -> None:
+        """Mark ``fresh`` seen and store the validators and body digest, in one round trip, only once Kafka has
+        acknowledged the stories."""
+        ttl = int(self.settings.seen_retention_hours * 3600)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for story in fresh:
+                pipe.set(self.names.seen(story.id), 1, ex=ttl)
+            pipe.delete(vkey)
+            pipe.hset(vkey, mapping={**fetched.validators, BODY_DIGEST: digest})  # type: ignore[dict-item]
+            pipe.expire(vkey, ttl)
+            pipe.execute()
 
     # --- reporting ------------------------------------------------------------------------------------
 
