@@ -13,6 +13,7 @@ from redis import Redis
 from tests.support import read_topic, rss
 from workers.core.names import Names
 from workers.devstack.feedserver import Route
+from workers.infra import metrics
 from workers.infra.kafka import ensure_topics, make_producer, topic_specs
 from workers.infra.lifecycle import Stopper
 from workers.poller.fetch import feed_client
@@ -97,11 +98,14 @@ def test_nothing_is_marked_seen_when_kafka_refuses(feed_server, redis, names):  
     # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
     dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500, api_version=(2, 8))
     poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], dead, redis, names)
+    internal = metrics.STORIES_FAILED.labels(feed="a", reason="internal")
+    before = internal._value.get()
     outcome = poller.poll_feed(poller.feeds["a"])
     assert outcome.error and outcome.new == 0
+    assert internal._value.get() == before + 1, "our Kafka's fault, not the feed's: reason internal"
     assert not redis.keys(names.seen("*")), "no story marked seen"
     assert not redis.exists(names.validators(feed_server.url("/a.xml"))), (
-        "validators kept old so the next poll refetches"
+        "validators and body digest kept old so the next poll refetches and parses"
     )
     poller.close()
     poller.http.close()
@@ -132,8 +136,6 @@ def test_polls_in_progress_at_close_are_recorded(feed_server, producer, redis, n
 def test_an_unchanged_200_is_not_parsed_again(feed_server, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
     """A publisher with no ETag or Last-Modified answers 200 with the same bytes: no parse, nothing produced;
     new bytes are parsed again. The digest is stored only after Kafka acknowledged the stories."""
-    from workers.infra import metrics
-
     feed_server.routes["/n.xml"] = Route(rss(ITEMS), validators=False)
     poller = make_poller([Feed(name="n", url=feed_server.url("/n.xml"))], producer, redis, names)
     parsed = metrics.STORIES_FETCHED.labels(feed="n")
