@@ -28,10 +28,10 @@ class Progress:
         now = time.monotonic() if now is None else now
         elapsed = max(now - self.started, 1e-6)
         rate = stories / elapsed
-        left = max(0, self.total - read)
-        eta = _clock(left / (read / elapsed)) if read else "?"
-        share = f" ({read * 100 // self.total}%)" if self.total else ""
-        return f"backtest: {read:,}/{self.total:,} records{share}, {rate:,.0f} stories/s, ETA {eta}"
+        total = max(self.total, read)  # a broker may under-report the end offsets (PITFALLS.md)
+        eta = _clock((total - read) / (read / elapsed)) if read else "?"
+        share = f" ({read * 100 // total}%)" if total else ""
+        return f"backtest: {read:,}/{total:,} records{share}, {rate:,.0f} stories/s, ETA {eta}"
 
     def tick(self, read: int, stories: int) -> None:
         if not self.enabled:

@@ -2,12 +2,17 @@
 nothing and produces nothing, so the filter's group and offsets never notice a backtest.
 
 Per partition the window becomes an offset range: its start from ``offsets_for_times(start)`` (or the oldest
-offset), its end from ``offsets_for_times(end)`` (or the end offset). A partition bounded by ``end`` is paused
-when it reaches it. An unbounded one is read until it reached its end offset and a poll brings nothing more: the
-embedded broker under-reports the end offset when the last batch holds several records (PITFALLS.md), so the
-end offset alone would stop short. Records are yielded in chunks of raw (value, time, partition, offset), as
-the workers that match them take them; records outside the window (a producer's own timestamps need not grow
-with offsets) are counted and skipped.
+offset), its end from ``offsets_for_times(end)`` (or the end offset). Both are hints that records' times then
+confirm, because a broker may answer them wrongly (the embedded Tansu answers offset 0 for any time):
+
+- a start too early only costs reading the records before the window, which are counted and skipped, as are
+  other records outside it (a producer's own timestamps need not grow with offsets);
+- a partition bounded by ``end`` stops at that offset only if the record there is at or after the window's end;
+  otherwise the hint was wrong and the partition is read on to its end;
+- an unbounded partition is read until it reached its end offset and a poll brings nothing more: the embedded
+  broker also under-reports the end offset when the last batch holds several records (PITFALLS.md).
+
+Records are yielded in chunks of raw (value, time, partition, offset), as the matching workers take them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
@@ -36,10 +41,9 @@ class Plan:
     """Offset ranges to read, and how far the reading got (for the progress line)."""
 
     ranges: dict[TopicPartition, tuple[int, int]]  # partition -> (first offset, end offset)
-    bounded: frozenset[TopicPartition]  # partitions whose end came from the window's end
+    bounded: frozenset[TopicPartition]  # partitions whose end came from the window's end (a hint, see above)
     read: int = 0  # records read so far
     outside: int = 0  # records read that fell outside the window
-    extra: dict[TopicPartition, int] = field(default_factory=dict)  # records past a reported end offset
 
     @property
     def total(self) -> int:
@@ -70,11 +74,11 @@ def plan(consumer: KafkaConsumer, topic: str, window: Window) -> Plan:
 
 def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = CHUNK) -> Iterator[list[Record]]:
     """The window's records in chunks of ``chunk``; ``the_plan`` counts what was read as it goes."""
-    open_tps = {tp for tp, (start, end) in the_plan.ranges.items() if start < end or tp not in the_plan.bounded}
+    open_tps = set(the_plan.ranges)
+    bounded = set(the_plan.bounded)
     consumer.assign(sorted(the_plan.ranges, key=lambda tp: tp.partition))
     for tp, (start, _end) in the_plan.ranges.items():
         consumer.seek(tp, start)
-    consumer.pause(*(set(the_plan.ranges) - open_tps))
     batch: list[Record] = []
     last_record = time.monotonic()
     while open_tps:
@@ -85,12 +89,15 @@ def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = C
                 continue
             end = the_plan.ranges[tp][1]
             for rec in records:
-                if tp in the_plan.bounded and rec.offset >= end:
-                    break
+                if tp in bounded and rec.offset >= end:
+                    if window.end is not None and rec.timestamp >= window.end:
+                        open_tps.discard(tp)
+                        consumer.pause(tp)
+                        break
+                    bounded.discard(tp)
+                    logger.info("offsets_for_times hint wrong partition=%s offset=%s: reading on", tp.partition, end)
                 got = True
                 the_plan.read += 1
-                if rec.offset >= end:
-                    the_plan.extra[tp] = the_plan.extra.get(tp, 0) + 1
                 if rec.timestamp not in window:
                     the_plan.outside += 1
                     continue
@@ -102,10 +109,8 @@ def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = C
         if got:
             last_record = now
         for tp in list(open_tps):
-            end = the_plan.ranges[tp][1]
-            reached = consumer.position(tp) >= end
-            # A bounded partition is done at its end; an unbounded one when a poll also brought nothing more.
-            if reached and (tp in the_plan.bounded or tp not in polled):
+            # Unbounded (or no longer trusted): done at the end offset once a poll also brought nothing more.
+            if tp not in bounded and tp not in polled and consumer.position(tp) >= the_plan.ranges[tp][1]:
                 open_tps.discard(tp)
                 consumer.pause(tp)
         if open_tps and not got and now - last_record > IDLE_S:
