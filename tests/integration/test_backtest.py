@@ -19,7 +19,7 @@ import pytest
 import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 
-from tests.support import ROOT, corpus_dir
+from tests.support import ROOT
 from workers.core.names import Names
 from workers.core.stories import Story
 from workers.infra.kafka import ensure_topics, make_producer, topic_specs

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from workers.backtest.window import window
     from workers.filter.matcher import Matcher
     from workers.filter.topics import load_topics
-    from workers.infra.kafka import make_reader
+    from workers.infra.kafka import kafka_reachable, make_reader
     from workers.settings.env import Env
 
     problems: list[str] = []
@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if problems or cfg is None or candidate is None or win is None:
         raise ConfigError("\n".join(problems))
 
+    bootstrap = Env.from_environ().kafka_bootstrap
+    if not kafka_reachable(bootstrap, timeout=3.0):  # before compiling anything: say so at once
+        raise WirewatchError(
+            f"Kafka at {bootstrap} not reachable; start it (`wirewatch stack up`) or set KAFKA_BOOTSTRAP_SERVERS"
+        )
     running_by_name = {t.name: t for t in cfg.topics}
     candidate_names = tuple(t.name for t in candidate)
     running_names = tuple(running_by_name)
@@ -82,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
         frozenset(labels.labels) if labels is not None else frozenset(),
         args.samples,
     )
-    bootstrap = Env.from_environ().kafka_bootstrap
     progress = Progress(sys.stderr, enabled=not args.quiet)
     started = time.monotonic()
     with Engine(ctx, args.workers) as engine:
