@@ -31,20 +31,17 @@ def _collect(problems: list[str], load: Callable[[], T]) -> T | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kafka.errors import KafkaError
-
     from workers.app.configure import load_config
-    from workers.backtest.engine import Context, Engine
+    from workers.backtest.engine import Context
     from workers.backtest.labels import load_labels
     from workers.backtest.page import render
     from workers.backtest.progress import Progress
-    from workers.backtest.reader import plan, read
+    from workers.backtest.replay import replay
     from workers.backtest.report import document, score, text
-    from workers.backtest.summary import Summary
     from workers.backtest.window import window
     from workers.filter.matcher import Matcher
     from workers.filter.topics import load_topics
-    from workers.infra.kafka import kafka_reachable, make_reader
+    from workers.infra.kafka import kafka_reachable
     from workers.settings.env import Env
 
     problems: list[str] = []
@@ -64,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         candidate = _collect(problems, lambda: load_topics(candidate_path))
     labels = _collect(problems, lambda: load_labels(Path(args.labels))) if args.labels else None
+    if args.html and not Path(args.html).resolve().parent.is_dir():
+        problems.append(f"--html: {Path(args.html).parent} is not a directory")
     if cfg is not None and candidate is not None and args.topic is not None:
         if args.topic not in {t.name for t in [*candidate, *cfg.topics]}:
             problems.append(f"--topic: no topic {args.topic!r} in {candidate_path} or {directory / 'topics.yaml'}")
@@ -89,26 +88,10 @@ def run(args: argparse.Namespace) -> int:
     )
     progress = Progress(sys.stderr, enabled=not args.quiet)
     started = time.monotonic()
-    with Engine(ctx, args.workers) as engine:
-        try:
-            consumer = make_reader(bootstrap)
-        except KafkaError as exc:
-            raise WirewatchError(f"Kafka at {bootstrap} not reachable ({type(exc).__name__}); is it running?") from None
-        try:
-            the_plan = plan(consumer, cfg.names.stories, win)
-            progress.total = the_plan.total
-            for chunk in read(consumer, the_plan, win):
-                engine.feed(chunk)
-                progress.tick(the_plan.read, engine.summary.stories)
-            summary: Summary = engine.finish()
-        except KafkaError as exc:
-            raise WirewatchError(f"Kafka at {bootstrap} failed while reading: {type(exc).__name__}: {exc}") from None
-        finally:
-            consumer.close()
+    done = replay(bootstrap, cfg.names.stories, win, ctx, args.workers, progress)
     seconds = time.monotonic() - started
-    progress.done(the_plan.read, summary.stories)
     doc = document(
-        summary,
+        done.summary,
         stories_topic=cfg.names.stories,
         window=win,
         candidate_file=str(candidate_path),
@@ -117,11 +100,11 @@ def run(args: argparse.Namespace) -> int:
         running=running_names,
         changed=changed,
         reported=reported,
-        records=the_plan.read,
-        outside=the_plan.outside,
+        records=done.records,
+        outside=done.outside,
         seconds=seconds,
         workers=args.workers,
-        labels=score(labels, summary, {"candidate": candidate_names, "running": running_names}, args.topic)
+        labels=score(labels, done.summary, {"candidate": candidate_names, "running": running_names}, args.topic)
         if labels is not None
         else None,
     )
