@@ -19,7 +19,7 @@ import pytest
 import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 
-from tests.support import ROOT
+from tests.support import ROOT, read_topic
 from workers.core.names import Names
 from workers.core.stories import Story
 from workers.infra.kafka import ensure_topics, make_producer, topic_specs
@@ -223,12 +223,22 @@ def test_html_is_one_self_contained_page(bootstrap: str, written: tuple[Path, Pa
     assert "Kim Jong Un inspects a factory" in page and "veto &#x27;football&#x27;" in page
 
 
-def test_progress_goes_to_stderr(bootstrap: str, written: tuple[Path, Path]) -> None:
+def test_progress_goes_to_stderr_and_nothing_is_produced_or_committed(
+    bootstrap: str, written: tuple[Path, Path]
+) -> None:
     running, candidate = written
+    prefix = yaml.safe_load((running / "settings.yaml").read_text())["kafka"]["topic_prefix"]
     done = backtest(bootstrap, "--topics", str(candidate), "--config", str(running))
     assert done.returncode == 0, done.stderr
     assert "stories/s" in done.stderr and "10 records read, 8 stories matched" in done.stderr
     assert done.stdout.startswith("backtest of ") and "gained (1):" in done.stdout
+    # A tool, not a stage: no match was produced, no consumer group of this install exists.
+    assert read_topic(bootstrap, prefix + "matches", expect=0, timeout=1.0) == []
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        assert not [g for g in admin.list_groups() if prefix in repr(g)]  # a Group record names its group
+    finally:
+        admin.close()
 
 
 def test_config_problems_exit_2_one_line_each(bootstrap: str, written: tuple[Path, Path], tmp_path: Path) -> None:
