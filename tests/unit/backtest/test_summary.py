@@ -136,3 +136,14 @@ def test_document_and_text() -> None:
     assert doc["bad_records"]["reasons"] == {"malformed story": 1}
     out = text(doc)
     assert "gained (1):" in out and "Pyongyang says" in out and "bad records: 1" in out
+
+
+def test_memory_is_bounded_whatever_the_number_of_stories() -> None:
+    """Thousands of gained, lost and nearly matched stories keep ``samples`` of each; only counters grow."""
+    titles = ["Pyongyang says", "Russia football"]
+    records = [record(f"s{i}", titles[i % 2], i * 1000) for i in range(3000)]
+    s = match_records(context(samples=4), records)
+    kp, ru = s.topics["kp"], s.topics["ru"]
+    assert (kp.gained, ru.lost, ru.near) == (1500, 1500, 1500)
+    assert len(kp.gained_samples) == len(ru.lost_samples) == len(ru.near_samples) == 4
+    assert s.labelled == {} and len(kp.hourly) == 1 and len(kp.per_feed) == 1
