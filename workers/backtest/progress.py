@@ -22,7 +22,7 @@ class Progress:
         self.enabled = enabled
         self.tty = out.isatty()
         self.started = time.monotonic()
-        self._shown = 0.0
+        self._shown = self.started  # the first line after one interval, when there is a pace to show
 
     def line(self, read: int, stories: int, now: float | None = None) -> str:
         now = time.monotonic() if now is None else now

@@ -31,14 +31,15 @@ def score(
     return out
 
 
-def _hours(tally: TopicTally) -> list[list[Any]]:
-    hours = sorted({*tally.hourly, *tally.hourly_running})
-    if not hours:
+def _hours(tally: TopicTally, span: range) -> list[list[Any]]:
+    """Every hour of ``span`` (the same for every topic, so their charts line up), empty for a topic that never
+    matched on either side."""
+    if not tally.hourly and not tally.hourly_running:
         return []
-    return [[iso(h * HOUR_MS), tally.hourly[h], tally.hourly_running[h]] for h in range(hours[0], hours[-1] + 1)]
+    return [[iso(h * HOUR_MS), tally.hourly[h], tally.hourly_running[h]] for h in span]
 
 
-def _topic(name: str, t: TopicTally, status: str) -> dict[str, Any]:
+def _topic(name: str, t: TopicTally, status: str, span: range) -> dict[str, Any]:
     return {
         "topic": name,
         "status": status,  # changed, unchanged, new (only in the candidate file), removed (only running)
@@ -50,7 +51,7 @@ def _topic(name: str, t: TopicTally, status: str) -> dict[str, Any]:
         "per_day": dict(sorted(t.per_day.items())),
         "per_feed": dict(t.per_feed.most_common()),
         "per_language": dict(t.per_language.most_common()),
-        "hourly": _hours(t),  # [hour start, candidate matches, running matches]
+        "hourly": _hours(t, span),  # [hour start, candidate matches, running matches]
         "gained_samples": [s.to_dict() for s in t.gained_samples],
         "lost_samples": [s.to_dict() for s in t.lost_samples],
         "near_miss_samples": [s.to_dict() for s in t.near_samples],
@@ -75,11 +76,16 @@ def document(
     labels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     topics = {}
+    span = (
+        range(0)
+        if summary.first is None or summary.last is None
+        else range(summary.first // HOUR_MS, summary.last // HOUR_MS + 1)
+    )
     for name in reported:
         status = "new" if name not in running else "removed" if name not in candidate else "unchanged"
         if status == "unchanged" and name in changed:
             status = "changed"
-        topics[name] = _topic(name, summary.topics.get(name) or TopicTally(), status)
+        topics[name] = _topic(name, summary.topics.get(name) or TopicTally(), status, span)
     return {
         "stories_topic": stories_topic,
         "candidate_file": candidate_file,
