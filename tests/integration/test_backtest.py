@@ -263,3 +263,39 @@ def test_unreachable_kafka_is_one_clear_line(written: tuple[Path, Path]) -> None
     assert done.returncode == 1
     assert "Kafka at 127.0.0.1:" in done.stderr and "not reachable" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_live_topic_ends_at_the_records_of_the_start(bootstrap: str, tmp_path: Path) -> None:
+    """While stories keep arriving, the backtest reads what was there when it began (and perhaps a little more)
+    and ends: the records newer than its start are not part of it."""
+    import threading
+
+    names = Names(topic_prefix=f"btl{os.getpid()}{time.monotonic_ns() % 10**6}.")
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
+    old = [(f"o{i}".encode(), story(f"o{i}", "Pyongyang", "x", "wire").to_json(), NOW_MS - HOUR_MS) for i in range(20)]
+    produce(bootstrap, names.stories, old)
+    running = config_dir(tmp_path / "config", names, RUNNING)
+    stop = threading.Event()
+
+    def keep_producing() -> None:
+        producer = make_producer(bootstrap, "test-backtest-live")
+        try:
+            for i in range(2000):
+                if stop.wait(0.05):
+                    break
+                producer.send(names.stories, key=b"n%d" % i, value=story(f"n{i}", "Pyongyang", "x", "wire").to_json())
+                producer.flush(10)
+        finally:
+            producer.close()
+
+    feeder = threading.Thread(target=keep_producing, daemon=True)
+    feeder.start()
+    try:
+        time.sleep(1.0)  # the topic is growing before the backtest starts
+        doc = backtest_json(bootstrap, "--topics", str(running / "topics.yaml"), "--config", str(running))
+        still_arriving = feeder.is_alive()  # it produces for up to 100 s: the backtest ended while it did
+    finally:
+        stop.set()
+        feeder.join(30)
+    assert still_arriving
+    assert doc["topics"]["dprk"]["matches"] >= 20 and doc["stories"] == doc["topics"]["dprk"]["matches"]

@@ -9,8 +9,10 @@ confirm, because a broker may answer them wrongly (the embedded Tansu answers of
   other records outside it (a producer's own timestamps need not grow with offsets);
 - a partition bounded by ``end`` stops at that offset only if the record there is at or after the window's end;
   otherwise the hint was wrong and the partition is read on to its end;
-- an unbounded partition is read until it reached its end offset and a poll brings nothing more: the embedded
-  broker also under-reports the end offset when the last batch holds several records (PITFALLS.md).
+- an unbounded partition is read to its end offset, and past it (the embedded broker also under-reports end
+  offsets when the last batch holds several records, PITFALLS.md) until a poll brings nothing at all, or until a
+  record newer than the start of the read: a live topic keeps growing, and what came after the start is not
+  part of the backtest.
 
 Records are yielded in chunks of raw (value, time, partition, offset), as the matching workers take them.
 """
@@ -81,6 +83,8 @@ def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = C
         consumer.seek(tp, start)
     batch: list[Record] = []
     last_record = time.monotonic()
+    began = int(time.time() * 1000)
+    stop_at = began if window.end is None else min(began, window.end)  # past an end offset, this time ends it
     while open_tps:
         polled = consumer.poll(timeout_ms=POLL_MS)
         got = False
@@ -89,11 +93,11 @@ def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = C
                 continue
             end = the_plan.ranges[tp][1]
             for rec in records:
+                if rec.offset >= end and rec.timestamp >= stop_at:
+                    open_tps.discard(tp)
+                    consumer.pause(tp)
+                    break
                 if tp in bounded and rec.offset >= end:
-                    if window.end is not None and rec.timestamp >= window.end:
-                        open_tps.discard(tp)
-                        consumer.pause(tp)
-                        break
                     bounded.discard(tp)
                     logger.info("offsets_for_times hint wrong partition=%s offset=%s: reading on", tp.partition, end)
                 got = True
@@ -108,11 +112,13 @@ def read(consumer: KafkaConsumer, the_plan: Plan, window: Window, chunk: int = C
         now = time.monotonic()
         if got:
             last_record = now
-        for tp in list(open_tps):
-            # Unbounded (or no longer trusted): done at the end offset once a poll also brought nothing more.
-            if tp not in bounded and tp not in polled and consumer.position(tp) >= the_plan.ranges[tp][1]:
-                open_tps.discard(tp)
-                consumer.pause(tp)
+        if not polled:
+            for tp in list(open_tps):
+                # Unbounded (or no longer trusted): done at the end offset once a poll brought nothing at all (a
+                # poll may bring one partition's records and leave another's buffered for the next).
+                if tp not in bounded and consumer.position(tp) >= the_plan.ranges[tp][1]:
+                    open_tps.discard(tp)
+                    consumer.pause(tp)
         if open_tps and not got and now - last_record > IDLE_S:
             behind = ", ".join(f"{tp.partition}@{consumer.position(tp)}/{the_plan.ranges[tp][1]}" for tp in open_tps)
             raise WirewatchError(f"Kafka stopped answering: no record for {IDLE_S:.0f}s, partitions behind: {behind}")
