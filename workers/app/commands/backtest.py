@@ -30,6 +30,12 @@ def _collect(problems: list[str], load: Callable[[], T]) -> T | None:
         return None
 
 
+def _cores() -> int:
+    # The cores this process may use (a container's or taskset's limit), not every core of the machine.
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 def run(args: argparse.Namespace) -> int:
     from workers.app.configure import load_config
     from workers.backtest.engine import Context
@@ -137,9 +143,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
+        default=_cores(),
         metavar="N",
-        help="matching processes (default: the number of cores)",
+        help="matching processes (default: the cores this process may run on)",
     )
     p.add_argument(
         "--samples", type=int, default=DEFAULT_SAMPLES, metavar="N", help="stories shown per list (default 20)"
