@@ -67,6 +67,7 @@ COMMANDS = [
     ["config", "check"],
     ["secret", "new"],
     ["tail"],
+    ["backtest"],
 ]
 
 
@@ -86,6 +87,9 @@ def test_help_of_every_operations_command(cmd: list[str]) -> None:
         ["secret"],
         ["secret", "old"],
         ["tail", "--max", "many"],
+        ["backtest"],  # --topics is required
+        ["backtest", "--topics", "t.yaml", "--json", "--html", "out.html"],
+        ["backtest", "--topics", "t.yaml", "--workers", "all"],
         ["poll", "--health-port", "http"],
         ["run", "--shutdown-timeout", "soon"],
         ["--log-format", "xml", "poll"],

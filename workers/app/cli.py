@@ -15,6 +15,7 @@ import sys
 from importlib import metadata
 
 from workers.app.commands import (
+    backtest,
     config,
     daemons,
     dlq,
@@ -33,7 +34,22 @@ from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
 from workers.settings import env
 
-COMMAND_MODULES = [daemons, match, evaluate, topics, stack, subscribers, dlq, run, kafka, config, tail, feeds, secret]
+COMMAND_MODULES = [
+    daemons,
+    match,
+    evaluate,
+    backtest,
+    topics,
+    stack,
+    subscribers,
+    dlq,
+    run,
+    kafka,
+    config,
+    tail,
+    feeds,
+    secret,
+]
 
 
 def version() -> str:

@@ -11,7 +11,8 @@ Only the topics the label file names (its ``# topics:`` header) are scored, sinc
 would score every match as a false positive. Language accuracy is the share of texts whose detected language
 equals the labelled one, per labelled language; texts without a language label are left out of it.
 
-Label files are TSV: ``id <TAB> language <TAB> topics <TAB> note``, ``-`` for none, ``#`` starts a comment.
+Label files and the counting are ``workers.backtest.labels``'s, which `wirewatch backtest --labels` uses too: both
+score a story the same way.
 """
 
 from __future__ import annotations
@@ -20,72 +21,18 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from workers.core.errors import ConfigError
+from workers.backtest.labels import Counts, Label, LabelSet, load_labels, tally
 from workers.evaluation.corpus import CorpusText
 from workers.filter.language import UNDETERMINED, Detection, normalize_code
 from workers.filter.matcher import Matcher
 
+__all__ = ["Counts", "Label", "LabelSet", "Report", "evaluate", "format_report", "load_labels"]
+
 logger = logging.getLogger(__name__)
 
 Detector = Callable[[str, str | None], Detection]
-
-
-@dataclass(frozen=True)
-class Label:
-    id: str
-    language: str | None
-    topics: frozenset[str]
-
-
-@dataclass(frozen=True)
-class LabelSet:
-    topics: tuple[str, ...]  # the topics the labellers decided for every story
-    labels: dict[str, Label]
-
-
-def load_labels(path: Path) -> LabelSet:
-    """Read a label file; a malformed line is a ConfigError naming file and line."""
-    labels: dict[str, Label] = {}
-    topics: tuple[str, ...] = ()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.startswith("# topics:"):
-            topics = tuple(t.strip() for t in line.removeprefix("# topics:").split(",") if t.strip())
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) < 3 or not cols[0]:
-            raise ConfigError(f"{path}:{number}: expected id, language and topics separated by tabs")
-        if cols[0] in labels:
-            raise ConfigError(f"{path}:{number}: id {cols[0]!r} labelled twice")
-        named = frozenset(t for t in cols[2].split(",") if t and t != "-")
-        unknown = named - set(topics)
-        if unknown:
-            raise ConfigError(f"{path}:{number}: topics {sorted(unknown)} not in the '# topics:' header")
-        labels[cols[0]] = Label(cols[0], None if cols[1] in ("", "-") else cols[1], named)
-    if not topics:
-        raise ConfigError(f"{path}: no '# topics: a,b' header naming the labelled topics")
-    return LabelSet(topics, labels)
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float | None:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision, "recall": self.recall}
 
 
 @dataclass
@@ -168,15 +115,12 @@ def evaluate(
             acc = report.story_language.setdefault(language, Accuracy())
             acc.total += 1
             acc.correct += det.language == label.language
-        pooled = report.languages.setdefault(language, Counts())
-        for topic in scored:
-            want, got = topic in label.topics, topic in matched
-            for counts in (report.topics[topic], pooled):
-                counts.tp += want and got
-                counts.fp += got and not want
-                counts.fn += want and not got
-            if want != got:
-                report.errors.append((story.id, topic, "fn" if want else "fp"))
+        pooled: dict[str, Counts] = {}
+        for topic, kind in tally(label, matched, scored, report.topics, pooled):
+            report.errors.append((story.id, topic, kind))
+        into = report.languages.setdefault(language, Counts())
+        for c in pooled.values():
+            into.tp, into.fp, into.fn = into.tp + c.tp, into.fp + c.fp, into.fn + c.fn
     report.missing = sorted(set(label_set.labels) - seen)
     report.sentence_language = score_language(sentences, detector)
     return report

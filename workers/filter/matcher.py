@@ -13,7 +13,8 @@ decides, in this order:
 3. per topic: skip it if the story's language is outside ``languages``; skip it if a ``veto`` term hit;
    drop every hit that overlaps a hit of a ``none`` term (the "Russian" of "Russian salad" does not count, but
    "Russia invaded" in the same story still does); then require a hit of ``terms`` (when it has terms), a hit
-   in every ``all`` group, and at least ``min_hits`` hits;
+   in every ``all`` group, and at least ``min_hits`` hits (``match_explained`` also returns the near misses:
+   the topics a ``veto`` or ``none`` kept from a match they would otherwise have made);
 4. report the hits in original offsets, dropping a hit that lies inside a longer hit of the same topic
    ("Korea" inside "North Korea"), plus a snippet of about 160 characters around the first hit.
 """
@@ -62,6 +63,20 @@ class TopicMatch:
             "hits": [{"term": h.term, "start": h.start, "end": h.end} for h in self.hits],
             "snippet": self.snippet,
         }
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A topic that would have matched but for its exclusions: the match it would have made, the ``veto``
+    terms that hit and the ``none`` terms that removed hits."""
+
+    match: TopicMatch
+    veto: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return "veto" if self.veto else "none"
 
 
 class _Role(Enum):
@@ -275,6 +290,15 @@ class Matcher:
 
     def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
         """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""
+        return self._decide(text, language, None)
+
+    def match_explained(self, text: str, language: str = "und") -> tuple[dict[str, TopicMatch], dict[str, NearMiss]]:
+        """``match``, plus the near misses: topics that would have matched without their ``veto`` and ``none``
+        terms (the backtest shows them, so a topic's author sees what an exclusion removes)."""
+        misses: dict[str, NearMiss] = {}
+        return self._decide(text, language, misses), misses
+
+    def _decide(self, text: str, language: str, misses: dict[str, NearMiss] | None) -> dict[str, TopicMatch]:
         if not text:
             return {}
         norm = normalize(text)
@@ -285,10 +309,11 @@ class Matcher:
                 del found[p_index]
             for p_index, spans in own.find(norm.text).items():
                 found[p_index] += spans
-        # Per topic: positive spans (start, end, order, term, use), exclusion spans, vetoed topics.
+        # Per topic: positive spans (start, end, order, term, use), exclusion spans (start, end, term), the veto
+        # terms that hit.
         positive: dict[int, list[tuple[int, int, int, str, _Use]]] = defaultdict(list)
-        excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        vetoed: set[int] = set()
+        excluded: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        vetoed: dict[int, list[str]] = defaultdict(list)
         for p_index, spans in found.items():
             term = self._terms[p_index]
             if self._proper[p_index]:
@@ -299,35 +324,56 @@ class Matcher:
                     continue
             for use in self._uses[p_index]:
                 if use.role is _Role.VETO:
-                    vetoed.add(use.topic)
+                    vetoed[use.topic].append(term)
                 elif use.role is _Role.NONE:
-                    excluded[use.topic] += spans
+                    excluded[use.topic] += [(s, e, term) for s, e in spans]
                 else:
                     positive[use.topic] += [(s, e, use.order, term, use) for s, e in spans]
         result: dict[str, TopicMatch] = {}
         for t_index, candidates in positive.items():
             topic = self.topics[t_index]
-            if t_index in vetoed:
-                continue
             if topic.languages is not None and language not in topic.languages:
                 continue
+            vetoes = vetoed.get(t_index)
+            if vetoes and misses is None:
+                continue
+            kept = candidates
             masks = excluded.get(t_index)
             if masks:
-                candidates = [c for c in candidates if not any(c[0] < me and ms < c[1] for ms, me in masks)]
-                if not candidates:
-                    continue
-            # Without ``all`` groups every candidate is a hit of ``terms``: the role checks are for the others.
-            if topic.all_of:
-                if topic.terms and not any(c[4].role is _Role.ANY for c in candidates):
-                    continue
-                if len({c[4].group for c in candidates if c[4].role is _Role.ALL}) < len(topic.all_of):
-                    continue
-            hits = self._resolve([c[:4] for c in candidates], norm)
-            if len(hits) < topic.min_hits:
-                continue
-            terms = list(dict.fromkeys(h.term for h in hits))
-            result[topic.name] = TopicMatch(topic.name, terms, hits, snippet(text, hits[0].start, hits[0].end))
+                kept = [c for c in candidates if not any(c[0] < me and ms < c[1] for ms, me, _ in masks)]
+            decided = None if vetoes else self._accept(topic, kept, norm, text)
+            if decided is not None:
+                result[topic.name] = decided
+            elif misses is not None and (vetoes or kept is not candidates):
+                # What the topic would have decided without its exclusions: a near miss if that is a match.
+                near = self._accept(topic, candidates, norm, text)
+                if near is not None:
+                    removed_by = [
+                        ms_term for ms, me, ms_term in masks or () if any(c[0] < me and ms < c[1] for c in candidates)
+                    ]
+                    misses[topic.name] = NearMiss(
+                        near, tuple(dict.fromkeys(vetoes or ())), tuple(dict.fromkeys(removed_by))
+                    )
         return result
+
+    def _accept(
+        self, topic: Topic, candidates: list[tuple[int, int, int, str, _Use]], norm: NormalizedText, text: str
+    ) -> TopicMatch | None:
+        """The topic's match from its candidate hits (exclusions already applied), or None: a hit of ``terms``,
+        one in every ``all`` group, ``min_hits`` hits."""
+        if not candidates:
+            return None
+        # Without ``all`` groups every candidate is a hit of ``terms``: the role checks are for the others.
+        if topic.all_of:
+            if topic.terms and not any(c[4].role is _Role.ANY for c in candidates):
+                return None
+            if len({c[4].group for c in candidates if c[4].role is _Role.ALL}) < len(topic.all_of):
+                return None
+        hits = self._resolve([c[:4] for c in candidates], norm)
+        if len(hits) < topic.min_hits:
+            return None
+        terms = list(dict.fromkeys(h.term for h in hits))
+        return TopicMatch(topic.name, terms, hits, snippet(text, hits[0].start, hits[0].end))
 
     @staticmethod
     def _resolve(spans: list[tuple[int, int, int, str]], norm: NormalizedText) -> list[Hit]:
