@@ -26,12 +26,13 @@ from workers.app.commands import (
     subscribers,
     tail,
     topics,
+    web,
 )
 from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
 from workers.settings import env
 
-COMMAND_MODULES = [daemons, match, evaluate, topics, stack, subscribers, dlq, run, kafka, config, tail, feeds]
+COMMAND_MODULES = [daemons, match, evaluate, topics, stack, subscribers, dlq, run, kafka, config, tail, feeds, web]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """Each feed's health in Redis, written by whichever poller polled it and read by `wirewatch feeds health`.
 
 One hash per feed: last success, last error and when, consecutive errors (shared, so backoff holds
-across pollers and restarts), next poll, last HTTP status, new stories of the last poll, the URL a
+across pollers and restarts), next poll, last HTTP status, new stories of the last poll and when a poll
+last found one (the console's "quiet" feeds), the URL a
 permanent redirect moved the feed to, and why it was disabled. The hash expires after
 HEALTH_RETENTION_S without a poll, so removed feeds leave nothing behind.
 """
@@ -29,6 +30,7 @@ class FeedHealth:
     next_poll: float | None = None
     last_status: int | None = None
     last_new: int = 0
+    last_new_at: float | None = None  # when a poll last found a new story: a feed that goes quiet shows here
     moved_to: str | None = None
     disabled: str | None = None  # the reason, when disabled
 
@@ -48,6 +50,7 @@ class FeedHealth:
             next_poll=num("next_poll"),
             last_status=int(h["last_status"]) if h.get("last_status") else None,
             last_new=int(h.get("last_new") or 0),
+            last_new_at=num("last_new_at"),
             moved_to=h.get("moved_to") or None,
             disabled=h.get("disabled") or None,
         )
@@ -95,6 +98,8 @@ class HealthStore:
             "last_status": status,
             "last_new": new,
         }
+        if new:
+            fields["last_new_at"] = fields["last_success"]
         if moved_to:
             fields["moved_to"] = moved_to
         self._write(name, fields, pipe)

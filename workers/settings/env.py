@@ -40,7 +40,11 @@ class Env:
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
-_NUMBERS: dict[str, type[int] | type[float]] = {"WIREWATCH_HEALTH_PORT": int, "WIREWATCH_SHUTDOWN_TIMEOUT": float}
+_NUMBERS: dict[str, type[int] | type[float]] = {
+    "WIREWATCH_HEALTH_PORT": int,
+    "WIREWATCH_SHUTDOWN_TIMEOUT": float,
+    "WIREWATCH_WEB_PORT": int,
+}
 
 
 def _redis_url_problem(url: str) -> str | None:
@@ -117,6 +121,16 @@ def number(name: str, kind: type[T]) -> T | None:
         return kind(raw)
     except ValueError:
         raise ConfigError(f"environment {name}: {raw!r} is not a {kind.__name__}") from None
+
+
+def web_token() -> str | None:
+    """The operator token of the web console (``WIREWATCH_WEB_TOKEN``); None: the console binds to loopback only."""
+    return os.environ.get("WIREWATCH_WEB_TOKEN") or None
+
+
+def web_host() -> str | None:
+    """Where the web console listens (``WIREWATCH_WEB_HOST``); None: 127.0.0.1."""
+    return text("WIREWATCH_WEB_HOST")
 
 
 def config_dir() -> Path:
