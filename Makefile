@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench lint deps redis-server clean
+.PHONY: run test bench lint deps redis-server chromium screenshots clean
 
 run: deps
 	$(VENV)/bin/wirewatch demo
@@ -22,7 +22,7 @@ lint: deps
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 
-deps: $(VENV)/.installed redis-server
+deps: $(VENV)/.installed redis-server chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ redis-server:
 	    echo "installing redis-server"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
 	  else echo "redis-server is missing: sudo apt-get install -y redis-server"; exit 1; fi; }
+
+# Debian's chromium and chromium-driver for the console's browser tests (Selenium drives them; nothing is downloaded).
+# Without root they are only suggested: the browser tests skip, saying why.
+chromium:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and chromium-driver"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null); \
+	  else echo "chromium is missing (browser tests will skip): sudo apt-get install -y chromium chromium-driver"; fi; }
+
+# The README's console screenshots, taken by the browser tests into docs/screenshots/.
+screenshots: deps
+	WIREWATCH_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/integration/test_console_browser.py
 
 clean:
 	rm -rf $(VENV) .wirewatch .pytest_cache

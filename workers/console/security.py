@@ -11,7 +11,7 @@
 - **Actions are POSTs** carrying the double-submit CSRF value: a random cookie (SameSite=Strict, HttpOnly) and the
   same value in a hidden form field; an Origin header of another site is refused as well.
 - **Headers:** a strict Content-Security-Policy (scripts and styles only from the console's own /static, no inline
-  script), no framing, no referrer, no MIME sniffing.
+  script), no framing, no referrer to other sites, no MIME sniffing.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # no-referrer would make browsers send "Origin: null" on our own forms
     "cache-control": "no-store",
 }
 
