@@ -83,4 +83,3 @@ def wait_http(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"nothing answered at {url} within {timeout:.0f}s")
-

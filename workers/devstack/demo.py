@@ -1,8 +1,8 @@
 """`wirewatch demo`: the whole pipeline offline on this machine.
 
 Starts the embedded broker and redis-server, serves the bundled sample feeds on 127.0.0.1, starts a
-webhook receiver that prints each verified alert, and runs the three daemons as child processes with
-the shipped config/. Ctrl-C (or SIGTERM) stops the daemons first, then the servers, and leaves no
+webhook receiver that prints each verified alert, and runs the three daemons and the web console (when the
+extra 'web' is installed; http://127.0.0.1:8767/) as child processes with the shipped config/. Ctrl-C (or SIGTERM) stops the daemons first, then the servers, and leaves no
 process behind.
 """
 
@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 DEMO_FEEDS = Path(__file__).parent / "demo_feeds"
 FEEDS_PORT = env.number("WIREWATCH_DEMO_FEEDS_PORT", int) or 8765
 RECEIVER_PORT = env.number("WIREWATCH_DEMO_RECEIVER_PORT", int) or 8766
+WEB_PORT = env.number("WIREWATCH_DEMO_WEB_PORT", int) or 8767
+
+
+def _has_console() -> bool:
+    """Whether the extra 'web' is installed (the demo runs without the console otherwise)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(m) is not None for m in ("starlette", "uvicorn", "jinja2"))
 
 
 def run_demo(config_dir: Path) -> int:
@@ -57,8 +65,16 @@ def run_demo(config_dir: Path) -> int:
             WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{FEEDS_PORT}",
             WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{RECEIVER_PORT}",
             WIREWATCH_LOG_FORMAT=env.text("WIREWATCH_LOG_FORMAT") or "text",  # a terminal, not a log shipper
+            WIREWATCH_WEB_PORT=str(WEB_PORT),
         )
-        for role in ("poll", "filter", "alert"):
+        roles = ("poll", "filter", "alert", "web") if _has_console() else ("poll", "filter", "alert")
+        if "web" in roles:
+            host = env.web_host() or "127.0.0.1"
+            print(
+                f"web console on http://{host}:{WEB_PORT}/ (a subscriber portal needs its token: docs/console.md)",
+                flush=True,
+            )
+        for role in roles:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "workers", role, "--config", str(config_dir)],
                 env=child_env,
