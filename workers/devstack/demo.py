@@ -2,8 +2,8 @@
 
 Starts the embedded broker and redis-server, serves the bundled sample feeds on 127.0.0.1, starts a
 webhook receiver that prints each verified alert, and runs the three daemons and the web console (when the
-extra 'web' is installed; http://127.0.0.1:8767/) as child processes with the shipped config/. Ctrl-C (or SIGTERM) stops the daemons first, then the servers, and leaves no
-process behind.
+extra 'web' is installed; http://127.0.0.1:8767/) as child processes with the shipped config/. Ctrl-C (or
+SIGTERM) stops the daemons first, then the servers, and leaves no process behind.
 """
 
 from __future__ import annotations
