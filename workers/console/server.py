@@ -45,7 +45,9 @@ class ConsoleServer:
         )
         app = build_app(self.console, self._start_readers, self.tail.stop)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it every
+        # answer waits out the client's delayed ACK (40 ms) between uvicorn's header and body writes
+        self.sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))  # an OSError here names the port for the caller
         self.sock.listen(128)
@@ -65,6 +67,8 @@ class ConsoleServer:
     def _start_readers(self) -> None:
         self.tail.start()
         self.trial.start()
+        state, stop = self.console.state, self.console.stopping
+        threading.Thread(target=state.follow, args=(stop,), name="console-feeds", daemon=True).start()
 
     def serve(self) -> None:
         """In this thread until SIGTERM/SIGINT (uvicorn's own handlers)."""

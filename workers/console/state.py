@@ -5,32 +5,38 @@ stores (``poller.feed_health.HealthStore``, ``alerter.endpoints.Endpoints``, ``a
 ``infra.attemptlog.AttemptLog``) and the CLI's DLQ replay (``app.commands.dlq.replay_alerts``). When the
 alerter's Redis layout changes, this is the one place to re-point.
 
-Cost, for 10,000 feeds and 1,000 subscribers: the feeds page reads every feed's health hash in one pipeline
-(the filter tabs need every feed's state) and renders one page of rows; the subscribers page reads the disabled
-flags of all in one pipeline and the details of one page of rows only.
+Cost, for 10,000 feeds and 1,000 subscribers: every feed's state (for the filter tabs) and every endpoint's
+disabled flag are read in one pipeline each by a background refresh every few seconds, not per page; a page
+reads the details of its own 50 rows only.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from workers.alerter.endpoints import Endpoints, EndpointState
 from workers.alerter.retryqueue import Parked, RetryQueue
 from workers.console.live import Tail
 from workers.core.names import Names
-from workers.core.urls import mask_url
 from workers.infra.attemptlog import Attempt, AttemptLog
 from workers.poller.feed_health import FeedHealth, HealthStore
 from workers.settings.config import Config, Subscriber
 
+logger = logging.getLogger(__name__)
+
 FEED_FILTERS = ("all", "failing", "quiet", "disabled")
 QUIET_AFTER_S = 24 * 3600  # a feed that answers but brought no new story for this long is "quiet"
 PAGE_SIZE = 50
+INDEX_MAX_AGE_S = 10.0  # the feed states behind the filter tabs; the server refreshes them every 5 s
+STATE_ORDER = {"failing": 0, "disabled": 1, "quiet": 2, "new": 3, "ok": 4}
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Index:
+    feed_states: dict[str, str]
+    feeds_by_tab: dict[str, list[str]]  # per filter tab, its feeds in page order (failing first)
+    disabled: int  # subscribers whose endpoint is disabled
+
+
+@dataclass(frozen=True)
 class FeedRow:
     name: str
-    url: str  # password masked
+    url: str  # shown through display_url (no user info, no query)
     state: str  # ok, new, failing, disabled, quiet
     health: FeedHealth
 
@@ -53,7 +66,7 @@ class FeedRow:
 @dataclass(frozen=True)
 class SubscriberRow:
     name: str
-    url: str  # password masked
+    url: str  # shown through display_url (no user info, no query)
     topics: list[str]
     parked: int
     endpoint: EndpointState
@@ -99,35 +112,57 @@ class ConsoleState:
         self.retries = RetryQueue(redis, self.names)
         self.attempts = AttemptLog(redis, self.names)
         self.subscribers: dict[str, Subscriber] = {s.name: s for s in cfg.subscribers}
+        self._index = Index({}, {}, 0)
+        self._index_at = 0.0
+
+    # --- the index behind the filter tabs and the counts ---
+    def index(self) -> Index:
+        """Every feed's state, sorted per filter tab, and the disabled subscribers: refreshed in the background
+        (``follow``), or here when older than INDEX_MAX_AGE_S, so a page costs one page of rows, not 10,000 hashes."""
+        if time.time() - self._index_at > INDEX_MAX_AGE_S:
+            self.refresh_index()
+        return self._index
+
+    def refresh_index(self) -> None:
+        now = time.time()
+        states = {h.name: feed_state(h, now) for h in self.health.get_many([f.name for f in self.cfg.feeds])}
+        ordered = sorted(states, key=lambda n: (STATE_ORDER.get(states[n], 9), n))
+        by_tab = {"all": ordered, **{f: [n for n in ordered if states[n] == f] for f in FEED_FILTERS[1:]}}
+        disabled = len(self.endpoints.disabled(sorted(self.subscribers)))
+        self._index, self._index_at = Index(states, by_tab, disabled), now  # readers see the old or the new, whole
+
+    def follow(self, stop: threading.Event, every_s: float = 5.0) -> None:
+        """Keep the index fresh until ``stop`` (run in a thread by the server)."""
+        while not stop.wait(every_s):
+            try:
+                self.refresh_index()
+            except RedisError as exc:  # Redis down: the pages say so; the next round tries again
+                logger.warning("console: cannot refresh the feed and endpoint index error=%s", exc)
 
     # --- feeds ---
     def feeds(self, wanted: str = "all", page: int = 1, size: int = PAGE_SIZE) -> Page:
-        now = time.time()
-        urls = {f.name: f.url for f in self.cfg.feeds}
-        rows = [
-            FeedRow(h.name, mask_url(urls[h.name]), feed_state(h, now), h) for h in self.health.get_many(list(urls))
-        ]
-        counts = Counter(r.state for r in rows)
-        tabs = {"all": len(rows), **{f: counts.get(f, 0) for f in FEED_FILTERS[1:]}}
-        chosen = rows if wanted == "all" else [r for r in rows if r.state == wanted]
-        chosen.sort(key=lambda r: (r.state != "failing", -r.health.consecutive_errors, r.name))
+        index = self.index()
+        chosen = index.feeds_by_tab.get(wanted, index.feeds_by_tab.get("all", []))
         shown, page, pages = paginate(chosen, page, size)
-        return Page(shown, len(chosen), page, pages, tabs)
+        urls = {f.name: f.url for f in self.cfg.feeds}
+        now = time.time()
+        rows = [FeedRow(h.name, urls[h.name], feed_state(h, now), h) for h in self.health.get_many(shown)]
+        tabs = {tab: len(names) for tab, names in index.feeds_by_tab.items()}
+        return Page(rows, len(chosen), page, pages, tabs)
 
     # --- subscribers ---
     def subscriber_page(self, page: int = 1, size: int = PAGE_SIZE) -> Page:
         names = sorted(self.subscribers)
-        disabled = self.endpoints.disabled(names)
         shown, page, pages = paginate(names, page, size)
         dead = Counter(d.subscriber for d in self.tail.dead_letters(self.names.alerts_dlq))
         last = self.attempts.latest(shown)
         rows = [self._row(n, last.get(n), dead.get(n, 0)) for n in shown]
-        return Page(rows, len(names), page, pages, {"all": len(names), "disabled": len(disabled)})
+        return Page(rows, len(names), page, pages, {"all": len(names), "disabled": self.index().disabled})
 
     def _row(self, name: str, last: Attempt | None, dead: int) -> SubscriberRow:
         sub = self.subscribers[name]
         return SubscriberRow(
-            name, mask_url(sub.url), list(sub.topics), self.retries.size(name), self.endpoints.state(name), last, dead
+            name, sub.url, list(sub.topics), self.retries.size(name), self.endpoints.state(name), last, dead
         )
 
     def subscriber(self, name: str) -> SubscriberRow:
