@@ -32,6 +32,12 @@ STORY = {
     "guid": "wire-nk-engine-1",
     "description": "Pyongyang said North Korea tested a solid-fuel engine on Sunday, state media reported.",
 }
+SUMMIT = {
+    "title": "Kim Jong Un meets Putin in Vladivostok",
+    "link": "http://127.0.0.1/wire/summit",
+    "guid": "wire-summit-1",
+    "description": "Kim Jong Un and Vladimir Putin met in Vladivostok; Russia and North Korea discussed arms.",
+}
 PAGES = {  # path -> (screenshot name, text the page must show)
     "/": ("overview", "Overview"),
     "/feeds": ("feeds", "Feed health"),
@@ -95,11 +101,13 @@ def test_every_page_loads_and_a_live_match_appears_without_reload(stack: Any, tm
         driver.get(base + "/live")
         wait_until(lambda: driver.find_element(By.ID, "live-status").text == "live", 30, what="the event stream")
         marker = driver.find_element(By.TAG_NAME, "h1")  # the same element after the match: no reload happened
-        feeds.routes["/wire.xml"] = Route(rss([STORY]))
+        feeds.routes["/wire.xml"] = Route(rss([STORY, SUMMIT]))
         wait_until(lambda: STORY["title"] in text_of(driver), 90, interval=0.5, what="the live match")
+        wait_until(lambda: SUMMIT["title"] in text_of(driver), 30, interval=0.5, what="the second live match")
         assert marker.is_displayed()  # a reload would have made it stale (StaleElementReferenceException)
-        row = driver.find_element(By.CSS_SELECTOR, "#live tbody tr.fresh")
-        assert "dprk" in row.text
+        rows = driver.find_elements(By.CSS_SELECTOR, "#live tbody tr.fresh")
+        assert len(rows) == 2 and all("dprk" in row.text for row in rows)
+        assert "russia" in " ".join(row.text for row in rows)
         screenshot(driver, "live", tmp_path)
         wait_until(lambda: "failing (1)" in _page(driver, base, "/feeds"), 30, what="the broken feed failing")
         for path, (name, heading) in PAGES.items():
