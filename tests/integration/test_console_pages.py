@@ -164,3 +164,25 @@ def test_actions_need_csrf(setup: tuple[Any, Any], secret: str, redis: Any) -> N
     assert redis.hexists(cfg.names.endpoint("desk-a"), "disabled_at")
     again = client.post("/portal/desk-a/endpoint", data={"enabled": "1", "csrf": csrf})
     assert "endpoint enabled" in again.text and not redis.exists(cfg.names.endpoint("desk-a"))
+
+
+def test_portal_notices_are_a_fixed_set(setup: tuple[Any, Any], secret: str) -> None:
+    client, _ = setup
+    login(client, "/portal/desk-a/login", portal_token(secret, "desk-a"))
+    assert "3 alert(s) parked for delivery" in client.get("/portal/desk-a?notice=replayed&count=3").text
+    assert "Call 555" not in client.get("/portal/desk-a?notice=Call+555+now").text
+
+
+def test_redis_down_is_a_503_page(make_config: Any, secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis import Redis
+
+    from workers.devstack.stack import free_port
+
+    monkeypatch.setenv("WIREWATCH_TEST_SECRET", secret)
+    cfg = load_config(console_config(make_config, "http://127.0.0.1:9"))
+    down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1, socket_connect_timeout=1)
+    with serving(app_of(make_console(cfg, down))) as url, httpx.Client(base_url=url) as client:
+        for path in ("/", "/feeds", "/subscribers"):
+            resp = client.get(path)
+            assert resp.status_code == 503 and "Redis is not reachable" in resp.text, path
+            assert "Traceback" not in resp.text

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -268,7 +269,7 @@ class Console:
             name=name,
             sub=self.state.subscriber(name),
             alerts=self.state.portal_alerts(name),
-            notice=request.query_params.get("notice", ""),
+            notice=_notice(request),
         )
 
     async def portal_login(self, request: Request) -> Response:
@@ -299,20 +300,18 @@ class Console:
                 _when(form.get("since")),
                 _when(form.get("until")),
             )
-            notice = f"{count} alert(s) parked for delivery"
+            notice = f"replayed&count={count}"
         elif action == "endpoint":
             enabled = form.get("enabled") == "1"
             await asyncio.to_thread(self.state.set_endpoint, name, enabled)
-            notice = "endpoint enabled" if enabled else "endpoint disabled"
+            notice = "enabled" if enabled else "disabled"
         elif action == "logout":
             response = RedirectResponse(f"/portal/{name}", 303)
             response.delete_cookie(PORTAL_COOKIE, path=f"/portal/{name}")
             return response
         else:
-            return self.page(request, "error.html", 404, message="No such action.")
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/portal/{name}?notice={quote(notice)}", 303)
+            return self.page(request, "error.html", 404, heading="Not found", message="No such action.")
+        return RedirectResponse(f"/portal/{name}?notice={notice}", 303)
 
     def routes(self) -> list[Any]:
         def get(path: str, fn: Callable[..., Any]) -> Route:
@@ -336,11 +335,19 @@ class Console:
         ]
 
 
-def _int(request: Request, key: str) -> int:
+def _notice(request: Request) -> str:
+    """The portal's message after an action, from a fixed set: a query string never puts words on the page."""
+    notice = request.query_params.get("notice", "")
+    if notice == "replayed":
+        return f"{_int(request, 'count', 0)} alert(s) parked for delivery"
+    return {"enabled": "endpoint enabled", "disabled": "endpoint disabled"}.get(notice, "")
+
+
+def _int(request: Request, key: str, default: int = 1) -> int:
     try:
-        return max(1, int(request.query_params.get(key) or 1))
+        return max(default, int(request.query_params.get(key) or default))
     except ValueError:
-        return 1
+        return default
 
 
 def _when(value: str | None) -> float | None:
@@ -372,4 +379,12 @@ def build_app(console: Console, on_start: Callable[[], None], on_stop: Callable[
             console.stopping.set()
             on_stop()
 
-    return Starlette(routes=console.routes(), middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    def redis_down(request: Request, exc: Exception) -> Response:
+        return console.page(request, "error.html", 503, heading="Unavailable", message="Redis is not reachable.")
+
+    return Starlette(
+        routes=console.routes(),
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={RedisError: redis_down},
+        lifespan=lifespan,
+    )
