@@ -48,3 +48,23 @@ def test_portal_token_command_prints_the_derived_token(
     assert secret not in done.stdout + done.stderr
     unknown = wirewatch("web", "--config", str(cfg), "--portal-token", "nobody")
     assert unknown.returncode == 2 and "no subscriber named 'nobody'" in unknown.stderr
+
+
+def test_web_stops_on_sigterm_with_an_open_event_stream(make_config: Any, daemons: Any) -> None:
+    import http.client
+    import time
+
+    cfg = make_config(feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}])
+    port = free_port()
+    web = daemons("web", cfg, WIREWATCH_WEB_PORT=str(port))
+    wait_http(f"http://127.0.0.1:{port}/login", timeout=90)
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    stream.request("GET", "/live/events")
+    resp = stream.getresponse()
+    assert resp.status == 200 and resp.headers["content-type"].startswith("text/event-stream")
+    assert resp.read1(100).startswith(b"retry:")  # the stream is open
+    started = time.monotonic()
+    assert web.terminate(timeout=20) == 0  # exit 0, as the daemons do, not 143
+    assert time.monotonic() - started < 5, "the open stream held the exit"
+    assert "graceful shutdown exceeded" not in web.output()
+    stream.close()

@@ -6,10 +6,14 @@ exit), and port 0 gives a free port the tests read back."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from redis import Redis
@@ -36,6 +40,33 @@ def address(host: str | None = None, port: int | None = None) -> tuple[str, int]
     return host, DEFAULT_PORT if chosen is None else chosen
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which on SIGTERM/SIGINT also ends the open event streams at once: uvicorn waits for
+    open connections before the lifespan's shutdown runs, so they would otherwise hold the exit for its timeout."""
+
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.stopping.set()
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Stop on SIGTERM/SIGINT and exit 0, as the daemons do (uvicorn's own re-raises the signal at exit, so a
+        clean stop would report 143). Off the main thread (`wirewatch run`) the daemons' handlers stay."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 class ConsoleServer:
     def __init__(self, cfg: Config, env: Env, redis: Redis, host: str, port: int) -> None:
         self.tail = Tail(env.kafka_bootstrap, cfg.names)
@@ -56,7 +87,7 @@ class ConsoleServer:
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on", proxy_headers=False
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config, self.console.stopping)
         self._thread: threading.Thread | None = None
 
     @property
