@@ -48,6 +48,7 @@ def chromium(tmp: Path) -> Iterator[Any]:
         f"--user-data-dir={tmp / 'chromium-profile'}",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land in the console log
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     try:

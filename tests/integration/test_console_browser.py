@@ -124,7 +124,7 @@ def test_every_page_loads_and_a_live_match_appears_without_reload(stack: Any, tm
         assert driver.find_element(By.ID, "language").text == "en"
         assert "dprk" in driver.find_element(By.ID, "topics").text
         screenshot(driver, "try-result", tmp_path)
-        logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
+        logs = driver.get_log("browser")
         assert not [entry for entry in logs if "Content Security Policy" in entry.get("message", "")], logs
 
 
