@@ -30,6 +30,7 @@ from workers.core.signing import new_secret
 from workers.devstack.stack import EmbeddedRedis, free_port
 from workers.infra.attemptlog import AttemptLog
 from workers.poller.feed_health import HealthStore
+from workers.poller.quiet import Activity
 
 BENCH = "console"
 FEEDS, SUBSCRIBERS, DEAD = 10_000, 1_000, 2_000
@@ -75,8 +76,18 @@ def fill(redis: Redis, cfg: object) -> None:
             elif i % 20 == 0:
                 health.record_error(name, "timed out after 15s", errors=i % 7 + 1, next_poll=now + 300, pipe=pipe)
             else:
-                new = 0 if i % 33 == 0 else 2
-                health.record_success(name, status=200, new=new, next_poll=now + 60, moved_to=None, pipe=pipe)
+                quiet = i % 33 == 0
+                activity = Activity(last_new_at=now - (86400 if quiet else 600))
+                health.record_success(
+                    name,
+                    status=200,
+                    new=0,
+                    next_poll=now + 60,
+                    moved_to=None,
+                    activity=activity,
+                    quiet=quiet,
+                    pipe=pipe,
+                )
         pipe.execute()
     endpoints, queue, log = Endpoints(redis, names, 3600), RetryQueue(redis, names), AttemptLog(redis, names)
     for i in range(SUBSCRIBERS):

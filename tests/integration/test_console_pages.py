@@ -58,7 +58,7 @@ def setup(make_config: Any, redis: Any, secret: str, monkeypatch: pytest.MonkeyP
     health.record_success("wire", status=200, new=2, next_poll=time.time() + 60, moved_to=None)
     health.record_error("broken", "HTTP 500", errors=3, next_poll=time.time() + 60)
     health.disable("gone", "HTTP 410 Gone")
-    health.record_success("sleepy", status=304, new=0, next_poll=time.time() + 60, moved_to=None)
+    health.record_success("sleepy", status=304, new=0, next_poll=time.time() + 60, moved_to=None, quiet=True)
     console = make_console(cfg, redis, token=TOKEN)
     names = cfg.names
     console.tail.add(dead_alert_record(names.alerts_dlq, 0, "desk-a", "alert-a1", "Alert for A"))

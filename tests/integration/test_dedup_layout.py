@@ -15,7 +15,7 @@ from tests.support import wait_until
 from workers.alerter import neardup
 from workers.alerter.dedup import Dedup, alert_id, fingerprints
 from workers.core.names import Names
-from workers.core.stories import Story
+from workers.core.stories import Story, normalise_for_fingerprint
 from workers.devstack.receiver import Receiver
 
 HOUR = 3600
@@ -61,14 +61,14 @@ def test_a_subscribers_stories_share_one_hash_per_slice(redis: Redis, names: Nam
     clock = Clock()
     dedup = Dedup(redis, names, HOUR, clock=clock)
     seed = seed_story()
-    for i in range(3):  # three different stories, each with three exact fingerprints and four bands
+    for i in range(3):  # three different stories, each with three exact fingerprints and neardup.BANDS bands
         text = " ".join(f"{w}{i}" for w in seed.text.split())
         dedup.claim(SUB, story(f"s{i}", "t", text), alert_id(SUB, f"s{i}"))
     clock.now += dedup.slice_s
     later = story("s3", "t", "a short body, below the near-duplicate threshold")
     dedup.claim(SUB, later, alert_id(SUB, "s3"))
     slices = dedup.slice_keys(SUB, int(clock.now))
-    assert [redis.hlen(k) for k in slices[-2:]] == [3 * 3 + 3 * 4, 3]
+    assert [redis.hlen(k) for k in slices[-2:]] == [3 * 3 + 3 * neardup.BANDS, 3]
     assert set(redis.scan_iter(f"{names.key_prefix}*")) == {k.encode() for k in slices[-2:]}
     assert owner_and_how(dedup, story("s0-copy", "t", " ".join(f"{w}0" for w in seed.text.split()))) == (
         alert_id(SUB, "s0"),
@@ -110,12 +110,11 @@ def test_a_delivered_story_alerts_again_after_the_configured_retention(
 
 def write_first_layout(redis: Redis, names: Names, s: Story, owner: str, ttl: int) -> None:
     """What the first layout's claim script wrote for a new story: one key per exact fingerprint holding
-    the owner, and the owner filed in each of its four band hashes as '<SimHash, 16 hex digits>:<expiry>'."""
+    the owner, and the owner filed in each of its four SimHash band hashes as '<SimHash, 16 hex digits>:<expiry>'."""
     for kind, value in fingerprints(s):
         redis.set(names.dedup(SUB, kind, value), owner, ex=ttl)
-    h = neardup.body_simhash(s.text)
-    assert h is not None
-    for band in neardup.bands(h):
+    h = neardup.simhash64(normalise_for_fingerprint(s.text).split())  # the SimHash of that time
+    for band in (f"{i}:{(h >> (16 * i)) & 0xFFFF:04x}" for i in range(4)):
         key = names.dedup(SUB, "nd", band)
         redis.hset(key, owner, f"{h:016x}:{int(time.time()) + ttl}")
         redis.expire(key, ttl)
@@ -130,10 +129,11 @@ def test_first_layout_keys_are_honoured_for_one_window_after_the_upgrade(redis: 
     dedup = Dedup(redis, names, HOUR, clock=clock)
     again = dedup.claim(SUB, seed, owner)
     assert (again.owner, again.how, again.delivered) == (owner, "exact", True), "no second alert after upgrading"
-    rnd = random.Random(3)  # its first edit is 3 bits or less from the seed
-    near = story("c1", "x", edit_words(seed.text, 3, rnd), "http://c1.example/")
-    assert owner_and_how(dedup, near) == (owner, "near")
     assert owner_and_how(dedup, story("c2", "x", seed.text, "http://c2.example/")) == (owner, "exact")
-    assert dedup.copies(owner).keys() == {alert_id(SUB, "c1"), alert_id(SUB, "c2")}
+    # The first layout's bands hold SimHashes, which the MinHash of issue 13 cannot be compared with: a near copy
+    # of a story claimed before the upgrade is a new story (README, Upgrading the dedup layout).
+    near = story("c1", "x", edit_words(seed.text, 3, random.Random(3)), "http://c1.example/")
+    assert owner_and_how(dedup, near) == (alert_id(SUB, "c1"), "new")
+    assert dedup.copies(owner).keys() == {alert_id(SUB, "c2")}
     clock.now = dedup.old_layout_until  # every key of the first layout has expired by now: no longer read
     assert owner_and_how(dedup, story("c3", "x", seed.text, "http://c3.example/")) == (alert_id(SUB, "c3"), "new")

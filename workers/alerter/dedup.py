@@ -1,7 +1,7 @@
 """Per-subscriber deduplication in Redis: one atomic claim per (subscriber, story), one round trip.
 
 A story has exact fingerprints (its id, its canonical link, a hash of its normalised body) and, when its
-body is long enough, a SimHash filed under four bands (``workers.alerter.neardup``). The claim script decides in
+body is long enough, a MinHash filed under eight bands (``workers.alerter.neardup``). The claim script decides in
 this order: the first exact fingerprint found names the alert that owns this content (a re-poll, or a
 syndicated copy under another URL); else a story filed under one of the bands within the distance
 threshold owns it (a copy with another headline, a credit line or a few edited words); else this
@@ -18,8 +18,10 @@ entries live in one hash per time slice of a quarter of the retention window
 (``dedup:<sub>:slice:<width>:<index>``), with binary fields and values:
 
 - exact fingerprint: field = kind tag + 16-byte digest, value = owner (the alert id's 16 bytes) + time;
-- band: field = band index + its 16 bits, value = one 28-byte record per story filed under it in that
-  slice: owner (16 bytes) + SimHash (8) + time (4, Unix seconds, big-endian).
+- band: field = band index + its 16 bits, value = one 36-byte record per story filed under it in that
+  slice: owner (16 bytes) + MinHash (16, ``neardup.FINGERPRINT_BYTES``) + time (4, Unix seconds, big-endian).
+  Band indexes start at ``neardup.BAND_INDEX_BASE``, so these fields never meet the 28-byte records of the
+  SimHash (indexes 0-3) that slices written before issue 13 hold.
 
 That is about 80 bytes per entry, ~0.75 kB per story with its sent marker. A hash of more than 128 entries
 (the default ``hash-max-listpack-entries``, also on managed Redis) is a hash table, which these figures
@@ -66,7 +68,7 @@ CLAIM_LUA = """
 --       old layout (n exact keys, then the band hashes), then the sent marker of ARGV[1]
 -- ARGV: 1 my alert id, 2 the same as 16 bytes, 3 retention s, 4 now (s), 5 TTL of the current slice,
 --       6 number of slices, 7 number of old-layout keys, 8 n: number of exact fields, 9 max distance,
---       10 prefix of duplicate counter keys, 11 my story url, 12 my SimHash as 8 bytes ('' when none),
+--       10 prefix of duplicate counter keys, 11 my story url, 12 my MinHash as bytes ('' when none),
 --       13... the n exact fields, then the band fields
 local mine, mine_raw = ARGV[1], ARGV[2]
 local ttl, now, slice_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -85,14 +87,18 @@ end
 local function unhex(id)
   return (string.gsub(string.sub(id, 5), '..', function(h) return string.char(tonumber(h, 16)) end))
 end
-local function popcount(x)
-  local c = 0
-  for _ = 1, 32 do
-    c = c + bit.band(x, 1)
-    x = bit.rshift(x, 1)
+local function close(other)  -- neardup.distance: one-byte MinHash slots that differ, at most maxd
+  if #other ~= #simhash then return false end  -- a SimHash of the old layout: another fingerprint
+  local d = 0
+  for i = 1, #simhash do
+    if string.byte(simhash, i) ~= string.byte(other, i) then
+      d = d + 1
+      if d > maxd then return false end
+    end
   end
-  return c
+  return true
 end
+local rec = 20 + #simhash  -- band record: owner (16) + MinHash + time (4)
 
 local got = {}
 for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
@@ -117,24 +123,12 @@ for i = 1, n do
 end
 
 local function near_owner()  -- the oldest story within the distance under one of my bands
-  local hi, lo = struct.unpack('>I4I4', simhash)
-  local function close(h2, l2) return popcount(bit.bxor(hi, h2)) + popcount(bit.bxor(lo, l2)) <= maxd end
   for b = 1, nbands do
-    if nold > 0 then
-      local entries = redis.call('HGETALL', KEYS[nslices + n + b])
-      for j = 1, #entries, 2 do
-        local v = entries[j + 1]  -- '<16 hex digits>:<expiry>'
-        if tonumber(string.sub(v, 18)) >= now
-          and close(tonumber(string.sub(v, 1, 8), 16), tonumber(string.sub(v, 9, 16), 16)) then
-          return entries[j]
-        end
-      end
-    end
     for s = 1, nslices do
       local v = got[s][n + b]
       if v then
-        for at = 1, #v, 28 do
-          if live(v, at + 24) and close(struct.unpack('>I4I4', v, at + 16)) then
+        for at = 1, #v, rec do
+          if live(v, at + rec - 4) and close(string.sub(v, at + 16, at + rec - 5)) then
             return hex(string.sub(v, at, at + 15))
           end
         end
@@ -261,9 +255,8 @@ class Dedup:
         return [self.names.dedup_slice(subscriber, self.slice_s, i) for i in range(first, last + 1)]
 
     def _old_layout_keys(self, subscriber: str, prints: StoryPrints) -> list[str]:
-        keys = [self.names.dedup(subscriber, kind, value) for kind, value in prints.exact]
-        bands = [] if prints.simhash is None else neardup.bands(prints.simhash)
-        return keys + [self.names.dedup(subscriber, "nd", b) for b in bands]
+        # only its exact keys: its band hashes hold SimHashes, which no MinHash can be compared to (issue 13)
+        return [self.names.dedup(subscriber, kind, value) for kind, value in prints.exact]
 
     def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int | bytes]]:
         t = int(now)
@@ -282,7 +275,7 @@ class Dedup:
             self.max_distance,
             self.names.dups(""),
             req.story.link,
-            b"" if h is None else h.to_bytes(8, "big"),
+            b"" if h is None else neardup.to_bytes(h),
             *prints.fields,
         ]
         return slices + old + [self.names.sent(req.alert_id)], args

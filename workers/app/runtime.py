@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redis import Redis
-
 from workers.alerter.worker import Alerter
 from workers.app.configure import load_config
 from workers.core.errors import ConfigError, WirewatchError
@@ -39,7 +37,7 @@ from workers.infra.kafka import (
     topic_specs,
 )
 from workers.infra.lifecycle import Stopper, run_loop, with_backoff
-from workers.infra.redis import make_redis, redacted
+from workers.infra.redis import RedisClient, RedisProbe, connect_redis, redacted
 from workers.poller.worker import Poller
 from workers.settings import env
 from workers.settings.config import Config, Settings
@@ -99,6 +97,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     """Run one daemon ('poll', 'filter', 'alert') or all three ('run') until stopped; return the exit code."""
     options = options or DaemonOptions()
     roles = ROLES if role == "run" else (role,)
+    metrics.use_role(role)  # /metrics shows this daemon's metrics only
     # Handlers first: loading config takes a second (CLDR names), and a SIGTERM in it (a supervisor stopping
     # a group that is still starting) must stop us with exit 0, not kill us by the default action (-15).
     stopper = Stopper()
@@ -155,6 +154,7 @@ def _web_address() -> tuple[str, int] | None:
 def _start_console(cfg: Config, env: Env, where: tuple[str, int], stack: ExitStack) -> None:
     """The console in a thread of this process; a port in use costs the console, never the daemons."""
     from workers.console.server import ConsoleServer
+    from workers.infra.redis import make_redis
 
     redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
     stack.callback(redis.close)
@@ -177,14 +177,15 @@ def _connect(
     uses_redis: bool,
 ) -> list[Loop] | None:
     """Clients with backoff, then the workers; None when stopped while waiting for a server."""
-    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
-    stack.callback(redis.close)
+    redis: RedisClient | None = None  # the filter has no Redis; a cluster client would connect when built
     if uses_redis:
-        if with_backoff("redis", redis.ping, stopper) is None:
+        redis = with_backoff("redis", lambda: connect_redis(env.redis_url, cfg.settings.redis.socket_timeout), stopper)
+        if redis is None:
             return None
-        probe = make_redis(env.redis_url, 1.0)  # its own short timeout: a probe must answer fast
+        stack.callback(redis.close)
+        probe = RedisProbe(env.redis_url)
         stack.callback(probe.close)
-        readiness.add("redis", probe.ping)
+        readiness.add("redis", probe)
     created = with_backoff(
         "kafka",
         lambda: ensure_topics(env.kafka_bootstrap, topic_specs(cfg.names, cfg.settings.kafka)),
@@ -252,6 +253,6 @@ STAGES: dict[str, type[Poller] | type[FilterWorker] | type[Alerter]] = {
 }
 
 
-def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
+def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Any, stopper: Stopper, stack: ExitStack) -> Loop:
     worker = STAGES[role].from_settings(cfg, env, producer, redis, stopper, stack)
     return Loop(role, worker, worker.after_batch)

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-from redis import Redis
 
 from workers.console.app import Console, build_app
 from workers.console.live import Tail
 from workers.console.security import check_bind
 from workers.console.state import ConsoleState
 from workers.console.trytext import TextTrial
+from workers.infra.redis import RedisClient
 from workers.settings import env as environment
 from workers.settings.config import Config
 from workers.settings.env import Env
@@ -68,7 +68,7 @@ class _Server(uvicorn.Server):
 
 
 class ConsoleServer:
-    def __init__(self, cfg: Config, env: Env, redis: Redis, host: str, port: int) -> None:
+    def __init__(self, cfg: Config, env: Env, redis: RedisClient, host: str, port: int) -> None:
         self.tail = Tail(env.kafka_bootstrap, cfg.names)
         self.trial = TextTrial(cfg.topics)
         self.console = Console(

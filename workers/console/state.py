@@ -19,7 +19,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from redis import Redis
 from redis.exceptions import RedisError
 
 from workers.alerter.endpoints import Endpoints, EndpointState
@@ -27,13 +26,13 @@ from workers.alerter.retryqueue import Parked, RetryQueue
 from workers.console.live import Tail
 from workers.core.names import Names
 from workers.infra.attemptlog import Attempt, AttemptLog
+from workers.infra.redis import RedisClient
 from workers.poller.feed_health import FeedHealth, HealthStore
 from workers.settings.config import Config, Subscriber
 
 logger = logging.getLogger(__name__)
 
 FEED_FILTERS = ("all", "failing", "quiet", "disabled")
-QUIET_AFTER_S = 24 * 3600  # a feed that answers but brought no new story for this long is "quiet"
 PAGE_SIZE = 50
 INDEX_MAX_AGE_S = 10.0  # the feed states behind the filter tabs; the server refreshes them every 5 s
 STATE_ORDER = {"failing": 0, "disabled": 1, "quiet": 2, "new": 3, "ok": 4}
@@ -87,13 +86,6 @@ class AlertView:
     ref: str = ""  # partition:offset of its dead letter, for "replay this one"
 
 
-def feed_state(h: FeedHealth, now: float, quiet_after_s: float = QUIET_AFTER_S) -> str:
-    state = h.state
-    if state == "ok" and (h.last_new_at or 0.0) < now - quiet_after_s:
-        return "quiet"
-    return state
-
-
 def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], int, int]:
     pages = max(1, -(-len(rows) // size))
     page = min(max(page, 1), pages)
@@ -101,15 +93,18 @@ def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], int, int
 
 
 class ConsoleState:
-    def __init__(self, cfg: Config, redis: Redis, tail: Tail, bootstrap: str) -> None:
+    def __init__(self, cfg: Config, redis: RedisClient, tail: Tail, bootstrap: str) -> None:
         self.cfg = cfg
         self.redis = redis
         self.tail = tail
         self.bootstrap = bootstrap
         self.names: Names = cfg.names
         self.health = HealthStore(redis, self.names)
-        self.endpoints = Endpoints(redis, self.names, cfg.settings.alerter.disable_after_hours * 3600, refresh_s=0)
-        self.retries = RetryQueue(redis, self.names)
+        alerter_redis: Any = redis  # the alerter's stores are annotated with Redis and run on a cluster client too
+        self.endpoints = Endpoints(
+            alerter_redis, self.names, cfg.settings.alerter.disable_after_hours * 3600, refresh_s=0
+        )
+        self.retries = RetryQueue(alerter_redis, self.names)
         self.attempts = AttemptLog(redis, self.names)
         self.subscribers: dict[str, Subscriber] = {s.name: s for s in cfg.subscribers}
         self._index = Index({}, {}, 0)
@@ -125,7 +120,7 @@ class ConsoleState:
 
     def refresh_index(self) -> None:
         now = time.time()
-        states = {h.name: feed_state(h, now) for h in self.health.get_many([f.name for f in self.cfg.feeds])}
+        states = {h.name: h.state for h in self.health.get_many([f.name for f in self.cfg.feeds])}
         ordered = sorted(states, key=lambda n: (STATE_ORDER.get(states[n], 9), n))
         by_tab = {"all": ordered, **{f: [n for n in ordered if states[n] == f] for f in FEED_FILTERS[1:]}}
         disabled = len(self.endpoints.disabled(sorted(self.subscribers)))
@@ -145,8 +140,7 @@ class ConsoleState:
         chosen = index.feeds_by_tab.get(wanted, index.feeds_by_tab.get("all", []))
         shown, page, pages = paginate(chosen, page, size)
         urls = {f.name: f.url for f in self.cfg.feeds}
-        now = time.time()
-        rows = [FeedRow(h.name, urls[h.name], feed_state(h, now), h) for h in self.health.get_many(shown)]
+        rows = [FeedRow(h.name, urls[h.name], h.state, h) for h in self.health.get_many(shown)]
         tabs = {tab: len(names) for tab, names in index.feeds_by_tab.items()}
         return Page(rows, len(chosen), page, pages, tabs)
 

@@ -14,9 +14,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redis import Redis
-
 from workers.core.names import Names
+from workers.infra.redis import RedisClient
 
 KEEP = 500
 RETENTION_S = 30 * 86400
@@ -48,7 +47,7 @@ class Attempt:
 
 
 class AttemptLog:
-    def __init__(self, redis: Redis, names: Names, keep: int = KEEP) -> None:
+    def __init__(self, redis: RedisClient, names: Names, keep: int = KEEP) -> None:
         self.redis = redis
         self.names = names
         self.keep = keep

@@ -1,9 +1,9 @@
 """Each feed's health in Redis, written by whichever poller polled it and read by `wirewatch feeds health`.
 
 One hash per feed: last success, last error and when, consecutive errors (shared, so backoff holds
-across pollers and restarts), next poll, last HTTP status, new stories of the last poll and when a poll
-last found one (the console's "quiet" feeds), the URL a
-permanent redirect moved the feed to, and why it was disabled. The hash expires after
+across pollers and restarts), next poll, last HTTP status, new stories of the last poll, the URL a
+permanent redirect moved the feed to, why it was disabled, and its publishing record with the quiet flag
+(``workers.poller.quiet``). The hash expires after
 HEALTH_RETENTION_S without a poll, so removed feeds leave nothing behind.
 """
 
@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from redis import Redis
-from redis.client import Pipeline
-
 from workers.core.names import Names, as_text
+from workers.infra.redis import RedisClient, RedisPipeline
+from workers.poller.quiet import Activity
 
 HEALTH_RETENTION_S = 30 * 86400
 
@@ -30,9 +29,10 @@ class FeedHealth:
     next_poll: float | None = None
     last_status: int | None = None
     last_new: int = 0
-    last_new_at: float | None = None  # when a poll last found a new story: a feed that goes quiet shows here
     moved_to: str | None = None
     disabled: str | None = None  # the reason, when disabled
+    quiet: bool = False  # answering, but silent for k of its usual publishing gaps
+    last_new_at: float | None = None
 
     @classmethod
     def from_hash(cls, name: str, raw: dict[bytes | str, bytes | str]) -> FeedHealth:
@@ -50,9 +50,10 @@ class FeedHealth:
             next_poll=num("next_poll"),
             last_status=int(h["last_status"]) if h.get("last_status") else None,
             last_new=int(h.get("last_new") or 0),
-            last_new_at=num("last_new_at"),
             moved_to=h.get("moved_to") or None,
             disabled=h.get("disabled") or None,
+            quiet=h.get("quiet") == "1",
+            last_new_at=Activity.from_json(h.get("activity")).last_new_at,
         )
 
     @property
@@ -61,11 +62,13 @@ class FeedHealth:
             return "disabled"
         if self.consecutive_errors:
             return "failing"
+        if self.quiet:
+            return "quiet"
         return "ok" if self.last_success else "new"
 
 
 class HealthStore:
-    def __init__(self, redis: Redis, names: Names) -> None:
+    def __init__(self, redis: RedisClient, names: Names) -> None:
         self.redis = redis
         self.names = names
 
@@ -78,7 +81,7 @@ class HealthStore:
                 pipe.hgetall(self.names.feed_health(name))
             return [FeedHealth.from_hash(n, raw) for n, raw in zip(feed_names, pipe.execute(), strict=True)]
 
-    def _write(self, name: str, fields: dict[str, str | int | float], pipe: Pipeline | None = None) -> None:
+    def _write(self, name: str, fields: dict[str, str | int | float], pipe: RedisPipeline | None = None) -> None:
         key = self.names.feed_health(name)
         if pipe is not None:  # the caller executes
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -89,7 +92,16 @@ class HealthStore:
             own.execute()
 
     def record_success(
-        self, name: str, *, status: int, new: int, next_poll: float, moved_to: str | None, pipe: Pipeline | None = None
+        self,
+        name: str,
+        *,
+        status: int,
+        new: int,
+        next_poll: float,
+        moved_to: str | None,
+        activity: Activity | None = None,
+        quiet: bool = False,
+        pipe: RedisPipeline | None = None,
     ) -> None:
         fields: dict[str, str | int | float] = {
             "last_success": time.time(),
@@ -97,15 +109,16 @@ class HealthStore:
             "next_poll": next_poll,
             "last_status": status,
             "last_new": new,
+            "quiet": int(quiet),
         }
-        if new:
-            fields["last_new_at"] = fields["last_success"]
+        if activity is not None:
+            fields["activity"] = activity.to_json()
         if moved_to:
             fields["moved_to"] = moved_to
         self._write(name, fields, pipe)
 
     def record_error(
-        self, name: str, reason: str, *, errors: int, next_poll: float, pipe: Pipeline | None = None
+        self, name: str, reason: str, *, errors: int, next_poll: float, pipe: RedisPipeline | None = None
     ) -> None:
         """The poll's error; ``errors`` is the new consecutive count (the poller computed the backoff from it)."""
         fields: dict[str, str | int | float] = {
@@ -116,7 +129,7 @@ class HealthStore:
         }
         self._write(name, fields, pipe)
 
-    def disable(self, name: str, reason: str, pipe: Pipeline | None = None) -> None:
+    def disable(self, name: str, reason: str, pipe: RedisPipeline | None = None) -> None:
         self._write(name, {"disabled": reason[:500], "next_poll": "inf"}, pipe)
 
     def enable(self, name: str) -> None:

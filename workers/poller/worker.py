@@ -5,16 +5,23 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
-304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
-Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
-nothing is marked and the validators are kept old, so the next poll fetches and offers the same
-stories again: repeats are possible, losses are not.
+304 ends here, and so does a 200 whose body has the SHA-256 of the last one stored (many publishers
+send no validators; parsing is most of a poll's CPU); parse; drop entries whose story id Redis has seen with
+the same title and body; produce the rest (a new story as version 1, a changed one as its next version)
+and wait for Kafka's acknowledgement; only then mark them seen (version and content hash), and the new
+validators and body digest go with the poll's outcome. If producing fails, nothing is marked and the
+validators and digest are kept old, so the next poll fetches and offers the same stories again: repeats
+are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
 a 429/503's Retry-After; a 410 disables the feed. The next due time and the health shown by
-`wirewatch feeds health` are written for every finished poll of a batch in one round trip.
-One feed's failure never touches another's schedule.
+`wirewatch feeds health` (and the validators) are written for every finished poll of a batch in one
+round trip. One feed's failure never touches another's schedule.
+
+Redis Cluster: the schedule, health and validators share the ``{feeds}`` slot, a feed's seen marks its own
+slot (``workers.core.names``), so each pipeline here touches one slot. ``workers.poller.upgrade`` moves
+the previous layout on start.
 """
 
 from __future__ import annotations
@@ -26,75 +33,42 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import httpcore
 from kafka import KafkaProducer
-from redis import Redis
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
 from workers.core.stories import Story
+from workers.core.tracing import headers, new_traceparent, seconds_between
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
+from workers.infra.redis import RedisClient
 from workers.poller import parse as feedio
+from workers.poller.decisions import (  # noqa: F401 - next_delay, polite_delay, new_versions...: tests import them here
+    BODY_DIGEST,
+    FeedState,
+    PollOutcome,
+    body_digest,
+    new_versions,
+    next_delay,
+    polite_delay,
+    seen_mark,
+)
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
+from workers.poller.quiet import Activity, fold, is_quiet
 from workers.poller.schedule import Schedule
+from workers.poller.upgrade import legacy_seen_until
 from workers.settings.config import Config, Feed, PollerSettings
 from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
-JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What Redis holds about a feed before its poll; read for a whole claimed batch in one round trip."""
-
-    url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
-    validators: dict[str, str]
-    errors: int = 0  # consecutive errors before this poll
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    feed: str
-    new: int = 0
-    error: str | None = None
-    status: int | None = None
-    next_in: float = 0.0  # seconds until the next poll (inf: disabled)
-    errors: int = 0  # consecutive errors after this poll
-    moved_to: str | None = None
-
-
-def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
-    """Interval with +-10% jitter; after errors, exponential backoff from the interval up to max_backoff."""
-    if consecutive_errors == 0:
-        base = interval
-    else:
-        base = min(max(max_backoff, interval), interval * 2 ** min(consecutive_errors, 16))
-    return base * (1 + rand.uniform(-JITTER, JITTER))
-
-
-def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
-    """At least what the publisher asked (max-age, Retry-After), but never more than the ceiling."""
-    return max(delay, min(floor, ceiling)) if floor is not None else delay
-
-
-def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
-    """Stories whose id Redis has not seen, each id once (some feeds repeat a guid)."""
-    out, ids = [], set()
-    for story, seen in zip(stories, seen_flags, strict=True):
-        if not seen and story.id not in ids:
-            ids.add(story.id)
-            out.append(story)
-    return out
 
 
 class Poller:
@@ -102,7 +76,7 @@ class Poller:
         self,
         feeds: list[Feed],
         producer: KafkaProducer,
-        redis: Redis,
+        redis: RedisClient,
         http: httpcore.ConnectionPool,
         names: Names,
         settings: PollerSettings,
@@ -125,12 +99,14 @@ class Poller:
         self._lock = threading.Lock()
         self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
+        self.legacy_seen_until = 0.0  # while upgrading: old seen marks are read too (workers.poller.upgrade)
         self._last_summary = time.monotonic()
         self._feed_states = FeedStates(self)
+        metrics.configure_feeds(self.feeds, settings.per_feed_metrics_max)
 
     @classmethod
     def from_settings(
-        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: RedisClient, stopper: Stopper, stack: ExitStack
     ) -> Poller:
         """The poller of an install, with its own feed HTTP pool; ``stack`` closes what it opened."""
         http = feed_client(cfg.settings.poller.concurrency, cfg.settings.poller.proxy_url)
@@ -148,6 +124,9 @@ class Poller:
     def run_once(self) -> list[PollOutcome]:
         """Lease due feeds into free slots, then wait briefly for polls to finish; return those finished."""
         if not self._registered:
+            retention = self.settings.seen_retention_hours * 3600
+            feeds = list(self.feeds.values())
+            self.legacy_seen_until = legacy_seen_until(self.redis, self.names, feeds, time.time(), retention)
             self.schedule.register(self.feeds, time.time())
             self._registered = True
         free = self.settings.concurrency - self.in_flight
@@ -220,13 +199,15 @@ class Poller:
     def load_states(self, feeds: list[Feed]) -> list[FeedState]:
         with self.redis.pipeline(transaction=False) as pipe:
             for feed in feeds:
-                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors"])
+                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors", "activity"])
                 pipe.hgetall(self.names.validators(feed.url))
             replies = pipe.execute()
         states = []
-        for feed, (moved_to, errors), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
+        for feed, (moved_to, errors, activity), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
             validators = {as_text(k): as_text(v) for k, v in stored.items()}
-            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0)))
+            digest = validators.pop(BODY_DIGEST, None)
+            url = as_text(moved_to) if moved_to else feed.url
+            states.append(FeedState(url, validators, int(errors or 0), digest, Activity.from_json(activity)))
         return states
 
     def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
@@ -234,29 +215,50 @@ class Poller:
         written here only for what must follow Kafka's acknowledgement (seen marks, validators)."""
         s = self.settings
         try:
-            fetched, new = self._poll(feed, state)
+            fetched, new, digest = self._poll(feed, state)
         except FeedGoneError as exc:
             logger.warning("feed gone, disabled feed=%s reason=%s", feed.name, exc.reason)
-            metrics.STORIES_FAILED.labels(feed=feed.name, reason="http_410").inc()
+            metrics.STORIES_FAILED.labels(feed=metrics.feed_label(feed.name), reason="http_410").inc()
             outcome = PollOutcome(feed.name, error=exc.reason, status=410, next_in=float("inf"))
         except (FeedFetchError, FeedParseError) as exc:
             after = exc.retry_after if isinstance(exc, FeedThrottledError) else None
             outcome = self._failed(feed, state, exc.reason, after)
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
-            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None)
+            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None, label="internal")
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
-            outcome = PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay, moved_to=fetched.moved_to)
+            now = time.time()
+            activity = fold(state.activity, now, new > 0)
+            quiet = s.quiet_after_gaps > 0 and is_quiet(activity, now, s.quiet_after_gaps)
+            was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
+            if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
+                logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
+            # a 304 keeps the stored validators and digest; a 200 stores its own (also when its body was unchanged)
+            validators = None if digest is None else {**fetched.validators, BODY_DIGEST: digest}
+            outcome = PollOutcome(
+                feed.name,
+                new=new,
+                status=fetched.status,
+                next_in=delay,
+                moved_to=fetched.moved_to,
+                activity=activity,
+                quiet=quiet,
+                validators=validators,
+            )
         with self._lock:
             self.totals["polls"] += 1
             self.totals["new"] += outcome.new
             self.totals["errors"] += outcome.error is not None
         return outcome
 
-    def _failed(self, feed: Feed, state: FeedState, reason: str, retry_after: float | None) -> PollOutcome:
+    def _failed(
+        self, feed: Feed, state: FeedState, reason: str, retry_after: float | None, label: str | None = None
+    ) -> PollOutcome:
         s = self.settings
-        metrics.STORIES_FAILED.labels(feed=feed.name, reason=metrics.failure_reason(reason)).inc()
+        metrics.STORIES_FAILED.labels(
+            feed=metrics.feed_label(feed.name), reason=label or metrics.failure_reason(reason)
+        ).inc()
         errors = state.errors + 1  # leases keep a feed to one poller at a time, so no increment races
         delay = polite_delay(next_delay(feed.interval, errors, self.rand, s.max_backoff), retry_after, s.max_backoff)
         logger.warning("feed failed feed=%s errors=%d retry_in=%.0fs reason=%s", feed.name, errors, delay, reason)
@@ -273,6 +275,8 @@ class Poller:
                     self.schedule.disable(o.feed, pipe)
                     continue
                 self.schedule.reschedule(o.feed, now + o.next_in, pipe)
+                if o.validators is not None and o.feed in self.feeds:
+                    self._store_validators(self.feeds[o.feed].url, o.validators, pipe)
                 if o.error is not None:
                     self.health.record_error(o.feed, o.error, errors=o.errors, next_poll=now + o.next_in, pipe=pipe)
                 else:
@@ -282,9 +286,18 @@ class Poller:
                         new=o.new,
                         next_poll=now + o.next_in,
                         moved_to=o.moved_to,
+                        activity=o.activity,
+                        quiet=o.quiet,
                         pipe=pipe,
                     )
             pipe.execute()
+
+    def _store_validators(self, feed_url: str, validators: dict[str, str], pipe: Any) -> None:
+        key = self.names.validators(feed_url)
+        pipe.delete(key)
+        if validators:
+            pipe.hset(key, mapping=dict(validators))
+            pipe.expire(key, int(self.settings.seen_retention_hours * 3600))
 
     def _record_or_warn(self, outcomes: list[PollOutcome]) -> None:
         if not outcomes:
@@ -294,9 +307,9 @@ class Poller:
         except Exception as exc:  # Redis down: the leases run out and these feeds are polled again
             logger.warning("recording %d polls failed error=%s: %s", len(outcomes), type(exc).__name__, exc)
 
-    def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int]:
+    def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int, str | None]:
+        """Fetch, parse and produce; the response, the stories produced, and the body's digest (None: a 304)."""
         s = self.settings
-        vkey = self.names.validators(feed.url)
         started = time.monotonic()
         fetched = fetch(
             self.http,
@@ -307,34 +320,54 @@ class Poller:
             max_bytes=s.max_body_bytes,
             user_agent=s.user_agent,
         )
-        metrics.FETCH_LATENCY.labels(feed=feed.name).observe(time.monotonic() - started)
+        metrics.FETCH_LATENCY.labels(feed=metrics.feed_label(feed.name)).observe(time.monotonic() - started)
         if fetched.moved_to:
             logger.info("feed moved permanently feed=%s url=%s", feed.name, fetched.moved_to)
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
-            return fetched, 0
+            return fetched, 0, None
+        digest = body_digest(fetched.body)
+        if digest == state.body_digest:  # the same bytes as the last poll: nothing new in them, do not parse
+            logger.debug("unchanged body feed=%s", feed.name)
+            return fetched, 0, digest
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
-        metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in stories:
-                pipe.exists(self.names.seen(story.id))
-            fresh = new_stories(stories, pipe.execute())
-        if fresh:
-            send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
-        ttl = int(s.seen_retention_hours * 3600)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), 1, ex=ttl)
-            pipe.delete(vkey)
-            if fetched.validators:
-                pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
-                pipe.expire(vkey, ttl)
-            pipe.execute()
-        metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
+        metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
+        fresh, remark = new_versions(stories, self._seen_marks(feed, stories), s.max_versions)
+        if fresh:  # each version starts its trace here (workers.core.tracing)
+            send_all(
+                self.producer,
+                [(self.names.stories, st.id.encode(), st.to_json(), headers(new_traceparent())) for st in fresh],
+            )
+            for st in fresh:
+                if st.version == 1:
+                    metrics.observe_hop("published_to_fetched", seconds_between(st.published, st.fetched_at))
+        if fresh or remark:
+            ttl = int(s.seen_retention_hours * 3600)
+            with self.redis.pipeline(transaction=False) as pipe:  # one slot: this feed's
+                for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
+                    pipe.set(self.names.seen(feed.url, story.id), seen_mark(story), ex=ttl)
+                pipe.execute()
+        metrics.STORIES_NEW.labels(feed=metrics.feed_label(feed.name)).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
-        return fetched, len(fresh)
+        return fetched, len(fresh), digest
+
+    def _seen_marks(self, feed: Feed, stories: list[Story]) -> list[bytes | None]:
+        """Per story, the mark of its last version in the feed's slot; while upgrading, an old mark (no
+        version, no hash) reads as ``1``."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for story in stories:
+                pipe.get(self.names.seen(feed.url, story.id))
+            marks: list[bytes | None] = pipe.execute()
+        unseen = [i for i, mark in enumerate(marks) if mark is None]
+        if unseen and time.time() < self.legacy_seen_until:
+            with self.redis.pipeline(transaction=False) as pipe:  # old keys: on a standalone Redis only
+                for i in unseen:
+                    pipe.exists(self.names.legacy_seen(stories[i].id))
+                for i, flag in zip(unseen, pipe.execute(), strict=True):
+                    marks[i] = b"1" if flag else None
+        return marks
 
     # --- reporting ------------------------------------------------------------------------------------
 
@@ -344,9 +377,10 @@ class Poller:
         self._last_summary = time.monotonic()
         states = [h.state for h in self.health.get_many(list(self.feeds))]
         logger.info(
-            "poller health feeds=%d ok=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
+            "poller health feeds=%d ok=%d quiet=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
             len(states),
             states.count("ok"),
+            states.count("quiet"),
             states.count("failing"),
             states.count("disabled"),
             self.totals["polls"],
@@ -359,6 +393,7 @@ class Poller:
         (new feeds due now, kept feeds keep their due time, removed feeds dropped)."""
         self.feeds = {f.name: f for f in cfg.feeds}
         self._registered = False
+        metrics.configure_feeds(self.feeds, self.settings.per_feed_metrics_max)  # a removed feed's series go
 
     def close(self) -> None:
         """Let polls in progress finish and record them, so a stopped poller's feeds keep their real due

@@ -1,4 +1,4 @@
-"""The console's pure parts: highlighting, tokens, the bind rule, what a URL shows, CSRF, feed states."""
+"""The console's pure parts: highlighting, tokens, the bind rule, what a URL shows, CSRF, pagination."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import pytest
 
 from workers.console.app import display_url, href, sparkline
 from workers.console.security import CSRF_COOKIE, check_bind, csrf_ok, portal_token, session_value
-from workers.console.state import feed_state, paginate
+from workers.console.state import paginate
 from workers.console.trytext import Segment, highlight
 from workers.core.errors import ConfigError
 from workers.filter.matcher import Hit, TopicMatch
-from workers.poller.feed_health import FeedHealth
 
 
 def tm(name: str, *spans: tuple[int, int]) -> TopicMatch:
@@ -80,16 +79,6 @@ def test_csrf_needs_the_cookie_value_and_no_foreign_origin() -> None:
     assert not csrf_ok({}, "v" * 40, None, "127.0.0.1:1")
     assert not csrf_ok(cookies, None, None, "127.0.0.1:1")
     assert not csrf_ok(cookies, "v" * 40, "http://evil.example", "127.0.0.1:1")
-
-
-def test_feed_states_and_quiet() -> None:
-    now = 1_000_000.0
-    assert feed_state(FeedHealth("a", last_success=now, last_new_at=now - 60), now) == "ok"
-    assert feed_state(FeedHealth("a", last_success=now, last_new_at=now - 2 * 86400), now) == "quiet"
-    assert feed_state(FeedHealth("a", last_success=now), now) == "quiet"  # never brought a story
-    assert feed_state(FeedHealth("a", consecutive_errors=2), now) == "failing"
-    assert feed_state(FeedHealth("a", disabled="410 Gone"), now) == "disabled"
-    assert feed_state(FeedHealth("a"), now) == "new"
 
 
 def test_paginate_and_sparkline() -> None:

@@ -116,7 +116,7 @@ def test_webhook_urls_are_encoded_at_load_time(tmp_path: Path, monkeypatch: pyte
     "url,problem",
     [
         ("http://127.0.0.1:80a/h", "cannot be sent"),
-        ("http:///h", "has no host"),
+        ("http:///h", "no host"),
         ("http://user:pw@127.0.0.1/h", "user:password in a webhook URL is not supported"),
     ],
 )
@@ -166,6 +166,10 @@ def test_every_daemon_validates_every_file_and_reports_every_problem(
     [
         ("REDIS_URL", "garbage"),
         ("REDIS_URL", "redis://127.0.0.1:port/0"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000,garbage"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000/3"),
+        ("REDIS_URL", "redis+sentinel://127.0.0.1:26379/mymaster"),
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka-without-port"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,"),
         ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
@@ -197,3 +201,31 @@ def test_a_secret_file_that_is_not_utf8_is_a_config_error_without_its_bytes(tmp_
     with pytest.raises(ConfigError, match=r"secret_file: cannot read .*secret\.bin: UnicodeDecodeError") as err:
         load_config(cfg)
     assert "whsec" not in str(err.value)
+
+
+def test_a_brace_in_the_key_prefix_is_a_config_error(tmp_path: Path) -> None:
+    """A `{` would make the prefix the hash tag of every key: all of them in one Redis Cluster slot."""
+    cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, settings='redis:\n key_prefix: "ww{1}:"')
+    with pytest.raises(ConfigError, match=r"settings\.yaml: redis\.key_prefix: .*hash tags"):
+        load_config(cfg, need=("feeds",))
+
+
+def test_secret_env_may_name_a_key_ring_newest_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    new, old = "whsec_" + "b" * 44, "whsec_" + "a" * 44
+    monkeypatch.setenv("WW_NEW", new)
+    monkeypatch.setenv("WW_OLD", old)
+    cfg = load_config(write(tmp_path / "ok", feeds=GOOD_FEEDS, subscribers=sub(secret_env=["WW_NEW", "WW_OLD"])))
+    assert cfg.secrets["desk"].get_secret_value() == f"{new} {old}"
+    assert cfg.subscribers[0].secret_envs == ["WW_NEW", "WW_OLD"]
+    monkeypatch.setenv("WW_BAD", "whsec_short")
+    with pytest.raises(ConfigError) as err:
+        load_config(
+            write(tmp_path / "bad", feeds=GOOD_FEEDS, subscribers=sub(secret_env=["WW_NEW", "WW_GONE", "WW_BAD"]))
+        )
+    lines = str(err.value).splitlines()
+    assert any("subscribers[0].secret_env[1]: environment variable WW_GONE is not set" in ln for ln in lines), lines
+    assert any("subscribers[0].secret_env[2] (WW_BAD): secret" in ln for ln in lines), lines
+    assert "whsec_short" not in str(err.value)
+    for names in ([], ["WW_NEW", "WW_NEW"], ["A", "B", "C", "D", "E"]):
+        with pytest.raises(ConfigError, match=r"subscribers\[0\]\.secret_env"):
+            load_config(write(tmp_path / "dup", feeds=GOOD_FEEDS, subscribers=sub(secret_env=names)))
