@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 FEED_FILTERS = ("all", "failing", "quiet", "disabled")
 PAGE_SIZE = 50
-INDEX_MAX_AGE_S = 10.0  # the feed states behind the filter tabs; the server refreshes them every 5 s
+INDEX_MAX_AGE_S = 30.0  # the feed states behind the filter tabs; the server refreshes them every 5 s
 STATE_ORDER = {"failing": 0, "disabled": 1, "quiet": 2, "new": 3, "ok": 4}
 
 
@@ -109,16 +109,28 @@ class ConsoleState:
         self.subscribers: dict[str, Subscriber] = {s.name: s for s in cfg.subscribers}
         self._index = Index({}, {}, 0)
         self._index_at = 0.0
+        self._refreshing = threading.Lock()  # one refresh at a time: 10,000 hashes take seconds on a busy machine
 
     # --- the index behind the filter tabs and the counts ---
     def index(self) -> Index:
         """Every feed's state, sorted per filter tab, and the disabled subscribers: refreshed in the background
         (``follow``), or here when older than INDEX_MAX_AGE_S, so a page costs one page of rows, not 10,000 hashes."""
-        if time.time() - self._index_at > INDEX_MAX_AGE_S:
-            self.refresh_index()
+        if self._index_at == 0.0:  # the first page: wait for the index (one build, whoever asks)
+            with self._refreshing:
+                if self._index_at == 0.0:
+                    self._refresh_locked()
+        elif time.time() - self._index_at > INDEX_MAX_AGE_S and self._refreshing.acquire(blocking=False):
+            try:  # no background refresh ran for long (a test, a stuck thread): one request rebuilds, others read
+                self._refresh_locked()
+            finally:
+                self._refreshing.release()
         return self._index
 
     def refresh_index(self) -> None:
+        with self._refreshing:
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
         now = time.time()
         states = {h.name: h.state for h in self.health.get_many([f.name for f in self.cfg.feeds])}
         ordered = sorted(states, key=lambda n: (STATE_ORDER.get(states[n], 9), n))
