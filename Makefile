@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench lint deps redis-server jq promtool clean
+.PHONY: run test bench lint deps redis-server jq promtool chromium screenshots clean
 
 run: deps
 	$(VENV)/bin/wirewatch demo
@@ -22,7 +22,7 @@ lint: deps
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 
-deps: $(VENV)/.installed redis-server jq promtool
+deps: $(VENV)/.installed redis-server jq promtool chromium
 
 # pip's own output is long (one line per requirement) or silent (-q): one line per package downloaded or
 # installed instead, so a first install (a few minutes on a slow link) shows that it is moving.
@@ -63,6 +63,19 @@ promtool:
 	    echo "installing promtool (Debian package prometheus)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null); \
 	  else echo "promtool is missing (the Prometheus tests skip): sudo apt-get install -y prometheus"; fi; }
+
+# Debian's chromium and chromium-driver for the console's browser tests (Selenium drives them; nothing is downloaded).
+# Without root they are only suggested: the browser tests skip, saying why.
+chromium:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and chromium-driver"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null); \
+	  else echo "chromium is missing (browser tests will skip): sudo apt-get install -y chromium chromium-driver"; fi; }
+
+# The README's console screenshots, taken by the browser tests into docs/screenshots/.
+screenshots: deps
+	WIREWATCH_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/integration/test_console_browser.py
 
 clean:
 	rm -rf $(VENV) .wirewatch .pytest_cache

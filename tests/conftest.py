@@ -182,6 +182,7 @@ def daemon_env(bootstrap: str, redis_url: str, secret: str) -> dict[str, str]:
         WIREWATCH_LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
         WIREWATCH_HEALTH_PORT="0",  # parallel tests (and engineers) must not fight over the default ports
+        WIREWATCH_WEB_PORT="0",  # nor `wirewatch run` over the console's
     )
 
 

@@ -29,6 +29,7 @@ from workers.app.commands import (
     subscribers,
     tail,
     topics,
+    web,
 )
 from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
@@ -49,6 +50,7 @@ COMMAND_MODULES = [
     tail,
     feeds,
     secret,
+    web,
 ]
 
 

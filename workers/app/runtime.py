@@ -107,6 +107,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         require_codecs()  # before waiting for any server: a consumer without every codec could stall for good
     stopper.shutdown_timeout = shutdown_timeout(cfg.settings, options)
     env = Env.from_environ()
+    web = _web_address() if role == "run" else None  # a wrong host exits 2 here, before anything connects
     port = health_port(role, cfg.settings, options)
     readiness = Readiness(role)
     readiness.mark("config", True)
@@ -124,6 +125,8 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         with ExitStack() as stack:
             loops = _connect(roles, cfg, env, stopper, stack, readiness, uses_redis)
             if loops is not None:
+                if web is not None:
+                    _start_console(cfg, env, web, stack)
                 logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, redacted(env.redis_url))
                 _run_loops(loops, stopper, config_dir)
             readiness.mark("stopping", False)
@@ -133,6 +136,35 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         stopper.disarm()
     logger.info("%s exited cleanly", role)
     return 0
+
+
+def _web_address() -> tuple[str, int] | None:
+    """Where `wirewatch run` serves the web console; None when $WIREWATCH_WEB_PORT is 0 or the extra 'web' is
+    not installed (the daemons run without it)."""
+    if env.number("WIREWATCH_WEB_PORT", int) == 0:
+        return None
+    try:
+        from workers.console.server import address
+    except ImportError as exc:
+        logger.warning("web console not started: the extra 'web' is not installed (%s missing)", exc.name)
+        return None
+    return address()
+
+
+def _start_console(cfg: Config, env: Env, where: tuple[str, int], stack: ExitStack) -> None:
+    """The console in a thread of this process; a port in use costs the console, never the daemons."""
+    from workers.console.server import ConsoleServer
+    from workers.infra.redis import make_redis
+
+    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
+    stack.callback(redis.close)
+    try:
+        server = ConsoleServer(cfg, env, redis, *where)
+    except OSError as exc:
+        logger.error("web console not started: cannot listen on %s:%d: %s", where[0], where[1], exc.strerror)
+        return
+    server.start()
+    stack.callback(server.stop)
 
 
 def _connect(

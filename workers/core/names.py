@@ -130,6 +130,10 @@ class Names:
     def dups(self, alert_id: str) -> str:
         return f"{self.key_prefix}dups:{alert_id}"
 
+    def attempts(self, subscriber: str) -> str:
+        """List: a subscriber's last delivery attempts, newest first (``workers.infra.attemptlog``)."""
+        return f"{self.key_prefix}attempts:{subscriber}"
+
     def endpoint(self, subscriber: str) -> str:
         return f"{self.key_prefix}endpoint:{subscriber}"
 

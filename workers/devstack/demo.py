@@ -1,7 +1,8 @@
 """`wirewatch demo`: the whole pipeline offline on this machine.
 
 Starts the embedded broker and redis-server, serves the bundled sample feeds on 127.0.0.1, starts a
-webhook receiver that prints each verified alert, and runs the three daemons as child processes with
+webhook receiver that prints each verified alert, and runs the three daemons and the web console (when the
+extra 'web' is installed; http://127.0.0.1:8767/, ``WIREWATCH_DEMO_WEB_PORT``) as child processes with
 the shipped config/. The terminal shows the alerts and the demo's own lines; the daemons' logs go to one file
 per role in the demo's state directory (a newcomer sees the alerts, not 40 log lines between them), and the
 last lines of a daemon's log are printed if it exits. One line says when every sample feed has gone through
@@ -31,6 +32,14 @@ logger = logging.getLogger(__name__)
 
 DEMO_FEEDS = Path(__file__).parent / "demo_feeds"
 LOG_TAIL_LINES = 20
+WEB_PORT = env.number("WIREWATCH_DEMO_WEB_PORT", int) or 8767
+
+
+def _has_console() -> bool:
+    """Whether the extra 'web' is installed (the demo runs without the console otherwise)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(m) is not None for m in ("starlette", "uvicorn", "jinja2"))
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -71,8 +80,10 @@ def run_demo(config_dir: Path) -> int:
             WIREWATCH_FEEDS_URL=f"http://127.0.0.1:{feeds_port}",
             WIREWATCH_RECEIVER_URL=f"http://127.0.0.1:{receiver_port}",
             WIREWATCH_LOG_FORMAT=env.text("WIREWATCH_LOG_FORMAT") or "text",  # read by a person, not a shipper
+            WIREWATCH_WEB_PORT=str(WEB_PORT),
         )
-        for role in ("poll", "filter", "alert"):
+        roles = ("poll", "filter", "alert", "web") if _has_console() else ("poll", "filter", "alert")
+        for role in roles:
             log_path = state / f"{role}.log"
             log = open(log_path, "ab")  # noqa: SIM115 - closed in finally, after the child stopped
             logs.append(log)
@@ -84,7 +95,10 @@ def run_demo(config_dir: Path) -> int:
                 start_new_session=True,
             )
             children.append((role, proc, log_path))
-        print(f"daemon logs: {state}/poll.log, filter.log, alert.log", flush=True)
+        print(f"daemon logs: {state}/{', '.join(f'{r}.log' for r in roles)}", flush=True)
+        if "web" in roles:
+            host = env.web_host() or "127.0.0.1"
+            print(f"web console on http://{host}:{WEB_PORT}/ (a portal needs its token: docs/console.md)", flush=True)
         print("pipeline running: alerts appear below as they arrive (Ctrl-C stops everything)", flush=True)
         return _watch(stop, children, feeds, receiver, _progress(config_dir, broker.bootstrap))
     finally:

@@ -4,7 +4,7 @@ human-readable text.
 A JSON line holds ECS's own fields (``@timestamp``, ``log.level``, ``message``, ``ecs.version``, ``log.logger``,
 ``service.name``, ``error.*``) and the context of the call under ``wirewatch`` (ECS's rule for custom fields:
 a namespace of their own), except the few that ECS names (``url`` is ``url.full``, ``reason`` ``event.reason``,
-``error`` ``error.type``; table in ``ECS_FIELDS``). docs/decisions/0006-ecs-log-fields.md says why ECS.
+``error`` ``error.type``; table in ``ECS_FIELDS``). docs/decisions/0010-ecs-log-fields.md says why ECS.
 
 Context comes whole and typed from the call itself, never from cutting the rendered text: the
 ``key=%s`` placeholders of a call's format string name its arguments (``logger.warning("feed gone feed=%s

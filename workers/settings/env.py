@@ -39,7 +39,11 @@ class Env:
 
 
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
-_NUMBERS: dict[str, type[int] | type[float]] = {"WIREWATCH_HEALTH_PORT": int, "WIREWATCH_SHUTDOWN_TIMEOUT": float}
+_NUMBERS: dict[str, type[int] | type[float]] = {
+    "WIREWATCH_HEALTH_PORT": int,
+    "WIREWATCH_SHUTDOWN_TIMEOUT": float,
+    "WIREWATCH_WEB_PORT": int,
+}
 
 
 def _bootstrap_problem(servers: str) -> str | None:
@@ -115,6 +119,16 @@ def demo_ports() -> tuple[int, int]:
             raise ConfigError(f"environment {name}: {port} is not a port (1-65535)")
         ports.append(port or default)
     return ports[0], ports[1]
+
+
+def web_token() -> str | None:
+    """The operator token of the web console (``WIREWATCH_WEB_TOKEN``); None: the console binds to loopback only."""
+    return os.environ.get("WIREWATCH_WEB_TOKEN") or None
+
+
+def web_host() -> str | None:
+    """Where the web console listens (``WIREWATCH_WEB_HOST``); None: 127.0.0.1."""
+    return text("WIREWATCH_WEB_HOST")
 
 
 def config_dir() -> Path:

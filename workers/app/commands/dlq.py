@@ -17,6 +17,7 @@ import argparse
 import base64
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -38,8 +39,15 @@ def _context(args: argparse.Namespace) -> Any:
     return cfg, env, make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
 
 
-def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None = None) -> int:
-    """Park every dead-lettered alert (of one subscriber, or all) again, due now; return how many."""
+def replay_alerts(
+    bootstrap: str,
+    redis: Any,
+    names: Any,
+    subscriber: str | None = None,
+    only: Callable[[dict[str, Any]], bool] | None = None,
+) -> int:
+    """Park every dead-lettered alert (of one subscriber, or all; ``only`` picks among their envelopes, as the web
+    portal's replay of one alert or a time range does) again, due now; return how many."""
     from workers.alerter.digest import payload_id
     from workers.alerter.retryqueue import Parked, RetryQueue
     from workers.core.deadletter import parse
@@ -48,10 +56,13 @@ def replay_alerts(bootstrap: str, redis: Any, names: Any, subscriber: str | None
     queue = RetryQueue(redis, names)
     count = 0
     for rec in read_all(bootstrap, names.alerts_dlq):
-        payload = parse(rec).get("payload")
+        body = parse(rec)
+        payload = body.get("payload")
         if not isinstance(payload, dict) or "alert" not in payload:
             continue  # a malformed match: nothing to deliver
         if subscriber and payload.get("subscriber") != subscriber:
+            continue
+        if only is not None and not only(body):
             continue
         aid = payload_id(payload["alert"])  # an alert's id, or a digest's
         if redis.exists(names.sent(aid)):
