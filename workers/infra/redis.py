@@ -18,3 +18,10 @@ def redacted(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+def is_cluster(client: object) -> bool:
+    """Whether a client speaks to a Redis Cluster (whose keys of one call must share a hash slot)."""
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
