@@ -109,7 +109,8 @@ class OldLayout:
         out = []
         for (_, aid, prints), count in zip(wanted, per, strict=True):
             slices = [dict(zip(prints.fields, next(replies), strict=True)) for _ in range(count)]
-            handled = bool(next(replies)) or bool(next(replies))
+            sent_or_sealed, retrying = next(replies), next(replies)  # both read: the replies stay in step
+            handled = bool(sent_or_sealed) or bool(retrying)
             owner = old_owner(slices, prints, self.retention_s, now, self.max_distance)
             mine = bytes.fromhex(aid.removeprefix("msg_"))
             out.append(owner is not None and (owner != mine or handled))
