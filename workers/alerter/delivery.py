@@ -228,10 +228,10 @@ class Lane:
                 continue
             if not took:
                 self.wake.wait(IDLE_POLL_S)
-                self.wake.clear()
 
     def _take(self) -> bool:
         """Lease as many due items as there are free workers; True when that filled them (there may be more)."""
+        self.wake.clear()  # before looking: a wake-up that comes while we look is kept for the next wait
         with self.lock:
             free = self.sub.concurrency - len(self.held)
         if free <= 0:
