@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -127,3 +128,32 @@ def test_a_story_with_thousands_of_hits_is_matched_and_the_batch_goes_on(
     matches = [MatchEvent.from_json(r.value) for r in read_topic(bootstrap, names.matches, expect=2)]
     assert [m.story.id for m in matches] == ["big", "s2"]
     assert matches[0].story == big and len(matches[0].topics["russia"].hits) < 1000
+
+
+def test_the_trace_goes_on_and_the_timings_grow(bootstrap: str, names: Names, producer: KafkaProducer) -> None:
+    from workers.core.tracing import from_headers, headers, new_traceparent, trace_id
+
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=1)))
+    parent = new_traceparent()
+    s1 = replace(
+        story("s1", "North Korea fires a missile", "Pyongyang launched a missile towards the sea on Sunday."),
+        published="2026-12-01T08:00:00Z",
+        fetched_at="2026-12-01T08:00:05Z",
+    )
+    s2 = story("s2", "North Korea again", "Another launch from Pyongyang towards the sea on Monday.")
+    send_all(producer, [(names.stories, b"s1", s1.to_json(), headers(parent)), (names.stories, b"s2", s2.to_json())])
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-filter")
+    worker = FilterWorker(consumer, producer, Matcher(TOPICS), names, Stopper())
+    try:
+        run_until(worker, 2)
+    finally:
+        consumer.close(autocommit=False)
+    first, second = read_topic(bootstrap, names.matches, expect=2)
+    forwarded = from_headers(first.headers)
+    assert trace_id(forwarded) == trace_id(parent) and forwarded != parent, "same trace, the filter's own span"
+    assert trace_id(from_headers(second.headers)), "a story without a trace starts one"
+    event = MatchEvent.from_json(first.value)
+    assert event.timings["published"] == "2026-12-01T08:00:00Z" and event.timings["fetched"] == "2026-12-01T08:00:05Z"
+    assert event.timings["produced"] <= event.timings["matched"]
+    assert event.timings["produced"].startswith(time.strftime("%Y-%m-%d", time.gmtime()))

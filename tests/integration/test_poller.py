@@ -12,6 +12,7 @@ from redis import Redis
 
 from tests.support import read_topic, rss
 from workers.core.names import Names
+from workers.core.stories import content_hash
 from workers.devstack.feedserver import Route
 from workers.infra.kafka import ensure_topics, make_producer, topic_specs
 from workers.infra.lifecycle import Stopper
@@ -58,16 +59,35 @@ def test_new_stories_once_then_conditional_get(feed_server, producer, redis, nam
     assert poller.poll_feed(poller.feeds["a"]).new == 3
     assert poller.poll_feed(poller.feeds["a"]).new == 0
     assert feed_server.requests[-1][1].get("if-none-match") == feed_server.routes["/a.xml"].etag, "validators were sent"
-    # The feed changes: only the new entry is produced; the edited old entry keeps its id and is not new.
+    # The feed changes: the new entry is produced, and the edited old one as its version 2 (same id).
     edited = [dict(ITEMS[0], description="edited body"), *ITEMS[1:], {**ITEMS[0], "guid": "g9", "title": "New"}]
     feed_server.routes["/a.xml"] = Route(rss(edited))
-    assert poller.poll_feed(poller.feeds["a"]).new == 1
-    records = read_topic(bootstrap, names.stories, 4)
-    assert len(records) == 4
+    assert poller.poll_feed(poller.feeds["a"]).new == 2
+    feed_server.routes["/a.xml"] = Route(rss(edited) + b" ")  # a new body, the same entries: nothing new
+    assert poller.poll_feed(poller.feeds["a"]).new == 0
+    records = read_topic(bootstrap, names.stories, 5)
+    assert len(records) == 5
     story = json.loads(records[0].value)
     assert story["schema"] == 1 and records[0].key.decode() == story["id"]
-    first = next(json.loads(r.value) for r in records if json.loads(r.value)["guid"] == "g0")
-    assert first["text"] == "Body 0 & more" and "<script>" not in first["text"], "clean text, scripts dropped"
+    g0 = [json.loads(r.value) for r in records if json.loads(r.value)["guid"] == "g0"]
+    assert [v["version"] for v in g0] == [1, 2] and g0[0]["id"] == g0[1]["id"]
+    assert g0[0]["text"] == "Body 0 & more" and "<script>" not in g0[0]["text"], "clean text, scripts dropped"
+    assert g0[1]["text"] == "edited body" and g0[1]["previous_hash"] == content_hash(g0[0]["title"], g0[0]["text"])
+    poller.close()
+    poller.http.close()
+
+
+def test_a_mark_of_the_layout_before_versions_is_upgraded_without_a_repeat(feed_server, producer, redis, names):  # type: ignore[no-untyped-def]
+    feed_server.routes["/a.xml"] = Route(rss(ITEMS))
+    poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], producer, redis, names)
+    poller.poll_feed(poller.feeds["a"])
+    for key in redis.keys(names.seen("*")):
+        redis.set(key, 1)  # what the poller wrote before versions
+    feed_server.routes["/a.xml"] = Route(rss(ITEMS) + b" ")
+    assert poller.poll_feed(poller.feeds["a"]).new == 0, "an upgrade re-sends nothing"
+    assert all(redis.get(k).startswith(b"1:") for k in redis.keys(names.seen("*")))
+    feed_server.routes["/a.xml"] = Route(rss([dict(ITEMS[0], title="Story 0, updated"), *ITEMS[1:]]))
+    assert poller.poll_feed(poller.feeds["a"]).new == 1, "and the next change is noticed"
     poller.close()
     poller.http.close()
 
@@ -126,4 +146,35 @@ def test_polls_in_progress_at_close_are_recorded(feed_server, producer, redis, n
     assert health.last_success and health.last_new == 3
     due = poller.schedule.due_times()["slow"]
     assert due > time.time() + 500, "the real next due time (interval), not the lease"
+    poller.http.close()
+
+
+def test_a_feed_that_stopped_publishing_is_quiet_in_its_health(feed_server, producer, redis, names):  # type: ignore[no-untyped-def]
+    """Two feeds answering 200 with nothing new; one usually publishes every hour and has not for 20 hours."""
+    from workers.poller.quiet import Activity, fold
+
+    now = time.time()
+    feed_list = []
+    for name, silent_h in (("stopped", 20), ("fine", 0.5)):
+        feed_server.routes[f"/{name}.xml"] = Route(rss(ITEMS))
+        feed_list.append(Feed(name=name, url=feed_server.url(f"/{name}.xml")))
+        act, t = Activity(), now - 15 * 86400
+        while t < now - 600:  # two weeks of polls every 10 minutes, something new every hour until the silence
+            t += 600
+            act = fold(act, t, found_new=t < now - silent_h * 3600 and int(t) // 600 % 6 == 0)
+        redis.hset(names.feed_health(name), mapping={"activity": act.to_json()})
+    poller = make_poller(feed_list, producer, redis, names)
+    for feed in feed_list:
+        assert poller.poll_feed(feed).new == 3
+    states = {h.name: h.state for h in poller.health.get_many(["stopped", "fine"])}
+    assert states == {"stopped": "ok", "fine": "ok"}, "new entries just arrived: neither is quiet"
+    for name, silent_h in (("stopped", 20), ("fine", 0.5)):
+        act = Activity.from_json(redis.hget(names.feed_health(name), "activity"))
+        act.last_new_at = now - silent_h * 3600  # as if those entries had been seen before the silence
+        redis.hset(names.feed_health(name), "activity", act.to_json())
+    for feed in feed_list:
+        assert poller.poll_feed(feed).new == 0
+    states = {h.name: h.state for h in poller.health.get_many(["stopped", "fine"])}
+    assert states == {"stopped": "quiet", "fine": "ok"}
+    poller.close()
     poller.http.close()

@@ -41,6 +41,8 @@ class MatchEvent:
     language: str
     probability: float
     topics: dict[str, TopicHit]
+    # published, fetched, produced, matched: ISO 8601 UTC (workers.core.tracing); {} in events of older filters
+    timings: dict[str, str] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
@@ -70,11 +72,15 @@ class MatchEvent:
             probability = float(data["probability"])
             if not 0.0 <= probability <= 1.0:  # NaN too: it would make the alert invalid JSON
                 raise ValueError(f"probability {data['probability']!r} is not within 0-1")
+            timings = data.get("timings") or {}
+            if not isinstance(timings, dict) or not all(isinstance(v, str) for v in timings.values()):
+                raise ValueError("timings is not an object of strings")
             return cls(
                 story=Story.from_dict(data["story"]),
                 language=str(data["language"]),
                 probability=probability,
                 topics=topics,
+                timings={str(k): v for k, v in timings.items()},
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a 400-digit integer
             raise StoryFormatError(f"bad match event: {exc}") from None

@@ -36,6 +36,10 @@ def _str_list(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(t, str) for t in v)
 
 
+def _version(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
 # The optional fields' types: a story of another writer with a wrong one is malformed, not a matcher crash.
 _OPTIONAL: dict[str, Callable[[Any], bool]] = {
     "html": _is_str,
@@ -44,6 +48,8 @@ _OPTIONAL: dict[str, Callable[[Any], bool]] = {
     "fetched_at": _is_str,
     "language_hint": _str_or_none,
     "tags": _str_list,
+    "version": _version,
+    "previous_hash": _str_or_none,
 }
 
 
@@ -61,6 +67,10 @@ class Story:
     fetched_at: str = ""
     language_hint: str | None = None
     tags: list[str] = field(default_factory=list)
+    # 1 for the first text the poller saw under this id; n+1 each time the entry's title or body changed since
+    # (an UPDATE, a correction, a withdrawal), with the content hash of the version it replaces
+    version: int = 1
+    previous_hash: str | None = None
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:

@@ -76,6 +76,8 @@ def wire_url(url: str) -> tuple[str, bytes | None]:
             host.encode("ascii")
         except UnicodeEncodeError:
             host = host.encode("idna").decode("ascii")
+        if not host:  # "http:////0" splits into no host and the path //0
+            raise ValueError("no host")
         if not _HOST.fullmatch(host):
             raise ValueError(f"host {host!r} holds characters no host name can")
         if ":" in host:  # IPv6 literal

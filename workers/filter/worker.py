@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -23,10 +23,20 @@ from workers.core.deadletter import dead_letter
 from workers.core.events import MAX_EVENT_BYTES, MAX_HITS_PER_TOPIC, EventTooLargeError, MatchEvent, TopicHit
 from workers.core.names import Names
 from workers.core.stories import Story, StoryFormatError
+from workers.core.tracing import child, from_headers, headers, iso, seconds_between
 from workers.filter import language
 from workers.filter.matcher import Matcher
 from workers.infra import metrics
-from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
+from workers.infra.kafka import (
+    Message,
+    client_id,
+    commit_records,
+    make_consumer,
+    poll_records,
+    rewind,
+    send_all,
+    update_lag,
+)
 from workers.infra.lifecycle import Stopper
 from workers.settings.config import Config
 from workers.settings.env import Env
@@ -69,11 +79,21 @@ class Outcome:
     error: Exception | None = None
 
 
-def decide(raw: bytes, matcher: Matcher) -> Outcome:
-    """The filter's decision on one record's value, without I/O: never raises."""
+def timings(story: Story, produced_ms: int | None, now: float) -> dict[str, str]:
+    """The story's timings so far: the feed's date, the poller's, the record's Kafka timestamp, and now."""
+    out = {"published": story.published, "fetched": story.fetched_at or None}
+    out["produced"] = iso(produced_ms / 1000) if produced_ms and produced_ms > 0 else None
+    out["matched"] = iso(now)
+    return {k: v for k, v in out.items() if v}
+
+
+def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: float | None = None) -> Outcome:
+    """The filter's decision on one record's value (and its Kafka timestamp), without I/O: never raises."""
     try:
         story = Story.from_json(raw)
         event = evaluate(story, matcher)
+        if event is not None:
+            event = replace(event, timings=timings(story, produced_ms, time.time() if now is None else now))
         key = story.id.encode()
         value = None if event is None else event.fitted_json(MAX_EVENT_BYTES - len(key))
     except StoryFormatError as exc:
@@ -118,7 +138,7 @@ class FilterWorker:
         records = poll_records(self.consumer, timeout_ms=500)
         if not records:
             return 0
-        out: list[tuple[str, bytes, bytes]] = []
+        out: list[Message] = []
         for rec in records:
             out.extend(self._process(rec))
         try:
@@ -131,9 +151,9 @@ class FilterWorker:
         metrics.STORIES_FILTERED.inc(len(records))
         return len(records)
 
-    def _process(self, rec: Any) -> list[tuple[str, bytes, bytes]]:
+    def _process(self, rec: Any) -> list[Message]:
         started = time.perf_counter()
-        outcome = decide(rec.value or b"", self.matcher)
+        outcome = decide(rec.value or b"", self.matcher, getattr(rec, "timestamp", None))
         if outcome.error is not None:  # a story that crashes the matcher must not stop the stream
             logger.error("filter crashed on a story offset=%s", rec.offset, exc_info=outcome.error)
         if outcome.reason is not None:
@@ -151,9 +171,13 @@ class FilterWorker:
             event.language,
             ",".join(sorted(event.topics)),
         )
-        return [(self.names.matches, story.id.encode(), outcome.value)]
+        metrics.observe_hop(
+            "produced_to_matched", seconds_between(event.timings.get("produced"), event.timings["matched"])
+        )
+        trace = child(from_headers(getattr(rec, "headers", None)))  # the poller's trace, continued
+        return [(self.names.matches, story.id.encode(), outcome.value, headers(trace))]
 
-    def _dead(self, rec: Any, reason: str) -> list[tuple[str, bytes, bytes]]:
+    def _dead(self, rec: Any, reason: str) -> list[Message]:
         self.totals["dead"] += 1
         metrics.DEAD_STORIES.inc()
         logger.warning(

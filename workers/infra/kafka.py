@@ -137,9 +137,12 @@ def make_reader(bootstrap: str) -> KafkaConsumer:
     return KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 
-def send_all(producer: KafkaProducer, messages: Sequence[tuple[str, bytes, bytes]]) -> None:
-    """Send (topic, key, value) messages and wait until Kafka acknowledged every one; raise otherwise."""
-    futures = [producer.send(topic, key=key, value=value) for topic, key, value in messages]
+Message = tuple[str, bytes, bytes] | tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+def send_all(producer: KafkaProducer, messages: Sequence[Message]) -> None:
+    """Send (topic, key, value[, headers]) messages and wait until Kafka acknowledged every one; raise otherwise."""
+    futures = [producer.send(m[0], key=m[1], value=m[2], headers=m[3] if len(m) > 3 else None) for m in messages]
     producer.flush(timeout=SEND_TIMEOUT_S)
     for fut in futures:
         fut.get(timeout=SEND_TIMEOUT_S)

@@ -25,8 +25,12 @@ STORIES_FAILED = Counter(
 FETCH_LATENCY = Histogram(
     "wirewatch_fetch_seconds", "Feed fetch time, request to whole body", ["feed"], buckets=_NETWORK_BUCKETS
 )
-FEED_STATES = ("new", "ok", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
-FEEDS_BY_STATE = Gauge("wirewatch_feeds", "Feeds by state: new (never polled), ok, failing, disabled (410)", ["state"])
+FEED_STATES = ("new", "ok", "quiet", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
+FEEDS_BY_STATE = Gauge(
+    "wirewatch_feeds",
+    "Feeds by state: new (never polled), ok, quiet (silent for k usual gaps), failing, disabled (410)",
+    ["state"],
+)
 
 # filter
 FILTER_LATENCY = Histogram(
@@ -101,3 +105,19 @@ def count_matches(topics: object, language: str) -> None:
     """One MATCHES increment per matched topic of a story."""
     for topic in topics:  # type: ignore[attr-defined]
         MATCHES.labels(topic=topic, language=language).inc()
+
+
+# The hops of a story, from the timings it carries (workers.core.tracing): published_to_fetched (poller),
+# produced_to_matched (filter), matched_to_enqueued, enqueued_to_sent and fetched_to_sent (alerter, end to end).
+HOP_LATENCY = Histogram(
+    "wirewatch_hop_seconds",
+    "Seconds between two timings of a story: one hop, or fetched_to_sent end to end",
+    ["hop"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400),
+)
+
+
+def observe_hop(hop: str, seconds: float | None) -> None:
+    """A hop's latency; a missing timing or one from a skewed clock (negative) is not observed."""
+    if seconds is not None and seconds >= 0:
+        HOP_LATENCY.labels(hop=hop).observe(seconds)

@@ -2,7 +2,8 @@
 
 One hash per feed: last success, last error and when, consecutive errors (shared, so backoff holds
 across pollers and restarts), next poll, last HTTP status, new stories of the last poll, the URL a
-permanent redirect moved the feed to, and why it was disabled. The hash expires after
+permanent redirect moved the feed to, why it was disabled, and its publishing record with the quiet flag
+(``workers.poller.quiet``). The hash expires after
 HEALTH_RETENTION_S without a poll, so removed feeds leave nothing behind.
 """
 
@@ -15,6 +16,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from workers.core.names import Names, as_text
+from workers.poller.quiet import Activity
 
 HEALTH_RETENTION_S = 30 * 86400
 
@@ -31,6 +33,8 @@ class FeedHealth:
     last_new: int = 0
     moved_to: str | None = None
     disabled: str | None = None  # the reason, when disabled
+    quiet: bool = False  # answering, but silent for k of its usual publishing gaps
+    last_new_at: float | None = None
 
     @classmethod
     def from_hash(cls, name: str, raw: dict[bytes | str, bytes | str]) -> FeedHealth:
@@ -50,6 +54,8 @@ class FeedHealth:
             last_new=int(h.get("last_new") or 0),
             moved_to=h.get("moved_to") or None,
             disabled=h.get("disabled") or None,
+            quiet=h.get("quiet") == "1",
+            last_new_at=Activity.from_json(h.get("activity")).last_new_at,
         )
 
     @property
@@ -58,6 +64,8 @@ class FeedHealth:
             return "disabled"
         if self.consecutive_errors:
             return "failing"
+        if self.quiet:
+            return "quiet"
         return "ok" if self.last_success else "new"
 
 
@@ -86,7 +94,16 @@ class HealthStore:
             own.execute()
 
     def record_success(
-        self, name: str, *, status: int, new: int, next_poll: float, moved_to: str | None, pipe: Pipeline | None = None
+        self,
+        name: str,
+        *,
+        status: int,
+        new: int,
+        next_poll: float,
+        moved_to: str | None,
+        activity: Activity | None = None,
+        quiet: bool = False,
+        pipe: Pipeline | None = None,
     ) -> None:
         fields: dict[str, str | int | float] = {
             "last_success": time.time(),
@@ -94,7 +111,10 @@ class HealthStore:
             "next_poll": next_poll,
             "last_status": status,
             "last_new": new,
+            "quiet": int(quiet),
         }
+        if activity is not None:
+            fields["activity"] = activity.to_json()
         if moved_to:
             fields["moved_to"] = moved_to
         self._write(name, fields, pipe)

@@ -5,8 +5,9 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
-304 ends here; parse; drop entries whose story id Redis has seen; produce the rest and wait for
-Kafka's acknowledgement; only then mark them seen and store the new validators. If producing fails,
+304 ends here; parse; drop entries whose story id Redis has seen with the same title and body; produce
+the rest (a new story as version 1, a changed one as its next version) and wait for Kafka's
+acknowledgement; only then mark them seen (version and content hash) and store the new validators. If producing fails,
 nothing is marked and the validators are kept old, so the next poll fetches and offers the same
 stories again: repeats are possible, losses are not.
 
@@ -26,7 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpcore
@@ -35,13 +36,15 @@ from redis import Redis
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
-from workers.core.stories import Story
+from workers.core.stories import Story, content_hash
+from workers.core.tracing import headers, new_traceparent, seconds_between
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
 from workers.poller import parse as feedio
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
+from workers.poller.quiet import Activity, fold, is_quiet
 from workers.poller.schedule import Schedule
 from workers.settings.config import Config, Feed, PollerSettings
 from workers.settings.env import Env
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
+MAX_VERSIONS = 20  # the default of ``max_versions``
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
 
 
@@ -60,6 +64,7 @@ class FeedState:
     url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
     validators: dict[str, str]
     errors: int = 0  # consecutive errors before this poll
+    activity: Activity = field(default_factory=Activity)  # how often it publishes, for the quiet alarm
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class PollOutcome:
     next_in: float = 0.0  # seconds until the next poll (inf: disabled)
     errors: int = 0  # consecutive errors after this poll
     moved_to: str | None = None
+    activity: Activity | None = None  # after a success: the publishing record with this poll folded in
+    quiet: bool = False
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
@@ -87,14 +94,40 @@ def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
     return max(delay, min(floor, ceiling)) if floor is not None else delay
 
 
-def new_stories(stories: list[Story], seen_flags: list[int]) -> list[Story]:
-    """Stories whose id Redis has not seen, each id once (some feeds repeat a guid)."""
-    out, ids = [], set()
-    for story, seen in zip(stories, seen_flags, strict=True):
-        if not seen and story.id not in ids:
-            ids.add(story.id)
+def seen_mark(story: Story) -> str:
+    """What Redis keeps for a story id produced: its version and the content hash of that version."""
+    return f"{story.version}:{content_hash(story.title, story.text)}"
+
+
+def new_versions(
+    stories: list[Story], marks: list[bytes | None], max_versions: int = MAX_VERSIONS
+) -> tuple[list[Story], list[Story]]:
+    """Decide, per parsed entry and the mark Redis holds for its id: a story never seen (version 1), a new
+    version of one whose title or body changed (version n+1, with the hash it replaces), or nothing. Each id
+    once (some feeds repeat a guid). Returns (to produce, to re-mark only): a mark of the layout before
+    versions (``1``, no hash) is upgraded in place without producing, so the next change is noticed; so is
+    an entry past ``max_versions`` (a feed whose summary changes on every fetch must not flood the topics)."""
+    out: list[Story] = []
+    remark: list[Story] = []
+    ids: set[str] = set()
+    for story, mark in zip(stories, marks, strict=True):
+        if story.id in ids:
+            continue
+        ids.add(story.id)
+        if mark is None:
             out.append(story)
-    return out
+            continue
+        version, _, old_hash = mark.decode("ascii", "replace").partition(":")
+        new_hash = content_hash(story.title, story.text)
+        n = int(version) if version.isdigit() else 1
+        if not old_hash:
+            remark.append(replace(story, version=n))
+        elif old_hash != new_hash:
+            if n >= max_versions:
+                logger.info("version cap story=%s feed=%s versions=%d", story.id, story.feed, n)
+                continue
+            out.append(replace(story, version=n + 1, previous_hash=old_hash))
+    return out, remark
 
 
 class Poller:
@@ -220,13 +253,14 @@ class Poller:
     def load_states(self, feeds: list[Feed]) -> list[FeedState]:
         with self.redis.pipeline(transaction=False) as pipe:
             for feed in feeds:
-                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors"])
+                pipe.hmget(self.names.feed_health(feed.name), ["moved_to", "consecutive_errors", "activity"])
                 pipe.hgetall(self.names.validators(feed.url))
             replies = pipe.execute()
         states = []
-        for feed, (moved_to, errors), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
+        for feed, (moved_to, errors, activity), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
             validators = {as_text(k): as_text(v) for k, v in stored.items()}
-            states.append(FeedState(as_text(moved_to) if moved_to else feed.url, validators, int(errors or 0)))
+            url = as_text(moved_to) if moved_to else feed.url
+            states.append(FeedState(url, validators, int(errors or 0), Activity.from_json(activity)))
         return states
 
     def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
@@ -247,7 +281,21 @@ class Poller:
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
-            outcome = PollOutcome(feed.name, new=new, status=fetched.status, next_in=delay, moved_to=fetched.moved_to)
+            now = time.time()
+            activity = fold(state.activity, now, new > 0)
+            quiet = s.quiet_after_gaps > 0 and is_quiet(activity, now, s.quiet_after_gaps)
+            was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
+            if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
+                logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
+            outcome = PollOutcome(
+                feed.name,
+                new=new,
+                status=fetched.status,
+                next_in=delay,
+                moved_to=fetched.moved_to,
+                activity=activity,
+                quiet=quiet,
+            )
         with self._lock:
             self.totals["polls"] += 1
             self.totals["new"] += outcome.new
@@ -282,6 +330,8 @@ class Poller:
                         new=o.new,
                         next_poll=now + o.next_in,
                         moved_to=o.moved_to,
+                        activity=o.activity,
+                        quiet=o.quiet,
                         pipe=pipe,
                     )
             pipe.execute()
@@ -318,14 +368,20 @@ class Poller:
         metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
         with self.redis.pipeline(transaction=False) as pipe:
             for story in stories:
-                pipe.exists(self.names.seen(story.id))
-            fresh = new_stories(stories, pipe.execute())
-        if fresh:
-            send_all(self.producer, [(self.names.stories, st.id.encode(), st.to_json()) for st in fresh])
+                pipe.get(self.names.seen(story.id))
+            fresh, remark = new_versions(stories, pipe.execute(), s.max_versions)
+        if fresh:  # each version starts its trace here (workers.core.tracing)
+            send_all(
+                self.producer,
+                [(self.names.stories, st.id.encode(), st.to_json(), headers(new_traceparent())) for st in fresh],
+            )
+            for st in fresh:
+                if st.version == 1:
+                    metrics.observe_hop("published_to_fetched", seconds_between(st.published, st.fetched_at))
         ttl = int(s.seen_retention_hours * 3600)
         with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), 1, ex=ttl)
+            for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
+                pipe.set(self.names.seen(story.id), seen_mark(story), ex=ttl)
             pipe.delete(vkey)
             if fetched.validators:
                 pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
@@ -344,9 +400,10 @@ class Poller:
         self._last_summary = time.monotonic()
         states = [h.state for h in self.health.get_many(list(self.feeds))]
         logger.info(
-            "poller health feeds=%d ok=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
+            "poller health feeds=%d ok=%d quiet=%d failing=%d disabled=%d polls=%d new=%d errors=%d",
             len(states),
             states.count("ok"),
+            states.count("quiet"),
             states.count("failing"),
             states.count("disabled"),
             self.totals["polls"],

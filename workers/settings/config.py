@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -47,9 +46,7 @@ def _check_url(value: str, schemes: tuple[str, ...]) -> str:
         allowed = " or ".join(filter(None, [", ".join(f"{s}://" for s in schemes[:-1]), f"{schemes[-1]}://"]))
         raise ValueError(f"{mask_url(value)!r} must start with {allowed}")
     if value.startswith(("http://", "https://")):
-        wire, _ = wire_url(value)  # UrlError is a ValueError: pydantic reports it under the key
-        if not urlsplit(wire).hostname:
-            raise ValueError(f"{mask_url(value)!r} has no host")
+        wire_url(value)  # UrlError (a ValueError, "no host" among them): pydantic reports it under the key
     return value
 
 
@@ -141,6 +138,11 @@ class PollerSettings(_Strict):
     fetch_timeout: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     seen_retention_hours: float = Field(default=24 * 14, gt=0)
+    # versions produced per story id at most (an UPDATE, a correction, a kill each make one); past it, changes
+    # are dropped: a feed that rewrites a summary on every fetch must not flood the topics
+    max_versions: int = Field(default=20, ge=1, le=1000)
+    # a feed silent for this many of its usual publishing gaps is "quiet" (workers.poller.quiet); 0: never
+    quiet_after_gaps: float = Field(default=10.0, ge=0)
     concurrency: int = Field(default=32, ge=1, description="feeds fetched at once by one poller")
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     lease_seconds: float = Field(default=180, gt=0, description="a dead poller's feeds are retaken after this")

@@ -70,7 +70,7 @@ def test_fuzz_filter_worker_record(raw: bytes) -> None:
     worker = FilterWorker(None, None, MATCHER, NAMES, Stopper())  # type: ignore[arg-type]  # no I/O in _process
     out = worker._process(Record(raw))
     assert len(out) <= 1
-    for topic, _key, value in out:
+    for topic, _key, value, *_headers in out:
         assert topic in (NAMES.matches, NAMES.stories_dlq)
         if topic == NAMES.stories_dlq:
             letter: dict[str, Any] = json.loads(value)

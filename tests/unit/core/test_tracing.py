@@ -1,0 +1,35 @@
+"""W3C traceparent handling and timing arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.core.tracing import child, from_headers, headers, iso, new_traceparent, seconds_between, trace_id
+
+
+def test_a_child_keeps_the_trace_and_changes_the_span() -> None:
+    parent = new_traceparent()
+    kid = child(parent)
+    assert trace_id(kid) == trace_id(parent) and kid.split("-")[2] != parent.split("-")[2]
+
+
+@pytest.mark.parametrize(
+    "bad", [None, "", "garbage", "01-" + "a" * 32 + "-" + "b" * 16 + "-01", "00-" + "0" * 32 + "-" + "b" * 16 + "-01"]
+)
+def test_a_missing_or_malformed_parent_starts_a_new_trace(bad: str | None) -> None:
+    assert trace_id(bad) is None
+    assert trace_id(child(bad)) is not None
+
+
+def test_headers_round_trip() -> None:
+    tp = new_traceparent()
+    assert from_headers([("other", b"x"), *headers(tp)]) == tp
+    assert from_headers(None) is None and from_headers([("traceparent", None)]) is None  # type: ignore[list-item]
+
+
+def test_seconds_between_timings() -> None:
+    assert seconds_between("2026-12-01T08:00:00Z", "2026-12-01T08:00:05.500Z") == 5.5
+    assert seconds_between(iso(0), iso(1.25)) == 1.25
+    assert seconds_between(None, "2026-12-01T08:00:00Z") is None
+    assert seconds_between("yesterday", "2026-12-01T08:00:00Z") is None
+    assert seconds_between("2026-12-01T08:00:00", "2026-12-01T08:00:01Z") is None  # no zone: unknowable

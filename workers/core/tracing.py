@@ -1,0 +1,65 @@
+"""W3C Trace Context across the stages, and the timings an alert carries.
+
+The poller starts a trace per story version it produces and sends it in the record's ``traceparent`` header;
+the filter and the alerter each continue it as a child (same trace id, a new span id), and the alerter sends
+it on the webhook request, so a subscriber's logs and ours name the same trace. Only the header is
+propagated here; exporting spans (OpenTelemetry) is a deployment's choice.
+
+Timings are ISO 8601 UTC instants, one per hop, so a receiver can say how late an alert is:
+``published`` (the feed's own date), ``fetched`` (first seen by the poller), ``produced`` (the story record's
+Kafka timestamp), ``matched`` (the filter), ``enqueued`` and ``sent`` (the alerter).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+
+HEADER = "traceparent"
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def trace_id(traceparent: str | None) -> str | None:
+    m = _TRACEPARENT.match(traceparent or "")
+    return m.group(1) if m and m.group(1) != "0" * 32 else None
+
+
+def child(traceparent: str | None) -> str:
+    """The same trace with a new span, or a new trace when the parent is missing or malformed."""
+    tid = trace_id(traceparent)
+    return f"00-{tid}-{secrets.token_hex(8)}-01" if tid else new_traceparent()
+
+
+def from_headers(headers: list[tuple[str, bytes]] | None) -> str | None:
+    for key, value in headers or []:
+        if key == HEADER and isinstance(value, bytes):
+            return value.decode("ascii", "replace")
+    return None
+
+
+def headers(traceparent: str) -> list[tuple[str, bytes]]:
+    return [(HEADER, traceparent.encode("ascii"))]
+
+
+def iso(ts: float) -> str:
+    """A Unix time as ISO 8601 UTC with milliseconds, as the timings are written."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds_between(earlier: str | None, later: str | None) -> float | None:
+    """Seconds from one timing to another; None when either is missing or unreadable."""
+    try:
+        if not earlier or not later:
+            return None
+        a = datetime.fromisoformat(earlier.replace("Z", "+00:00"))
+        b = datetime.fromisoformat(later.replace("Z", "+00:00"))
+        if a.tzinfo is None or b.tzinfo is None:
+            return None
+        return (b - a).total_seconds()
+    except ValueError:
+        return None
