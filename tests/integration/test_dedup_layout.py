@@ -113,3 +113,42 @@ def test_a_delivered_story_alerts_again_after_the_configured_retention(
         produce(bootstrap, names, [copy])
         wait_until(lambda: len(receiver.received) >= 2, 30, what="the copy alerted after retention")
     assert [r.json["story"]["id"] for r in receiver.received] == ["story-1", "story-2"]
+
+
+@pytest.mark.integration
+def test_a_cluster_is_one_for_every_subscriber_and_the_cli_shows_it(  # type: ignore[no-untyped-def]
+    receiver: Receiver,
+    bootstrap: str,
+    redis: Redis,
+    names: Names,
+    secret: str,
+    make_config,
+    redis_url,
+    monkeypatch,
+    capsys,
+) -> None:
+    from tests.alerter_support import desk_config
+    from workers.app.cli import main as cli
+
+    subs = [sub(f"desk{i}", f"{receiver.url}/desk{i}") for i in range(3)]  # type: ignore[attr-defined]
+    first = match(1)
+    copy = match(2, text=first.story.text, title=first.story.title)  # another id and URL, the same story
+    with running_alerter(bootstrap, redis, names, subs, secret):
+        produce(bootstrap, names, [first])
+        wait_until(lambda: len(receiver.received) >= 3, 30, what="the first alert to each subscriber")
+        produce(bootstrap, names, [copy, match(3)])
+        wait_until(lambda: len(receiver.received) >= 6, 30, what="story 3 to each subscriber")
+        time.sleep(0.5)
+    got = sorted((r.path, r.json["story"]["id"]) for r in receiver.received)
+    assert got == sorted((f"/desk{i}", f"story-{j}") for i in range(3) for j in (1, 3)), "the copy alerts nobody"
+    clusters = {r.json["story"]["id"]: r.json["cluster"]["id"] for r in receiver.received}
+    assert len(set(clusters.values())) == 2, "one cluster per story for every subscriber"
+    records = [k for k in redis.scan_iter(f"{names.key_prefix}{{c:*")]
+    assert len(records) == 2, "one cluster record per story cluster, not per subscriber"
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    cfg = desk_config(make_config, f"{receiver.url}/desk0", redis={"key_prefix": names.key_prefix})  # type: ignore[attr-defined]
+    assert cli(["stories", "show", "story-2", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert f"cluster {clusters['story-1']}: 2 stories" in out and "duplicates=1" in out
+    assert "story-1" in out and "story-2" in out and "http://127.0.0.1/wire/2" in out
+    assert cli(["stories", "show", "story-404", "--config", str(cfg)]) == 1

@@ -163,6 +163,7 @@ class Alerter:
             self.old = OldLayout(redis, names, retention, settings.near_duplicate_distance)
             self.old.drain(self.outbox, {s.name: s.digest_seconds is not None for s in subscribers})
         self._depth_at = 0.0
+        self.depths: dict[str, Depth] = {}
 
     @classmethod
     def from_settings(
@@ -196,10 +197,21 @@ class Alerter:
     def queue_depths(self) -> dict[str, Depth]:
         """Each subscriber's queue depth and oldest item's age, also set as metrics (``/readyz`` shows them)."""
         depths = self.outbox.depth([s.name for s in self.subscribers])
+        self.depths = depths
         for name, d in depths.items():
             metrics.OUTBOX_DEPTH.labels(subscriber=name).set(d.queued + d.buffered)
             metrics.OUTBOX_OLDEST.labels(subscriber=name).set(d.oldest_age_s)
         return depths
+
+    def readiness_details(self) -> dict[str, Any]:
+        """What ``/readyz`` reports: each subscriber's queue depth and oldest item's age, as of the last reading
+        (every ``DEPTH_EVERY_S``; the probe itself does not touch Redis)."""
+        return {
+            "outbox": {
+                name: {"queued": d.queued, "buffered": d.buffered, "oldest_age_s": round(d.oldest_age_s, 1)}
+                for name, d in self.depths.items()
+            }
+        }
 
     def run_once(self) -> int:
         records = poll_records(self.consumer, timeout_ms=500)

@@ -23,6 +23,7 @@ from workers.app.commands import (
     match,
     run,
     stack,
+    stories,
     subscribers,
     tail,
     topics,
@@ -31,7 +32,7 @@ from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
 from workers.settings import env
 
-COMMAND_MODULES = [daemons, match, evaluate, topics, stack, subscribers, dlq, run, kafka, config, tail, feeds]
+COMMAND_MODULES = [daemons, match, evaluate, topics, stack, stories, subscribers, dlq, run, kafka, config, tail, feeds]
 
 
 def build_parser() -> argparse.ArgumentParser:
