@@ -40,6 +40,7 @@ from workers.alerter import neardup
 from workers.core.names import Names, as_text
 from workers.core.stories import Story, normalise_for_fingerprint, normalised_content_hash
 from workers.core.urls import canonical_url
+from workers.infra.redis import run_scripts
 
 SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
 MAX_MEMBERS = 50  # members a cluster record keeps; the count goes on past it
@@ -261,17 +262,15 @@ class Clusters:
             return []
         now = int(self.clock())
         keys = self.slice_keys(now)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in stories:
-                self._resolve(keys=keys, args=self._resolve_args(story, self.story_prints(story), now), client=pipe)
-            replies = pipe.execute()
+        calls = [(self._resolve, keys, self._resolve_args(s, self.story_prints(s), now)) for s in stories]
+        replies = run_scripts(self.redis, calls)
         resolved = [Resolved(cluster_name(bytes(r[0])), as_text(r[1]), bool(int(r[2]))) for r in replies]
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story, res in zip(stories, resolved, strict=True):
-                member = json.dumps({"feed": story.feed, "url": story.link, "first_seen": now}, ensure_ascii=False)
-                args = [story.id, member, MAX_MEMBERS, self.retention_s + self.slice_s, int(res.new_story)]
-                self._member(keys=[self.names.cluster(res.cluster)], args=args, client=pipe)
-            counts = pipe.execute()
+        members = []
+        for story, res in zip(stories, resolved, strict=True):
+            member = json.dumps({"feed": story.feed, "url": story.link, "first_seen": now}, ensure_ascii=False)
+            args = [story.id, member, MAX_MEMBERS, self.retention_s + self.slice_s, int(res.new_story)]
+            members.append((self._member, [self.names.cluster(res.cluster)], args))
+        counts = run_scripts(self.redis, members)
         return [Resolved(r.cluster, r.how, r.new_story, int(c)) for r, c in zip(resolved, counts, strict=True)]
 
     def resolve(self, story: Story) -> Resolved:

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workers.core.names import Names, as_text
+from workers.infra.redis import run_scripts
 
 QUEUED, REPEAT, COPY = 0, 1, 2  # what ``enqueue`` did with an alert: queued, already had it, had its cluster
 SLICES = 4
@@ -205,19 +206,19 @@ class Outbox:
         if not names:
             return {}
         ttl = (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
-        with self.redis.pipeline(transaction=False) as pipe:
-            for name in names:
-                digest, outs = batches[name]
-                target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
-                keys = [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
-                args: list[Any] = [t, self.retention_s, ttl]
-                for i, out in enumerate(outs):
-                    out.item.queued_at = now
-                    # scores a microsecond apart keep a batch's order within one subscriber
-                    args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
-                    args.append(out.item.to_json())
-                self._enqueue(keys=keys, args=args, client=pipe)
-            replies = pipe.execute()
+        calls = []
+        for name in names:
+            digest, outs = batches[name]
+            target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
+            keys = [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
+            args: list[Any] = [t, self.retention_s, ttl]
+            for i, out in enumerate(outs):
+                out.item.queued_at = now
+                # scores a microsecond apart keep a batch's order within one subscriber
+                args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
+                args.append(out.item.to_json())
+            calls.append((self._enqueue, keys, args))
+        replies = run_scripts(self.redis, calls)
         return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
 
     def take(self, subscriber: str, limit: int, lease_s: float) -> list[Item]:
