@@ -304,9 +304,9 @@ class Alerter:
         for lane in self.lanes.values():
             lane.close()
         logger.info(
-            "alerter stopped queued=%d delivered=%d buffered=%d duplicates=%d parked=%d dead=%d",
-            self.totals["queued"],
+            "alerter stopped delivered=%d queued=%d buffered=%d duplicates=%d parked=%d dead=%d",
             self.totals[DELIVERED],
+            self.totals["queued"],
             self.totals["buffered"],
             self.totals["duplicates"],
             self.totals[PARKED],
