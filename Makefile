@@ -29,13 +29,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-# redis-server from Debian's package when missing (root on a fresh machine runs apt-get update first).
+# redis-server from Debian's package when missing (root on a fresh machine runs apt-get update first), and
+# redis-cli (Debian's redis-tools, a dependency of redis-server) that the tests' Redis Cluster is created with.
 redis-server:
-	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
+	@{ command -v redis-server || test -x /usr/bin/redis-server; } >/dev/null 2>&1 && \
+	  { command -v redis-cli || test -x /usr/bin/redis-cli; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing redis-server"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
-	  else echo "redis-server is missing: sudo apt-get install -y redis-server"; exit 1; fi; }
+	    echo "installing redis-server and redis-tools"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null); \
+	  else echo "redis-server or redis-cli is missing: sudo apt-get install -y redis-server redis-tools"; exit 1; fi; }
 
 clean:
 	rm -rf $(VENV) .wirewatch .pytest_cache

@@ -1,6 +1,15 @@
 """Fixtures: one real broker and one real redis-server per test session (started here unless
 KAFKA_BOOTSTRAP_SERVERS / WIREWATCH_TEST_REDIS_URL point at running ones), a flushed Redis database
-and unique Kafka topic and key prefixes per test, config directories, and real daemon processes."""
+and unique Kafka topic and key prefixes per test, config directories, and real daemon processes.
+
+Redis Cluster: a test module opts in with one line,
+
+    pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
+
+and each of its tests that uses ``redis_url`` (directly or through ``redis``, ``daemon_env``, ``daemons``)
+runs twice: ``[standalone]`` and ``[cluster]``, the second against a real 3-primary Redis Cluster
+(tests/redis_cluster.py) started once per session, on first use, or named by WIREWATCH_TEST_REDIS_CLUSTER_URL.
+The cluster variants are skipped with the reason when redis-server or redis-cli is missing."""
 
 from __future__ import annotations
 
@@ -13,14 +22,23 @@ from typing import Any
 
 import pytest
 import yaml
-from redis import Redis
 
+from tests.redis_cluster import LocalCluster, missing_tools
 from tests.support import ROOT, Daemon
 from workers.core.names import Names
 from workers.core.signing import new_secret
 from workers.devstack.feedserver import FeedServer
 from workers.devstack.receiver import Receiver
 from workers.devstack.stack import EmbeddedBroker, EmbeddedRedis, free_port
+from workers.infra.redis import RedisClient, make_redis
+
+REDIS_KINDS = ("standalone", "cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of a module marked ``redis_cluster`` run on each kind of Redis (see the module docstring)."""
+    if "redis_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("redis_cluster"):
+        metafunc.parametrize("redis_kind", REDIS_KINDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +53,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_standalone_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("WIREWATCH_TEST_REDIS_URL"):
         yield os.environ["WIREWATCH_TEST_REDIS_URL"]
         return
@@ -46,12 +64,52 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ``redis+cluster://`` URL of three primaries started here (about 2 s), stopped at the session's end."""
+    if os.environ.get("WIREWATCH_TEST_REDIS_CLUSTER_URL"):
+        yield os.environ["WIREWATCH_TEST_REDIS_CLUSTER_URL"]
+        return
+    if why := missing_tools():
+        pytest.skip(f"no Redis Cluster: {why}")
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()  # stops what it started when it fails
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url, socket_timeout=5)
-    client.flushdb()
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """``standalone`` unless the module is marked ``redis_cluster`` (then both, by pytest_generate_tests)."""
+    return str(getattr(request, "param", "standalone"))
+
+
+@pytest.fixture
+def redis_url(redis_kind: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"redis_{redis_kind}_url"))
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[RedisClient]:
+    """A client of the test's Redis (either kind), built as the daemons build theirs; the database flushed."""
+    client = make_redis(redis_url, 5)
+    client.flushdb()  # a cluster client flushes every primary
     yield client
     client.close()
+
+
+@pytest.fixture
+def producer(bootstrap: str, names: Names) -> Iterator[Any]:
+    """A producer to the test's own topics (created here), for a poller under test."""
+    from workers.infra.kafka import ensure_topics, make_producer, topic_specs
+    from workers.settings.config import KafkaSettings
+
+    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
+    p = make_producer(bootstrap, "test-poller")
+    yield p
+    p.close()
 
 
 @pytest.fixture

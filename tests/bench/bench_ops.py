@@ -50,7 +50,7 @@ def redis_sizing() -> None:
             base = int(client.info("memory")["used_memory"])
             with client.pipeline(transaction=False) as pipe:
                 for i in range(n):
-                    pipe.set(names.seen(f"{i:032x}"), 1, ex=3600)
+                    pipe.set(names.seen("https://wire.example/rss", f"{i:032x}"), 1, ex=3600)
                 pipe.execute()
             seen = int(client.info("memory")["used_memory"])
             emit(BENCH, "redis_bytes_per_seen_story", (seen - base) / n, "bytes")

@@ -29,12 +29,12 @@ import feedparser
 
 from tests.bench import emit
 from tests.support import corpus_dir, self_signed_cert
-from workers.app.runtime import make_redis
 from workers.core.names import Names
 from workers.devstack.feedserver import FeedServer, Route
 from workers.devstack.stack import EmbeddedBroker, EmbeddedRedis, free_port
 from workers.infra.kafka import ensure_topics, make_producer, topic_specs
 from workers.infra.lifecycle import Stopper
+from workers.infra.redis import make_redis
 from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller
 from workers.settings.config import Feed, KafkaSettings, PollerSettings

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from tests.support import ROOT
@@ -17,6 +18,8 @@ from workers.app.configure import load_config
 from workers.core.names import Names
 from workers.poller.feed_health import HealthStore
 from workers.poller.schedule import Schedule
+
+pytestmark = pytest.mark.redis_cluster  # the commands run against standalone Redis and a Redis Cluster
 
 
 def wirewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,8 +62,9 @@ def test_health_shows_each_feed_and_enable_undoes_a_410(
 
 def test_health_without_redis_is_one_clear_line(make_config: Callable[..., Path]) -> None:
     config = make_config([{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
-    proc = wirewatch("feeds", "health", "--config", str(config), env={"REDIS_URL": "redis://127.0.0.1:9/0"})
-    assert proc.returncode == 1 and "Redis not reachable" in proc.stderr and "Traceback" not in proc.stderr
+    for url in ("redis://127.0.0.1:9/0", "redis+cluster://127.0.0.1:9,127.0.0.1:10"):
+        proc = wirewatch("feeds", "health", "--config", str(config), env={"REDIS_URL": url})
+        assert proc.returncode == 1 and "Redis not reachable" in proc.stderr and "Traceback" not in proc.stderr, url
 
 
 def test_online_feed_list_is_valid_and_selected_by_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]

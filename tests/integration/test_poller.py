@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaProducer
@@ -14,13 +13,12 @@ from tests.support import read_topic, rss
 from workers.core.names import Names
 from workers.core.stories import content_hash
 from workers.devstack.feedserver import Route
-from workers.infra.kafka import ensure_topics, make_producer, topic_specs
 from workers.infra.lifecycle import Stopper
 from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller, next_delay
-from workers.settings.config import Feed, KafkaSettings, PollerSettings
+from workers.settings.config import Feed, PollerSettings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]  # also on a Redis Cluster
 
 ITEMS = [
     {
@@ -31,14 +29,6 @@ ITEMS = [
     }
     for i in range(3)
 ]
-
-
-@pytest.fixture
-def producer(bootstrap: str, names: Names) -> Iterator[KafkaProducer]:
-    ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
-    p = make_producer(bootstrap, "test-poller")
-    yield p
-    p.close()
 
 
 def make_poller(feed_list: list[Feed], producer: KafkaProducer, redis: Redis, names: Names) -> Poller:
@@ -81,11 +71,13 @@ def test_a_mark_of_the_layout_before_versions_is_upgraded_without_a_repeat(feed_
     feed_server.routes["/a.xml"] = Route(rss(ITEMS))
     poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], producer, redis, names)
     poller.poll_feed(poller.feeds["a"])
-    for key in redis.keys(names.seen("*")):
+    marks = list(redis.scan_iter(match=names.seen(feed_server.url("/a.xml"), "*")))
+    assert len(marks) == 3
+    for key in marks:
         redis.set(key, 1)  # what the poller wrote before versions
     feed_server.routes["/a.xml"] = Route(rss(ITEMS) + b" ")
     assert poller.poll_feed(poller.feeds["a"]).new == 0, "an upgrade re-sends nothing"
-    assert all(redis.get(k).startswith(b"1:") for k in redis.keys(names.seen("*")))
+    assert all(redis.get(k).startswith(b"1:") for k in marks)
     feed_server.routes["/a.xml"] = Route(rss([dict(ITEMS[0], title="Story 0, updated"), *ITEMS[1:]]))
     assert poller.poll_feed(poller.feeds["a"]).new == 1, "and the next change is noticed"
     poller.close()
@@ -119,7 +111,7 @@ def test_nothing_is_marked_seen_when_kafka_refuses(feed_server, redis, names):  
     poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], dead, redis, names)
     outcome = poller.poll_feed(poller.feeds["a"])
     assert outcome.error and outcome.new == 0
-    assert not redis.keys(names.seen("*")), "no story marked seen"
+    assert not list(redis.scan_iter(match=names.seen(feed_server.url("/a.xml"), "*"))), "no story marked seen"
     assert not redis.exists(names.validators(feed_server.url("/a.xml"))), (
         "validators kept old so the next poll refetches"
     )

@@ -21,7 +21,7 @@ from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller, next_delay, polite_delay
 from workers.settings.config import Feed, KafkaSettings, PollerSettings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]  # also on a Redis Cluster
 
 ITEMS = [{"title": f"S{i}", "link": f"http://127.0.0.1/s/{i}", "description": f"b{i}"} for i in range(2)]
 

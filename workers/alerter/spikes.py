@@ -15,7 +15,7 @@ The decision is made as matches arrive, so a burst is reported within seconds, o
 spiked does not spike again until a window closes below the threshold.
 
 Parameters and false alarms, measured on simulated weeks (tests/unit/alerter/test_spikes.py and
-``python -m tests.bench spikes``), are in docs/decisions/0006-topic-spikes.md.
+``python -m tests.bench spikes``), are in docs/decisions/0007-topic-spikes.md.
 
 Pure: the state is a plain object the caller stores (``to_json``/``from_json``) and the clock is an argument.
 """

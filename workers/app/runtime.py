@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redis import Redis
-
 from workers.alerter.worker import Alerter
 from workers.app.configure import load_config
 from workers.core.errors import ConfigError, WirewatchError
@@ -39,7 +37,7 @@ from workers.infra.kafka import (
     topic_specs,
 )
 from workers.infra.lifecycle import Stopper, run_loop, with_backoff
-from workers.infra.redis import make_redis, redacted
+from workers.infra.redis import RedisClient, RedisProbe, connect_redis, redacted
 from workers.poller.worker import Poller
 from workers.settings import env
 from workers.settings.config import Config, Settings
@@ -146,14 +144,15 @@ def _connect(
     uses_redis: bool,
 ) -> list[Loop] | None:
     """Clients with backoff, then the workers; None when stopped while waiting for a server."""
-    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
-    stack.callback(redis.close)
+    redis: RedisClient | None = None  # the filter has no Redis; a cluster client would connect when built
     if uses_redis:
-        if with_backoff("redis", redis.ping, stopper) is None:
+        redis = with_backoff("redis", lambda: connect_redis(env.redis_url, cfg.settings.redis.socket_timeout), stopper)
+        if redis is None:
             return None
-        probe = make_redis(env.redis_url, 1.0)  # its own short timeout: a probe must answer fast
+        stack.callback(redis.close)
+        probe = RedisProbe(env.redis_url)
         stack.callback(probe.close)
-        readiness.add("redis", probe.ping)
+        readiness.add("redis", probe)
     created = with_backoff(
         "kafka",
         lambda: ensure_topics(env.kafka_bootstrap, topic_specs(cfg.names, cfg.settings.kafka)),
@@ -226,6 +225,6 @@ STAGES: dict[str, type[Poller] | type[FilterWorker] | type[Alerter]] = {
 }
 
 
-def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
+def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Any, stopper: Stopper, stack: ExitStack) -> Loop:
     worker = STAGES[role].from_settings(cfg, env, producer, redis, stopper, stack)
     return Loop(role, worker, worker.after_batch)

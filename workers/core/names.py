@@ -2,11 +2,36 @@
 
 Every Kafka name starts with the configured topic prefix and every Redis key with the configured key
 prefix, so several installs (or several tests) can share one cluster without seeing each other.
+
+Redis Cluster: a key's ``{...}`` part (its hash tag) alone picks its slot, and a script or a pipeline of
+wirewatch only ever touches keys of one slot, so the tags below say what is used together:
+
+- ``{feeds}``: the feed schedule, every feed's health and conditional-GET validators. The claim script
+  needs the schedule as one key, and a poller's batch reads and writes all of them in one round trip.
+- ``{f<feed tag>}`` (one per feed, from its canonical URL): the feed's seen marks, checked and written per
+  poll. Many small keys, spread over the cluster feed by feed.
+- ``{dlq}``: the replayed-story marks of ``wirewatch dlq replay --stories``, read and written per run.
+
+No name is ever built inside Lua: scripts get every key in KEYS. Keys of an older layout (``legacy_*``)
+are read only while upgrading (README "Upgrading"). The key prefix holds no ``{`` or ``}`` (checked with
+the settings), so it never becomes a tag itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+from workers.core.urls import canonical_url
+
+FEEDS_TAG = "{feeds}"
+DLQ_TAG = "{dlq}"
+
+
+def feed_tag(feed_url: str) -> str:
+    """The hash tag of one feed's seen marks: short, brace-free, and stable while the URL keeps its canonical
+    form (the form story ids are built from)."""
+    return "{f" + hashlib.sha256(canonical_url(feed_url).encode("utf-8", "surrogatepass")).hexdigest()[:16] + "}"
 
 
 def as_text(value: bytes | str | int) -> str:
@@ -49,18 +74,38 @@ class Names:
         return f"{self.topic_prefix}alerter"
 
     # Redis keys (each written with an expiry, except the retry queue and digest buffers which empty themselves)
-    def seen(self, story_id: str) -> str:
-        return f"{self.key_prefix}seen:{story_id}"
+    def seen(self, feed_url: str, story_id: str) -> str:
+        """A story of this feed was produced and acknowledged; one slot per feed."""
+        return f"{self.key_prefix}seen:{feed_tag(feed_url)}:{story_id}"
 
     def validators(self, feed_url: str) -> str:
-        return f"{self.key_prefix}feed:validators:{feed_url}"
+        return f"{self.key_prefix}{FEEDS_TAG}:validators:{feed_url}"
 
     @property
     def feed_schedule(self) -> str:
         """Sorted set: feed name -> next due time (Unix seconds), shared by every poller process."""
-        return f"{self.key_prefix}feed:schedule"
+        return f"{self.key_prefix}{FEEDS_TAG}:schedule"
 
     def feed_health(self, feed_name: str) -> str:
+        return f"{self.key_prefix}{FEEDS_TAG}:health:{feed_name}"
+
+    @property
+    def feeds_layout(self) -> str:
+        """Hash: when the upgraded poller stops reading the old seen marks (``legacy_seen_until``)."""
+        return f"{self.key_prefix}{FEEDS_TAG}:layout"
+
+    # The poller's previous layout (no hash tags), read only while upgrading (workers.poller.upgrade).
+    def legacy_seen(self, story_id: str) -> str:
+        return f"{self.key_prefix}seen:{story_id}"
+
+    def legacy_validators(self, feed_url: str) -> str:
+        return f"{self.key_prefix}feed:validators:{feed_url}"
+
+    @property
+    def legacy_feed_schedule(self) -> str:
+        return f"{self.key_prefix}feed:schedule"
+
+    def legacy_feed_health(self, feed_name: str) -> str:
         return f"{self.key_prefix}feed:health:{feed_name}"
 
     def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
@@ -97,6 +142,10 @@ class Names:
 
     def replayed(self, digest: str) -> str:
         """A story dead letter's value already replayed by ``wirewatch dlq replay --stories`` (its SHA-256)."""
+        return f"{self.key_prefix}{DLQ_TAG}:replayed:{digest}"
+
+    def legacy_replayed(self, digest: str) -> str:
+        """``replayed`` before hash tags: still read for one dead-letter retention after the upgrade."""
         return f"{self.key_prefix}dlq:replayed:{digest}"
 
     def sent(self, alert_id: str) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from redis import Redis
-from redis.client import Pipeline
-
 from workers.core.names import Names, as_text
+from workers.infra.redis import RedisClient, RedisPipeline
 from workers.poller.quiet import Activity
 
 HEALTH_RETENTION_S = 30 * 86400
@@ -70,7 +68,7 @@ class FeedHealth:
 
 
 class HealthStore:
-    def __init__(self, redis: Redis, names: Names) -> None:
+    def __init__(self, redis: RedisClient, names: Names) -> None:
         self.redis = redis
         self.names = names
 
@@ -83,7 +81,7 @@ class HealthStore:
                 pipe.hgetall(self.names.feed_health(name))
             return [FeedHealth.from_hash(n, raw) for n, raw in zip(feed_names, pipe.execute(), strict=True)]
 
-    def _write(self, name: str, fields: dict[str, str | int | float], pipe: Pipeline | None = None) -> None:
+    def _write(self, name: str, fields: dict[str, str | int | float], pipe: RedisPipeline | None = None) -> None:
         key = self.names.feed_health(name)
         if pipe is not None:  # the caller executes
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -103,7 +101,7 @@ class HealthStore:
         moved_to: str | None,
         activity: Activity | None = None,
         quiet: bool = False,
-        pipe: Pipeline | None = None,
+        pipe: RedisPipeline | None = None,
     ) -> None:
         fields: dict[str, str | int | float] = {
             "last_success": time.time(),
@@ -120,7 +118,7 @@ class HealthStore:
         self._write(name, fields, pipe)
 
     def record_error(
-        self, name: str, reason: str, *, errors: int, next_poll: float, pipe: Pipeline | None = None
+        self, name: str, reason: str, *, errors: int, next_poll: float, pipe: RedisPipeline | None = None
     ) -> None:
         """The poll's error; ``errors`` is the new consecutive count (the poller computed the backoff from it)."""
         fields: dict[str, str | int | float] = {
@@ -131,7 +129,7 @@ class HealthStore:
         }
         self._write(name, fields, pipe)
 
-    def disable(self, name: str, reason: str, pipe: Pipeline | None = None) -> None:
+    def disable(self, name: str, reason: str, pipe: RedisPipeline | None = None) -> None:
         self._write(name, {"disabled": reason[:500], "next_poll": "inf"}, pipe)
 
     def enable(self, name: str) -> None:

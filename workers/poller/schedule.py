@@ -19,10 +19,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from redis import Redis
-from redis.client import Pipeline
-
 from workers.core.names import Names, as_text
+from workers.infra.redis import RedisClient, RedisPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ return due
 
 
 class Schedule:
-    def __init__(self, redis: Redis, names: Names, lease_seconds: float) -> None:
+    def __init__(self, redis: RedisClient, names: Names, lease_seconds: float) -> None:
         self.redis = redis
         self.key = names.feed_schedule
         self.lease_seconds = lease_seconds
@@ -65,10 +63,10 @@ class Schedule:
             return []
         return [as_text(n) for n in self._claim(keys=[self.key], args=[now, self.lease_seconds, limit])]
 
-    def reschedule(self, name: str, due: float, pipe: Pipeline | None = None) -> None:
+    def reschedule(self, name: str, due: float, pipe: RedisPipeline | None = None) -> None:
         (pipe or self.redis).zadd(self.key, {name: due}, xx=True)
 
-    def disable(self, name: str, pipe: Pipeline | None = None) -> None:
+    def disable(self, name: str, pipe: RedisPipeline | None = None) -> None:
         (pipe or self.redis).zadd(self.key, {name: "+inf"})
 
     def enable(self, name: str, now: float) -> None:

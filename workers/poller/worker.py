@@ -7,15 +7,19 @@ Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, el
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
 304 ends here; parse; drop entries whose story id Redis has seen with the same title and body; produce
 the rest (a new story as version 1, a changed one as its next version) and wait for Kafka's
-acknowledgement; only then mark them seen (version and content hash) and store the new validators. If producing fails,
-nothing is marked and the validators are kept old, so the next poll fetches and offers the same
-stories again: repeats are possible, losses are not.
+acknowledgement; only then mark them seen (version and content hash), and the new validators go with the
+poll's outcome. If producing fails, nothing is marked and the validators are kept old, so the next poll
+fetches and offers the same stories again: repeats are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
 a 429/503's Retry-After; a 410 disables the feed. The next due time and the health shown by
-`wirewatch feeds health` are written for every finished poll of a batch in one round trip.
-One feed's failure never touches another's schedule.
+`wirewatch feeds health` (and the validators) are written for every finished poll of a batch in one
+round trip. One feed's failure never touches another's schedule.
+
+Redis Cluster: the schedule, health and validators share the ``{feeds}`` slot, a feed's seen marks its own
+slot (``workers.core.names``), so each pipeline here touches one slot. ``workers.poller.upgrade`` moves
+the previous layout on start.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from typing import Any
 
 import httpcore
 from kafka import KafkaProducer
-from redis import Redis
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
@@ -41,11 +44,13 @@ from workers.core.tracing import headers, new_traceparent, seconds_between
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
+from workers.infra.redis import RedisClient
 from workers.poller import parse as feedio
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
 from workers.poller.quiet import Activity, fold, is_quiet
 from workers.poller.schedule import Schedule
+from workers.poller.upgrade import legacy_seen_until
 from workers.settings.config import Config, Feed, PollerSettings
 from workers.settings.env import Env
 
@@ -78,6 +83,7 @@ class PollOutcome:
     moved_to: str | None = None
     activity: Activity | None = None  # after a success: the publishing record with this poll folded in
     quiet: bool = False
+    validators: dict[str, str] | None = None  # the fetched response's, to store; None: keep the stored ones
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
@@ -135,7 +141,7 @@ class Poller:
         self,
         feeds: list[Feed],
         producer: KafkaProducer,
-        redis: Redis,
+        redis: RedisClient,
         http: httpcore.ConnectionPool,
         names: Names,
         settings: PollerSettings,
@@ -158,12 +164,13 @@ class Poller:
         self._lock = threading.Lock()
         self.parse_slots = threading.BoundedSemaphore(PARSE_SLOTS)
         self._registered = False
+        self.legacy_seen_until = 0.0  # while upgrading: old seen marks are read too (workers.poller.upgrade)
         self._last_summary = time.monotonic()
         self._feed_states = FeedStates(self)
 
     @classmethod
     def from_settings(
-        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: RedisClient, stopper: Stopper, stack: ExitStack
     ) -> Poller:
         """The poller of an install, with its own feed HTTP pool; ``stack`` closes what it opened."""
         http = feed_client(cfg.settings.poller.concurrency, cfg.settings.poller.proxy_url)
@@ -181,6 +188,9 @@ class Poller:
     def run_once(self) -> list[PollOutcome]:
         """Lease due feeds into free slots, then wait briefly for polls to finish; return those finished."""
         if not self._registered:
+            retention = self.settings.seen_retention_hours * 3600
+            feeds = list(self.feeds.values())
+            self.legacy_seen_until = legacy_seen_until(self.redis, self.names, feeds, time.time(), retention)
             self.schedule.register(self.feeds, time.time())
             self._registered = True
         free = self.settings.concurrency - self.in_flight
@@ -287,6 +297,7 @@ class Poller:
             was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
             if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
                 logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
+            validators = None if fetched.status == 304 else fetched.validators
             outcome = PollOutcome(
                 feed.name,
                 new=new,
@@ -295,6 +306,7 @@ class Poller:
                 moved_to=fetched.moved_to,
                 activity=activity,
                 quiet=quiet,
+                validators=validators,
             )
         with self._lock:
             self.totals["polls"] += 1
@@ -321,6 +333,8 @@ class Poller:
                     self.schedule.disable(o.feed, pipe)
                     continue
                 self.schedule.reschedule(o.feed, now + o.next_in, pipe)
+                if o.validators is not None and o.feed in self.feeds:
+                    self._store_validators(self.feeds[o.feed].url, o.validators, pipe)
                 if o.error is not None:
                     self.health.record_error(o.feed, o.error, errors=o.errors, next_poll=now + o.next_in, pipe=pipe)
                 else:
@@ -336,6 +350,13 @@ class Poller:
                     )
             pipe.execute()
 
+    def _store_validators(self, feed_url: str, validators: dict[str, str], pipe: Any) -> None:
+        key = self.names.validators(feed_url)
+        pipe.delete(key)
+        if validators:
+            pipe.hset(key, mapping=dict(validators))
+            pipe.expire(key, int(self.settings.seen_retention_hours * 3600))
+
     def _record_or_warn(self, outcomes: list[PollOutcome]) -> None:
         if not outcomes:
             return
@@ -346,7 +367,6 @@ class Poller:
 
     def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int]:
         s = self.settings
-        vkey = self.names.validators(feed.url)
         started = time.monotonic()
         fetched = fetch(
             self.http,
@@ -366,10 +386,7 @@ class Poller:
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
         metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in stories:
-                pipe.get(self.names.seen(story.id))
-            fresh, remark = new_versions(stories, pipe.execute(), s.max_versions)
+        fresh, remark = new_versions(stories, self._seen_marks(feed, stories), s.max_versions)
         if fresh:  # each version starts its trace here (workers.core.tracing)
             send_all(
                 self.producer,
@@ -378,19 +395,32 @@ class Poller:
             for st in fresh:
                 if st.version == 1:
                     metrics.observe_hop("published_to_fetched", seconds_between(st.published, st.fetched_at))
-        ttl = int(s.seen_retention_hours * 3600)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
-                pipe.set(self.names.seen(story.id), seen_mark(story), ex=ttl)
-            pipe.delete(vkey)
-            if fetched.validators:
-                pipe.hset(vkey, mapping=dict(fetched.validators))  # type: ignore[arg-type]
-                pipe.expire(vkey, ttl)
-            pipe.execute()
+        if fresh or remark:
+            ttl = int(s.seen_retention_hours * 3600)
+            with self.redis.pipeline(transaction=False) as pipe:  # one slot: this feed's
+                for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
+                    pipe.set(self.names.seen(feed.url, story.id), seen_mark(story), ex=ttl)
+                pipe.execute()
         metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
         return fetched, len(fresh)
+
+    def _seen_marks(self, feed: Feed, stories: list[Story]) -> list[bytes | None]:
+        """Per story, the mark of its last version in the feed's slot; while upgrading, an old mark (no
+        version, no hash) reads as ``1``."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for story in stories:
+                pipe.get(self.names.seen(feed.url, story.id))
+            marks: list[bytes | None] = pipe.execute()
+        unseen = [i for i, mark in enumerate(marks) if mark is None]
+        if unseen and time.time() < self.legacy_seen_until:
+            with self.redis.pipeline(transaction=False) as pipe:  # old keys: on a standalone Redis only
+                for i in unseen:
+                    pipe.exists(self.names.legacy_seen(stories[i].id))
+                for i, flag in zip(unseen, pipe.execute(), strict=True):
+                    marks[i] = b"1" if flag else None
+        return marks
 
     # --- reporting ------------------------------------------------------------------------------------
 

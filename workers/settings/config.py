@@ -133,6 +133,14 @@ class RedisSettings(_Strict):
     key_prefix: str = "wirewatch:"
     socket_timeout: float = Field(default=5.0, gt=0)
 
+    @field_validator("key_prefix")
+    @classmethod
+    def _key_prefix(cls, v: str) -> str:
+        # A brace would make the prefix the hash tag of every key: one Redis Cluster slot for everything.
+        if "{" in v or "}" in v:
+            raise ValueError(f"{v!r} must not contain '{{' or '}}' (they are Redis Cluster hash tags)")
+        return v
+
 
 class PollerSettings(_Strict):
     fetch_timeout: float = Field(default=15.0, gt=0)

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from workers.core.errors import ConfigError
+from workers.settings.redis_url import url_problem
 
 T = TypeVar("T", int, float)
 
@@ -38,25 +38,8 @@ class Env:
         )
 
 
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
 _NUMBERS: dict[str, type[int] | type[float]] = {"WIREWATCH_HEALTH_PORT": int, "WIREWATCH_SHUTDOWN_TIMEOUT": float}
-
-
-def _redis_url_problem(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        return f"not a Redis URL: {exc}"
-    if parts.scheme not in _REDIS_SCHEMES:
-        return "must start with redis://, rediss:// or unix://"
-    if parts.scheme == "unix":
-        return None if parts.path else "unix:// needs the socket's path"
-    if not parts.hostname:
-        return "has no host"
-    db = parts.path.strip("/")
-    return None if not db or db.isdigit() else f"database {db!r} is not a number"
 
 
 def _bootstrap_problem(servers: str) -> str | None:
@@ -72,7 +55,7 @@ def problems() -> list[str]:
     those are checked where config/ names them)."""
     out = []
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
-    if problem := _redis_url_problem(redis_url):
+    if problem := url_problem(redis_url):
         out.append(f"environment REDIS_URL: {problem}")
     if problem := _bootstrap_problem(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)):
         out.append(f"environment KAFKA_BOOTSTRAP_SERVERS: {problem}")

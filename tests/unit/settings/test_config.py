@@ -166,6 +166,10 @@ def test_every_daemon_validates_every_file_and_reports_every_problem(
     [
         ("REDIS_URL", "garbage"),
         ("REDIS_URL", "redis://127.0.0.1:port/0"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000,garbage"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1:7000/3"),
+        ("REDIS_URL", "redis+sentinel://127.0.0.1:26379/mymaster"),
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka-without-port"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,"),
         ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
@@ -197,3 +201,10 @@ def test_a_secret_file_that_is_not_utf8_is_a_config_error_without_its_bytes(tmp_
     with pytest.raises(ConfigError, match=r"secret_file: cannot read .*secret\.bin: UnicodeDecodeError") as err:
         load_config(cfg)
     assert "whsec" not in str(err.value)
+
+
+def test_a_brace_in_the_key_prefix_is_a_config_error(tmp_path: Path) -> None:
+    """A `{` would make the prefix the hash tag of every key: all of them in one Redis Cluster slot."""
+    cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, settings='redis:\n key_prefix: "ww{1}:"')
+    with pytest.raises(ConfigError, match=r"settings\.yaml: redis\.key_prefix: .*hash tags"):
+        load_config(cfg, need=("feeds",))

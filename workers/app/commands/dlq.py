@@ -5,6 +5,9 @@ running alerter delivers it and a receiver that got it before drops the repeat; 
 replayed is skipped. Replaying stories produces their original bytes to the stories topic, once:
 each replayed value is remembered in Redis (its SHA-256, for the dead-letter retention), so a story the
 filter dead-letters again is not replayed again by the next run, and the DLQ does not grow run after run.
+Those marks share the ``{dlq}`` hash tag, so a run reads and writes them in one-slot pipelines (Redis Cluster);
+marks written before the tag (``legacy_replayed``) are still honoured on a standalone Redis, the only place
+they can be, until they expire (one dead-letter retention).
 With Kafka unreachable the command fails at once with one line (exit 1).
 """
 
@@ -90,18 +93,20 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from workers.infra.kafka import make_producer, send_all
 
-    messages, marks, skipped = [], {}, 0
+    letters = []
     for rec in read_all(env.kafka_bootstrap, topic):
         raw = parse(rec).get("value_b64")
-        if not raw:
-            continue
-        value = base64.b64decode(raw)
-        mark = names.replayed(hashlib.sha256(value).hexdigest())
-        if mark in marks or redis.exists(mark):
+        if raw:
+            value = base64.b64decode(raw)
+            letters.append((rec.key or b"", value, hashlib.sha256(value).hexdigest()))
+    replayed = _replayed(redis, names, {digest for _, _, digest in letters})
+    messages, marks, skipped = [], {}, 0
+    for key, value, digest in letters:
+        if digest in replayed or names.replayed(digest) in marks:
             skipped += 1
             continue
-        marks[mark] = True
-        messages.append((names.stories, rec.key or b"", value))
+        marks[names.replayed(digest)] = True
+        messages.append((names.stories, key, value))
     producer = make_producer(env.kafka_bootstrap, "wirewatch-dlq-replay")
     try:
         send_all(producer, messages)
@@ -114,6 +119,24 @@ def _run(args: argparse.Namespace) -> int:
         pipe.execute()
     print(f"produced {len(messages)} story message(s) to {names.stories}; {skipped} already replayed")
     return 0
+
+
+def _replayed(redis: Any, names: Any, digests: set[str]) -> set[str]:
+    """The digests already replayed: their marks in the {dlq} slot, then (standalone only) the old marks."""
+    from workers.infra.redis import is_cluster
+
+    ordered = sorted(digests)
+    with redis.pipeline(transaction=False) as pipe:
+        for digest in ordered:
+            pipe.exists(names.replayed(digest))
+        found = {d for d, hit in zip(ordered, pipe.execute(), strict=True) if hit}
+    rest = [d for d in ordered if d not in found]
+    if rest and not is_cluster(redis):  # the previous version never ran on a cluster
+        with redis.pipeline(transaction=False) as pipe:
+            for digest in rest:
+                pipe.exists(names.legacy_replayed(digest))
+            found |= {d for d, hit in zip(rest, pipe.execute(), strict=True) if hit}
+    return found
 
 
 def register(sub: Any) -> None:

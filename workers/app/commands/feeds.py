@@ -44,7 +44,10 @@ def _stores(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     from workers.settings.env import Env
 
     cfg = load_config(config_dir(args), need=("feeds",))
-    redis = make_redis(Env.from_environ().redis_url, cfg.settings.redis.socket_timeout)
+    try:  # a cluster client reads the slot map when built
+        redis = make_redis(Env.from_environ().redis_url, cfg.settings.redis.socket_timeout)
+    except RedisError as exc:
+        raise redis_down(exc) from None
     schedule = Schedule(redis, cfg.names, cfg.settings.poller.lease_seconds)
     return HealthStore(redis, cfg.names), schedule, [f.name for f in cfg.feeds]
 

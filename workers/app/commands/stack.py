@@ -32,6 +32,7 @@ from workers.devstack.stack import (
     start_time,
 )
 from workers.settings.env import Env
+from workers.settings.redis_url import is_cluster_url, redacted
 
 
 def _dir() -> Path:
@@ -43,6 +44,10 @@ def _dir() -> Path:
 def _services() -> tuple[EmbeddedBroker, EmbeddedRedis]:
     env = Env.from_environ()
     kport = int(env.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    if is_cluster_url(env.redis_url):  # the stack's one redis-server cannot be a cluster
+        raise StackError(
+            f"REDIS_URL={redacted(env.redis_url)} names a Redis Cluster; the dev stack runs one redis-server"
+        )
     rport = urlsplit(env.redis_url).port or 6379
     d = _dir()
     # AOF, as the production advice: a stack restart keeps what was seen and delivered

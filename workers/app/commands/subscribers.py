@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
 
     cfg = load_config(config_dir(args), need=("topics", "subscribers"))
     env = Env.from_environ()
-    redis = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)
+    redis: Any = make_redis(env.redis_url, cfg.settings.redis.socket_timeout)  # the alerter's stores take either client
     endpoints = Endpoints(redis, cfg.names, cfg.settings.alerter.disable_after_hours * 3600)
     by_name = {s.name: s for s in cfg.subscribers}
     if args.action == "list":
