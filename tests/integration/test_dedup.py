@@ -19,6 +19,8 @@ from workers.core.stories import Story
 from workers.evaluation.corpus import corpus_stories
 
 SUB = "desk"
+# every test with a Redis runs on a standalone Redis and on a 3-primary Redis Cluster
+pytestmark = pytest.mark.redis_cluster
 
 
 def story(sid: str, title: str, text: str, link: str = "") -> Story:

@@ -18,6 +18,7 @@ from workers.core.stories import Story
 from workers.devstack.receiver import Receiver
 
 HOUR = 3600
+pytestmark = pytest.mark.redis_cluster  # standalone and a 3-primary Redis Cluster
 
 
 class Clock:

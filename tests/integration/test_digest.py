@@ -24,6 +24,9 @@ from workers.core.names import Names
 from workers.devstack.receiver import Received, Receiver
 
 
+pytestmark = pytest.mark.redis_cluster  # standalone and a 3-primary Redis Cluster
+
+
 def digests(receiver: Receiver, name: str) -> list[Received]:
     """The accepted digests of one subscriber, one per webhook-id."""
     return [r for r in receiver.unique().values() if r.path == f"/{name}" and r.json["type"] == "digest"]

@@ -21,7 +21,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.client import Pipeline
 from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisClusterException, ResponseError
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 from workers.settings.redis_url import is_cluster_url, parse_cluster_url, redacted
@@ -100,18 +100,14 @@ class RedisProbe:
 def run_scripts(client: Any, calls: Sequence[tuple[Any, Sequence[Any], Sequence[Any]]]) -> list[Any]:
     """Run registered scripts ``(script, keys, args)`` in one non-transactional pipeline, in order.
 
-    A plain pipeline loads missing scripts itself, a Redis Cluster pipeline does not, and a restarted server (or
-    Redis 7.4+ evicting its script cache) may have dropped one: on NOSCRIPT every script of the calls is loaded
-    (on every primary) and the pipeline run once more. Callers pass only scripts that may run twice."""
-    for attempt in (1, 2):
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for script, keys, args in calls:
-                    script(keys=keys, args=args, client=pipe)
-                return list(pipe.execute())
-        except ResponseError as exc:
-            if attempt == 2 or not (isinstance(exc, NoScriptError) or "NOSCRIPT" in str(exc)):
-                raise
-            for script in {id(s): s for s, _, _ in calls}.values():
-                script.sha = client.script_load(script.script)
-    raise AssertionError("unreachable")
+    On one Redis the pipeline sends EVALSHA and loads what the server lacks before it executes. redis-py refuses
+    EVALSHA in a Redis Cluster pipeline, so there each call is an EVAL of the script's text (the server caches
+    it by its digest); the pipeline is split per primary, and each call's keys are of one slot."""
+    cluster = is_cluster(client)
+    with client.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            if cluster:
+                pipe.execute_command("EVAL", script.script, len(keys), *keys, *args)
+            else:
+                script(keys=keys, args=args, client=pipe)
+        return list(pipe.execute())
