@@ -153,3 +153,24 @@ def test_a_cluster_is_one_for_every_subscriber_and_the_cli_shows_it(  # type: ig
     assert f"cluster {clusters['story-1']}: 2 stories" in out and "duplicates=1" in out
     assert "story-1" in out and "story-2" in out and "http://127.0.0.1/wire/2" in out
     assert cli(["stories", "show", "story-404", "--config", str(cfg)]) == 1
+
+
+@pytest.mark.integration
+def test_duplicates_counts_the_copies_seen_before_the_alert_was_sent(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    """A digest waits: the copies that came meanwhile are counted in its alert (docs/webhooks.md, Duplicates)."""
+    url = receiver.url  # type: ignore[attr-defined]
+    subs = [sub("now", f"{url}/now"), sub("later", f"{url}/later", digest_seconds=2)]
+    first = match(1)
+    copies = [match(i, text=first.story.text, title=first.story.title) for i in (2, 3)]
+    with running_alerter(bootstrap, redis, names, subs, secret):
+        produce(bootstrap, names, [first])
+        wait_until(lambda: any(r.path == "/now" for r in receiver.received), 30, what="the immediate alert")
+        produce(bootstrap, names, copies)
+        wait_until(lambda: any(r.path == "/later" for r in receiver.received), 30, what="the digest")
+    now = next(r.json for r in receiver.received if r.path == "/now")
+    later = next(r.json for r in receiver.received if r.path == "/later")["alerts"]
+    assert now["duplicates"] == 0 and now["cluster"]["stories"] == 1, "sent before any copy was seen"
+    assert [a["story"]["id"] for a in later] == ["story-1"], "the copies alert nobody"
+    assert later[0]["duplicates"] == 2 and later[0]["cluster"] == {"id": now["cluster"]["id"], "stories": 3}
