@@ -23,7 +23,6 @@ from workers.core.errors import ConfigError
 from workers.core.names import Names
 from workers.devstack.receiver import Received, Receiver
 
-
 pytestmark = pytest.mark.redis_cluster  # standalone and a 3-primary Redis Cluster
 
 
