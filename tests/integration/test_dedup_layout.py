@@ -89,7 +89,7 @@ def test_every_key_is_gone_within_retention_and_one_slice(redis: Redis, names: N
     assert dedup.resolve(copy).cluster == owner
     item = Item("msg_" + "ab" * 16, "desk", {"alert_id": "x"}, clusters=[owner])
     assert outbox.enqueue({"desk": (False, [Outgoing(item, owner)])}) == {"desk": [0]}
-    outbox.settle(item)  # delivered: what is left of it is the marker
+    outbox.settle("desk", [item.id])  # delivered: what is left of it is the marker
     left = {k.decode().removeprefix(names.key_prefix) for k in redis.scan_iter(f"{names.key_prefix}*")}
     kinds = {k if k.startswith("{c:") else k.rsplit(":", 2)[0] for k in left}  # slice names without their times
     assert kinds == {"{fp}:ix", names.cluster(owner).removeprefix(names.key_prefix), "{s:desk}:m"}, left

@@ -8,11 +8,12 @@ each is settled. It also seals a digest subscriber's buffer when its period is u
 
 An attempt ends in one of three ways: delivered (2xx), rescheduled in the queue for the next step of the
 schedule (with jitter), or dead-lettered with the reason (410, refused address, endpoint disabled, schedule
-exhausted); delivered and dead-lettered are settled (``Outbox.settle``), the one place an item leaves the
-queue. An unexpected exception of an attempt (not a DeliveryError) is a failed attempt like any other. A
-Redis or Kafka error while settling leaves the item leased: it falls due again when the lease ends and goes
-out under the same webhook-id. A failing endpoint's items follow the retry schedule each; it only ever occupies
-its own lane's workers.
+exhausted); delivered and dead-lettered items are settled by the lane's feeder, several in one call
+(``Outbox.settle``, the one place an item leaves the queue), and stay leased until then. An unexpected
+exception of an attempt (not a DeliveryError) is a failed attempt like any other. A Redis or Kafka error
+while settling leaves the item leased: it falls due again when the lease ends and goes out under the same
+webhook-id (an alerter killed between a 2xx and its settling sends it again the same way). A failing
+endpoint's items follow the retry schedule each; it only ever occupies its own lane's workers.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class Deliverer:
 
     def attempt(self, lane: Lane, item: Item) -> str:
         if lane.sub.name in self.endpoints.disabled(self.subscribers()):
-            return self.dead(item, "endpoint disabled")
+            return self.dead(lane, item, "endpoint disabled")
         sub = lane.sub
         started = time.monotonic()
         try:
@@ -123,7 +124,7 @@ class Deliverer:
             logger.exception("unexpected delivery error alert=%s subscriber=%s", item.id, sub.name)
             return self._failed(lane, item, DeliveryError(sub.name, f"unexpected {type(exc).__name__}: {exc}"))
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
-        self.outbox.settle(item)
+        lane.settle_later(item.id)
         if lane.failing or lane.maybe_failing_in_redis:
             self.endpoints.succeeded(sub.name)
             lane.failing = lane.maybe_failing_in_redis = False
@@ -139,12 +140,12 @@ class Deliverer:
         if not exc.retryable:
             if exc.status == 410:
                 self.endpoints.failed(lane.sub.name, exc.reason, gone=True)
-            return self.dead(item, exc.reason)
+            return self.dead(lane, item, exc.reason)
         if self.endpoints.failed(lane.sub.name, exc.reason):
-            return self.dead(item, f"endpoint disabled: {exc.reason}")
+            return self.dead(lane, item, f"endpoint disabled: {exc.reason}")
         delay = retry_delay(self.settings.retry_schedule, item.attempts, self.rand)
         if delay is None:
-            return self.dead(item, f"gave up after {item.attempts} attempts: {exc.reason}")
+            return self.dead(lane, item, f"gave up after {item.attempts} attempts: {exc.reason}")
         lane.release(item.id)  # no lease renewal may overwrite the new due time
         self.outbox.reschedule(item, time.time() + delay)
         logger.warning(
@@ -158,10 +159,10 @@ class Deliverer:
         metrics.ALERTS_RETRIED.labels(subscriber=item.subscriber).inc()
         return PARKED
 
-    def dead(self, item: Item, reason: str) -> str:
+    def dead(self, lane: Lane, item: Item, reason: str) -> str:
         payload = {"subscriber": item.subscriber, "alert": item.alert, "attempts": item.attempts}
         send_all(self.producer, [(self.names.alerts_dlq, item.id.encode(), dead_letter(reason, payload=payload))])
-        self.outbox.settle(item)
+        lane.settle_later(item.id)  # after Kafka acknowledged the dead letter
         metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
         logger.error(
             "dead-lettered alert=%s subscriber=%s attempts=%d reason=%s",
@@ -187,6 +188,7 @@ class Lane:
         self.failing = False
         self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
         self.held: dict[str, Item] = {}  # leased items, from take to settled
+        self.done: list[str] = []  # held items delivered or dead-lettered, for the feeder to settle
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.closing = threading.Event()
@@ -205,6 +207,27 @@ class Lane:
         with self.lock:
             self.held.pop(item_id, None)
 
+    def settle_later(self, item_id: str) -> None:
+        """The item is done: the feeder settles it with the others done meanwhile; until then it stays held (its
+        lease renewed), so no other alerter sends it again."""
+        with self.lock:
+            self.done.append(item_id)
+
+    def _settle(self) -> None:
+        with self.lock:
+            ids, self.done = self.done, []
+        if not ids:
+            return
+        try:
+            self.deliverer.outbox.settle(self.sub.name, ids)
+        except Exception:
+            with self.lock:  # settled on the next round; their leases are renewed meanwhile
+                self.done = ids + self.done
+            raise
+        with self.lock:
+            for i in ids:
+                self.held.pop(i, None)
+
     def _feed(self) -> None:
         backoff, renewed, sealed = 0.2, time.monotonic(), 0.0
         while not self.closing.is_set():
@@ -216,6 +239,7 @@ class Lane:
                     seal_due(
                         d.outbox, self.sub.name, self.sub.digest_seconds, d.settings.digest_max_alerts, time.time()
                     )
+                self._settle()
                 if now - renewed >= self.deliverer.lease_s / 3:
                     renewed = now
                     self._renew()
@@ -265,7 +289,9 @@ class Lane:
                 exc,
             )
         finally:
-            self.release(item.id)
+            with self.lock:
+                if item.id not in self.done:  # rescheduled, or not settled (Redis down): no longer held
+                    self.held.pop(item.id, None)
             self.wake.set()
 
     def close(self, *, close_client: bool = False) -> None:
@@ -276,6 +302,10 @@ class Lane:
         if self.thread.is_alive():
             self.thread.join(10)
         self.pool.shutdown(wait=True)
+        try:
+            self._settle()  # what the workers finished after the feeder stopped
+        except Exception as exc:  # Redis down: those items fall due again at their lease end (same webhook-id)
+            logger.warning("settle at close failed subscriber=%s error=%s", self.sub.name, type(exc).__name__)
         if close_client:
             self.client.close()
 

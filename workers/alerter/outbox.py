@@ -98,9 +98,9 @@ return out
 """
 
 SETTLE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: item id
-redis.call('ZREM', KEYS[1], ARGV[1])
-return redis.call('HDEL', KEYS[2], ARGV[1])
+-- KEYS: 1 queue, 2 items; ARGV: the item ids
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+return redis.call('HDEL', KEYS[2], unpack(ARGV))
 """
 
 RESCHEDULE_LUA = """
@@ -233,9 +233,11 @@ class Outbox:
             end = self.clock() + lease_s
             self.redis.zadd(self.names.outbox_queue(subscriber), dict.fromkeys(ids, end), xx=True)
 
-    def settle(self, item: Item) -> None:
-        """The item is done with: delivered (2xx) or dead-lettered. The only way out of the queue."""
-        self._settle(keys=self._q(item.subscriber), args=[item.id])
+    def settle(self, subscriber: str, ids: Sequence[str]) -> None:
+        """These items are done with: delivered (2xx) or dead-lettered. The only way out of the queue; a lane
+        settles what its workers finished since it last looked, in one call."""
+        if ids:
+            self._settle(keys=self._q(subscriber), args=list(ids))
 
     def reschedule(self, item: Item, due: float) -> bool:
         """Keep the item, with its attempts and last error, due again at ``due``."""
