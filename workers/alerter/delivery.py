@@ -105,6 +105,7 @@ class Deliverer:
     def attempt(self, lane: Lane, item: Item) -> str:
         if lane.sub.name in self.endpoints.disabled(self.subscribers()):
             return self.dead(lane, item, "endpoint disabled")
+        refresh_duplicates(item, self.clusters.counts(item.clusters))  # as the copies stand now
         sub = lane.sub
         started = time.monotonic()
         try:
@@ -239,7 +240,6 @@ class Lane:
                     seal_due(
                         d.outbox, self.sub.name, self.sub.digest_seconds, d.settings.digest_max_alerts, time.time()
                     )
-                self._settle()
                 if now - renewed >= self.deliverer.lease_s / 3:
                     renewed = now
                     self._renew()
@@ -254,23 +254,29 @@ class Lane:
                 self.wake.wait(IDLE_POLL_S)
 
     def _take(self) -> bool:
-        """Lease as many due items as there are free workers; True when that filled them (there may be more)."""
+        """Settle what the workers finished and lease as many due items as that leaves free workers, in one call;
+        True when that filled them (there may be more)."""
         self.wake.clear()  # before looking: a wake-up that comes while we look is kept for the next wait
         with self.lock:
-            free = self.sub.concurrency - len(self.held)
-        if free <= 0:
+            done, self.done = self.done, []
+            free = self.sub.concurrency - len(self.held) + len(done)
+        if free <= 0 and not done:
             return False
         d = self.deliverer
-        items = d.outbox.take(self.sub.name, free, d.lease_s)
-        if not items:
-            return False
-        counts = iter(d.clusters.counts([c for i in items for c in i.clusters]))
-        for item in items:
-            refresh_duplicates(item, [next(counts) for _ in item.clusters])
-            with self.lock:
+        try:
+            items = d.outbox.take(self.sub.name, max(free, 0), d.lease_s, settle=done)
+        except Exception:
+            with self.lock:  # settled on the next round; their leases are renewed meanwhile
+                self.done = done + self.done
+            raise
+        with self.lock:
+            for i in done:
+                self.held.pop(i, None)
+            for item in items:
                 self.held[item.id] = item
+        for item in items:
             self.pool.submit(self._run, item)
-        return len(items) == free
+        return bool(items) and len(items) == free
 
     def _renew(self) -> None:
         with self.lock:  # under the lock: a worker rescheduling an item waits, so its due time wins

@@ -13,7 +13,8 @@ An item lives in one hash (``items``: id -> payload, attempts, last error) and i
   again when their leases end.
 - ``buf``: a digest subscriber's alerts waiting to be sealed into one digest item of ``q``.
 
-``settle`` is the one place an item leaves the queue: delivered, or dead-lettered. A retry is the same item
+``settle`` (or ``take``, which settles what a lane finished before it leases more) is the one place an item
+leaves the queue: delivered, or dead-lettered. A retry is the same item
 with a new due time (``reschedule``). The markers say "this cluster went to this subscriber": written with
 the enqueue, in hashes of time slices like the cluster index, 12-byte field (the cluster) and 12-byte value
 (the alert's first 8 bytes + time), so a later copy or a re-poll within retention is recognised. Every key
@@ -82,9 +83,16 @@ return out
 """
 
 TAKE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: now, lease end, limit. Leases and returns the first due items, in order.
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+-- KEYS: 1 queue, 2 items; ARGV: now, lease end, limit, then the ids of items to settle first.
+-- Settles those, then leases and returns the first due items, in order.
+if #ARGV > 3 then
+  local done = {unpack(ARGV, 4)}
+  redis.call('ZREM', KEYS[1], unpack(done))
+  redis.call('HDEL', KEYS[2], unpack(done))
+end
 local out = {}
+if tonumber(ARGV[3]) <= 0 then return out end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
   local raw = redis.call('HGET', KEYS[2], id)
   if raw then
@@ -221,10 +229,11 @@ class Outbox:
         replies = run_scripts(self.redis, calls)
         return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
 
-    def take(self, subscriber: str, limit: int, lease_s: float) -> list[Item]:
-        """Lease and return up to ``limit`` of a subscriber's due items, first due first."""
+    def take(self, subscriber: str, limit: int, lease_s: float, settle: Sequence[str] = ()) -> list[Item]:
+        """Settle the items ``settle`` names (see ``settle``), then lease and return up to ``limit`` of a
+        subscriber's due items, first due first: a lane's one round trip per round."""
         now = self.clock()
-        raws = self._take(keys=self._q(subscriber), args=[now, now + lease_s, limit])
+        raws = self._take(keys=self._q(subscriber), args=[now, now + lease_s, limit, *settle])
         return [Item.from_json(r) for r in raws]
 
     def renew(self, subscriber: str, ids: Sequence[str], lease_s: float) -> None:
