@@ -73,11 +73,13 @@ class ListConsumer:
     def __init__(self, records: list[Any], rate: float = 0.0) -> None:
         self.records = records
         self.rate = rate
-        self.started = time.monotonic()
+        self.started = 0.0  # the first poll: an alerter's start-up is no backlog of the stream
         self.handed = 0
 
     def poll(self, timeout_ms: int = 0) -> dict[str, list[Any]]:
         n = BATCH
+        if not self.started:
+            self.started = time.monotonic()
         if self.rate:
             n = min(BATCH, int((time.monotonic() - self.started) * self.rate) - self.handed)
             if n <= 0:

@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
 SEAL_EVERY_S = 0.5
+# an alert sent within this long of its enqueue carries the cluster count read when it was queued; one that
+# waited longer reads it again before the POST (one round trip saved on the common, fast path)
+FRESH_S = 1.0
 
 
 def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
@@ -105,7 +108,8 @@ class Deliverer:
     def attempt(self, lane: Lane, item: Item) -> str:
         if lane.sub.name in self.endpoints.disabled(self.subscribers()):
             return self.dead(lane, item, "endpoint disabled")
-        refresh_duplicates(item, self.clusters.counts(item.clusters))  # as the copies stand now
+        if time.time() - item.queued_at >= FRESH_S:  # it waited (a retry, a digest, a backlog): copies may have come
+            refresh_duplicates(item, self.clusters.counts(item.clusters))
         sub = lane.sub
         started = time.monotonic()
         try:
