@@ -15,6 +15,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from workers.devstack.progress import group_caught_up  # noqa: F401 - re-exported for the tests
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -135,23 +137,6 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 20.0) -
         return records
     finally:
         consumer.close()
-
-
-def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
-    """Whether a consumer group has committed up to the end of every partition of a topic."""
-    from kafka import KafkaAdminClient, KafkaConsumer
-    from kafka.structs import TopicPartition
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-        committed = admin.list_group_offsets(group).get(group, {})
-        return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in ends)
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def sample_stories() -> list[dict[str, Any]]:

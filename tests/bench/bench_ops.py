@@ -126,8 +126,24 @@ def scrape_cost() -> None:
         server.stop()
 
 
+def series_count() -> None:
+    """Series a poller exports with 10,000 feeds: folded (the default above poller.per_feed_metrics_max) and,
+    for comparison, with per-feed series kept."""
+    from tests.unit.test_prometheus import series_with
+
+    metrics.use_role("poll")
+    for state in metrics.FEED_STATES:
+        metrics.FEEDS_BY_STATE.labels(state=state).set(2500)
+    metrics.READY.labels(role="poll").set(1)
+    emit(BENCH, "poller_series_10000_feeds_folded", series_with(10_000, per_feed_max=1000), "series")
+    emit(BENCH, "poller_series_10000_feeds_per_feed", series_with(10_000, per_feed_max=10_000), "series")
+    metrics.configure_feeds([], 1000)
+    metrics.use_role("run")
+
+
 def main() -> None:
     redis_sizing()
     logging_cost()
     metrics_cost()
     scrape_cost()
+    series_count()

@@ -65,6 +65,7 @@ COMMANDS = [
     ["kafka", "init"],
     ["config"],
     ["config", "check"],
+    ["secret", "new"],
     ["tail"],
 ]
 
@@ -82,6 +83,8 @@ def test_help_of_every_operations_command(cmd: list[str]) -> None:
         ["kafka", "drop"],
         ["config"],
         ["config", "check", "--strict"],
+        ["secret"],
+        ["secret", "old"],
         ["tail", "--max", "many"],
         ["poll", "--health-port", "http"],
         ["run", "--shutdown-timeout", "soon"],
@@ -121,7 +124,7 @@ def test_config_check_lists_every_error_with_file_and_key(tmp_path: Path) -> Non
     shutil.copytree(ROOT / "config", d)
     (d / "feeds.yaml").write_text("feeds:\n  - name: Bad Name\n    url: ftp://x\n")
     (d / "settings.yaml").write_text("kafka:\n  partitions: 0\n")
-    proc = run_env("config", "check", "--config", str(d), env={"WIREWATCH_DEMO_SECRET": ""})
+    proc = run_env("config", "check", "--require-secrets", "--config", str(d), env={"WIREWATCH_DEMO_SECRET": ""})
     assert proc.returncode == 2
     err = proc.stderr
     assert f"{d}/feeds.yaml: feeds[0].name:" in err

@@ -60,8 +60,9 @@ def test_metrics_move_while_the_seed_story_goes_through(servers, make_config, da
     assert sample(ports["alert"], "wirewatch_story_cluster_stories_count") >= 1
     # Logs are JSON lines with the story and subscriber lifted into fields, and no secret in them.
     lines = json_lines(procs["alert"].output())
-    delivered = [rec for rec in lines if rec["msg"].startswith("delivered alert=")]
-    assert delivered and delivered[0]["subscriber"] == "dprk-desk" and delivered[0]["alert"].startswith("msg_")
+    delivered = [rec for rec in lines if rec["message"].startswith("delivered alert=")]
+    ww = delivered[0]["wirewatch"] if delivered else {}
+    assert ww["subscriber"] == "dprk-desk" and ww["alert"].startswith("msg_") and ww["attempt"] == 1
     assert "whsec_" not in procs["alert"].output()
 
 

@@ -85,7 +85,7 @@ def test_config_check_reports_every_problem_of_a_file(cfg: Path, env: dict[str, 
         {"name": "b", "url": "http://127.0.0.1:1/h", "secret_env": "WIREWATCH_TEST_SECRET", "topics": ["nope"]},
     ]
     (cfg / "subscribers.yaml").write_text(json.dumps({"subscribers": subs}))
-    proc = cli("config", "check", "--config", str(cfg), env=env)
+    proc = cli("config", "check", "--require-secrets", "--config", str(cfg), env=env)
     assert proc.returncode == 2, proc.stderr
     assert "WW_UNSET_VAR is not set" in proc.stderr and "unknown topic 'nope'" in proc.stderr, proc.stderr
 

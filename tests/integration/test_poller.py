@@ -13,6 +13,7 @@ from tests.support import read_topic, rss
 from workers.core.names import Names
 from workers.core.stories import content_hash
 from workers.devstack.feedserver import Route
+from workers.infra import metrics
 from workers.infra.lifecycle import Stopper
 from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller, next_delay
@@ -109,11 +110,14 @@ def test_nothing_is_marked_seen_when_kafka_refuses(feed_server, redis, names):  
     # A producer to a port where no broker listens: sends fail, so nothing may be marked seen.
     dead = KafkaProducer(bootstrap_servers="127.0.0.1:9", max_block_ms=500, request_timeout_ms=500, api_version=(2, 8))
     poller = make_poller([Feed(name="a", url=feed_server.url("/a.xml"))], dead, redis, names)
+    internal = metrics.STORIES_FAILED.labels(feed="a", reason="internal")
+    before = internal._value.get()
     outcome = poller.poll_feed(poller.feeds["a"])
     assert outcome.error and outcome.new == 0
+    assert internal._value.get() == before + 1, "our Kafka's fault, not the feed's: reason internal"
     assert not list(redis.scan_iter(match=names.seen(feed_server.url("/a.xml"), "*"))), "no story marked seen"
     assert not redis.exists(names.validators(feed_server.url("/a.xml"))), (
-        "validators kept old so the next poll refetches"
+        "validators and body digest kept old so the next poll refetches and parses"
     )
     poller.close()
     poller.http.close()
@@ -170,3 +174,23 @@ def test_a_feed_that_stopped_publishing_is_quiet_in_its_health(feed_server, prod
     assert states == {"stopped": "quiet", "fine": "ok"}
     poller.close()
     poller.http.close()
+
+
+def test_an_unchanged_200_is_not_parsed_again(feed_server, producer, redis, names, bootstrap):  # type: ignore[no-untyped-def]
+    """A publisher with no ETag or Last-Modified answers 200 with the same bytes: no parse, nothing produced;
+    new bytes are parsed again. The digest is stored only after Kafka acknowledged the stories."""
+    feed_server.routes["/n.xml"] = Route(rss(ITEMS), validators=False)
+    poller = make_poller([Feed(name="n", url=feed_server.url("/n.xml"))], producer, redis, names)
+    parsed = metrics.STORIES_FETCHED.labels(feed="n")
+    first = poller.poll_feed(poller.feeds["n"])
+    assert first.new == 3 and parsed._value.get() == 3
+    stored = redis.hgetall(names.validators(feed_server.url("/n.xml")))
+    assert set(stored) == {b"body-sha256"}  # no validators from this publisher, the digest only
+    for _ in range(2):
+        again = poller.poll_feed(poller.feeds["n"])
+        assert (again.status, again.new, again.error) == (200, 0, None)
+    assert parsed._value.get() == 3, "the unchanged body was not parsed"
+    assert all("if-none-match" not in h for _path, h in feed_server.requests)
+    feed_server.routes["/n.xml"] = Route(rss([*ITEMS, {**ITEMS[0], "guid": "g7", "title": "Later"}]), validators=False)
+    assert poller.poll_feed(poller.feeds["n"]).new == 1 and parsed._value.get() == 7
+    assert len(read_topic(bootstrap, names.stories, 4)) == 4

@@ -122,11 +122,11 @@ def test_sighup_reloads_feeds_topics_subscribers_and_keeps_them_on_a_broken_file
     (cfg / "topics.yaml").write_text("topics:\n  volcano:\n    terms: [\n", encoding="utf-8")
     filt.proc.send_signal(signal.SIGHUP)
     failed = wait_until(
-        lambda: [r for r in json_lines(filt.output()) if r["msg"].startswith("config reload failed")],
+        lambda: [r for r in json_lines(filt.output()) if r["message"].startswith("config reload failed")],
         30,
         what="the reload error",
     )
-    assert failed[0]["level"] == "error" and "topics.yaml" in failed[0]["msg"]
+    assert failed[0]["log.level"] == "error" and "topics.yaml" in failed[0]["message"]
     feeds.routes["/volcano.xml"] = Route(rss([volcano_story, second]))
     wait_until(lambda: len(posts_for(receiver, "volcano-desk")) >= 2, 60, what="an alert after the broken reload")
     assert filt.proc.poll() is None

@@ -4,6 +4,7 @@ the CLI accepts and the health ports the daemons open, and every systemd unit pa
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -19,6 +20,7 @@ from tests.support import ROOT
 from workers.app.cli import build_parser
 from workers.app.configure import load_config
 from workers.app.runtime import DEFAULT_HEALTH_PORTS
+from workers.core.signing import new_secret
 from workers.infra.lifecycle import DEFAULT_SHUTDOWN_TIMEOUT
 
 DEPLOY = ROOT / "deploy"
@@ -84,9 +86,15 @@ def test_k8s_configmap_and_secret_hold_a_valid_config(tmp_path: Path, monkeypatc
     assert load_config(tmp_path).feeds
 
 
+COMPOSE = DEPLOY / "compose"
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((COMPOSE / "docker-compose.yml").read_text()))
+
+
 def test_compose_has_kraft_kafka_redis_aof_and_the_three_daemons() -> None:
-    compose = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())
-    services = compose["services"]
+    services = compose()["services"]
     kafka = services["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"], "KRaft mode"
@@ -101,7 +109,86 @@ def test_compose_has_kraft_kafka_redis_aof_and_the_three_daemons() -> None:
         assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
         assert svc["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
-    assert (DEPLOY / "compose" / ".." / ".." / services["poll"]["build"]["dockerfile"]).exists()
+    assert (COMPOSE / ".." / ".." / services["poll"]["build"]["dockerfile"]).exists()
+
+
+def container_config(tmp_path: Path) -> Path:
+    """/etc/wirewatch/config as a compose container sees it: the image's config/ with the mounted files over it."""
+    directory = tmp_path / "etc-wirewatch-config"
+    shutil.copytree(ROOT / "config", directory)  # the Dockerfile's COPY config /etc/wirewatch/config
+    for mount in compose()["services"]["poll"]["volumes"]:
+        source, target, mode = mount.split(":")
+        assert mode == "ro" and target.startswith("/etc/wirewatch/config/"), mount
+        shutil.copyfile(COMPOSE / source, directory / Path(target).name)
+    return directory
+
+
+def example_secrets() -> list[str]:
+    lines = (COMPOSE / "secrets.env.example").read_text().splitlines()
+    return [ln.split("=", 1)[0] for ln in lines if ln and not ln.startswith("#")]
+
+
+def test_compose_runs_a_production_shaped_config_from_mounted_files(tmp_path: Path) -> None:
+    services = compose()["services"]
+    for name in ("config-check", "kafka-init", *ROLES):
+        assert sorted(m.split(":")[0] for m in services[name]["volumes"]) == sorted(
+            ["./config/feeds.yaml", "./config/subscribers.yaml", "./config/settings.yaml", "../../config/topics.yaml"]
+        ), name
+    directory = container_config(tmp_path)
+    # what the container reads: no demo feed or receiver on 127.0.0.1 (inside a container, that is itself)
+    cfg_text = (directory / "feeds.yaml").read_text() + (directory / "subscribers.yaml").read_text()
+    assert "127.0.0.1" not in cfg_text and "localhost" not in cfg_text and "local: true" not in cfg_text
+    subscribers = yaml.safe_load((directory / "subscribers.yaml").read_text())["subscribers"]
+    named = [
+        v for s in subscribers for v in ([s["secret_env"]] if isinstance(s["secret_env"], str) else s["secret_env"])
+    ]
+    assert sorted(example_secrets()) == sorted(named), "secrets.env.example lists exactly the variables used"
+    env = {k: v for k, v in os.environ.items() if k not in named and not k.startswith("WIREWATCH_")}
+    made = {name: new_secret() for name in named}
+    check = [sys.executable, "-m", "workers", "config", "check", "--require-secrets", "--config", str(directory)]
+    ok = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, env={**env, **made})
+    assert ok.returncode == 0, ok.stderr
+    assert "feeds: 6" in ok.stdout and "subscribers: 3" in ok.stdout
+    assert not any(secret in ok.stdout + ok.stderr for secret in made.values())
+
+
+def test_without_secrets_env_the_check_stops_compose_before_any_daemon(tmp_path: Path) -> None:
+    services = compose()["services"]
+    check_svc = services["config-check"]
+    assert (
+        check_svc["restart"] == "no" and accepts(check_svc["command"]) and "--require-secrets" in check_svc["command"]
+    )
+    assert check_svc["env_file"] == [{"path": "secrets.env", "required": False}] == services["alert"]["env_file"]
+    for name in ("kafka-init", *ROLES):  # nothing starts unless the check exited 0
+        assert services[name]["depends_on"]["config-check"] == {"condition": "service_completed_successfully"}
+    for role in ("poll", "filter"):
+        assert "env_file" not in services[role], "only the alerter signs: the others never see the secrets"
+    # what config-check does in a container started without secrets.env: exit 2, one line per variable
+    directory = container_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in example_secrets()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "workers", *check_svc["command"][:-1], str(directory)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 2
+    for name in example_secrets():
+        assert f"environment variable {name} is not set" in proc.stderr, proc.stderr
+
+
+def test_docker_compose_config_accepts_the_recipe() -> None:
+    docker = shutil.which("docker")
+    has_compose = docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    if not has_compose:
+        pytest.skip("docker compose is not installed: the recipe's structure is checked by the tests above")
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE / "docker-compose.yml"), "config", "--quiet"],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_dockerfile_runs_wirewatch_and_exposes_the_health_ports() -> None:

@@ -4,9 +4,9 @@ A story has exact fingerprints (its id, its canonical link, a hash of its normal
 body is long enough, a near-duplicate fingerprint filed under bands (``workers.alerter.neardup``). One
 script per story (``RESOLVE_LUA``) decides in this order: the first exact fingerprint with a live entry
 names the cluster (a re-poll, or a syndicated copy under another URL); else a story filed under one of the
-bands within the near-duplicate distance names it (a copy with another headline, a credit line, an edited
-number); else the story founds a cluster of its own, whose id is derived from the story id. The story's
-fingerprints are then filed under that cluster, so its later copies find it too.
+bands within the near-duplicate distance (differing MinHash slots) names it (a copy with another headline, a
+credit line, an edited number); else the story founds a cluster of its own, whose id is derived from the
+story id. The story's fingerprints are then filed under that cluster, so its later copies find it too.
 
 The cluster record (``Names.cluster``) keeps its members: story id -> feed, URL, first seen, at most
 ``MAX_MEMBERS`` of them, and the count of every story the cluster gathered. An alert reports that count
@@ -45,8 +45,7 @@ from workers.infra.redis import run_scripts
 SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
 MAX_MEMBERS = 50  # members a cluster record keeps; the count goes on past it
 COUNT_FIELD = b"#n"  # the cluster record's count of every story it gathered (story ids never start with '#')
-# the near-duplicate fingerprint as bytes; neardup's width, 64 bits unless it says otherwise
-FP_BYTES = (getattr(neardup, "BITS", 64) + 7) // 8
+FP_BYTES = neardup.FINGERPRINT_BYTES  # the near-duplicate fingerprint as stored (one byte per MinHash slot)
 _TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field
 
 RESOLVE_LUA = """
@@ -63,17 +62,13 @@ for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 local nbands, nslices, width = #fields - n, #KEYS, 20 + #fp
 
 local function live(value, at) return struct.unpack('>I4', value, at) + ttl > now end
-local pop = {}  -- bits set per byte value
-for b = 0, 255 do
-  local c, x = 0, b
-  while x > 0 do c = c + x % 2; x = math.floor(x / 2) end
-  pop[b] = c
-end
-local function close(other)  -- Hamming distance of two fingerprints of #fp bytes, within the threshold
+local function close(other)  -- neardup.distance: one-byte MinHash slots that differ, at most maxd
   local d = 0
   for i = 1, #fp do
-    d = d + pop[bit.bxor(string.byte(fp, i), string.byte(other, i))]
-    if d > maxd then return false end
+    if string.byte(fp, i) ~= string.byte(other, i) then
+      d = d + 1
+      if d > maxd then return false end
+    end
   end
   return true
 end
@@ -250,7 +245,7 @@ class Clusters:
             self.slice_ttl(now),
             len(prints.exact),
             self.max_distance,
-            b"" if h is None else h.to_bytes(FP_BYTES, "big"),
+            b"" if h is None else neardup.to_bytes(h),
             *prints.fields,
         ]
 

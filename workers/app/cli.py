@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib import metadata
 
 from workers.app.commands import (
     config,
@@ -22,6 +23,7 @@ from workers.app.commands import (
     kafka,
     match,
     run,
+    secret,
     stack,
     stories,
     subscribers,
@@ -32,13 +34,37 @@ from workers.core.errors import ConfigError, WirewatchError
 from workers.infra.logs import FORMATS, LEVELS
 from workers.settings import env
 
-COMMAND_MODULES = [daemons, match, evaluate, topics, stack, stories, subscribers, dlq, run, kafka, config, tail, feeds]
+COMMAND_MODULES = [
+    daemons,
+    match,
+    evaluate,
+    topics,
+    stack,
+    stories,
+    subscribers,
+    dlq,
+    run,
+    kafka,
+    config,
+    tail,
+    feeds,
+    secret,
+]
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml), or "unknown" when run from an uninstalled tree."""
+    try:
+        return metadata.version("wirewatch")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wirewatch", description="Streaming news monitoring: feeds -> Kafka -> topics -> webhooks."
     )
+    parser.add_argument("--version", action="version", version=f"wirewatch {version()}")
     parser.add_argument(
         "--log-level", default=None, type=str.upper, choices=LEVELS, help="default: $WIREWATCH_LOG_LEVEL or INFO"
     )

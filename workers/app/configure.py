@@ -12,7 +12,11 @@ from workers.settings.config import Config
 ALL = ("feeds", "topics", "subscribers")
 
 
-def load_config(directory: Path | str, *, need: tuple[str, ...] = ALL, match: bool = False) -> Config:
+def load_config(
+    directory: Path | str, *, need: tuple[str, ...] = ALL, match: bool = False, unset_secrets: list[str] | None = None
+) -> Config:
     """All of config/ validated; the topics expanded into every country form only for a ``match``er (the
     filter, match, evaluate): the poller and the alerter check topics.yaml without the lexicon's cost."""
-    return settings_config.load_config(directory, need=need, load_topics=partial(load_topics, expand=match))
+    return settings_config.load_config(
+        directory, need=need, load_topics=partial(load_topics, expand=match), unset_secrets=unset_secrets
+    )

@@ -97,6 +97,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     """Run one daemon ('poll', 'filter', 'alert') or all three ('run') until stopped; return the exit code."""
     options = options or DaemonOptions()
     roles = ROLES if role == "run" else (role,)
+    metrics.use_role(role)  # /metrics shows this daemon's metrics only
     # Handlers first: loading config takes a second (CLDR names), and a SIGTERM in it (a supervisor stopping
     # a group that is still starting) must stop us with exit 0, not kill us by the default action (-15).
     stopper = Stopper()

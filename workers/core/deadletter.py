@@ -1,5 +1,7 @@
 """Dead-letter messages: the raw record or alert, where it came from, and why it was set aside.
 
+The envelope (``docs/deadletter.schema.json``, ``schema`` 1) carries the consumed record's value and headers
+byte for byte (base64: a poison record's bytes need not be UTF-8), so nothing of it is lost when it is set aside.
 Pure: builds and reads the envelope; the stages produce it and ``wirewatch dlq`` reads it back."""
 
 from __future__ import annotations
@@ -7,7 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
+
+DEAD_LETTER_SCHEMA = 1  # version of the envelope; a breaking change increments it
 
 
 class ConsumerRecord(Protocol):
@@ -17,6 +22,7 @@ class ConsumerRecord(Protocol):
     partition: int
     offset: int
     value: bytes | None
+    headers: Sequence[tuple[str, bytes | None]] | None
 
 
 def record_ref(rec: ConsumerRecord) -> dict[str, Any]:
@@ -25,11 +31,15 @@ def record_ref(rec: ConsumerRecord) -> dict[str, Any]:
 
 
 def dead_letter(reason: str, rec: ConsumerRecord | None = None, payload: Any = None) -> bytes:
-    body: dict[str, Any] = {"reason": reason, "at": time.time()}
+    body: dict[str, Any] = {"schema": DEAD_LETTER_SCHEMA, "reason": reason, "at": time.time()}
     if rec is not None:
         body["source"] = record_ref(rec)
         raw = rec.value or b""
         body["value_b64"] = base64.b64encode(raw).decode()
+        body["headers"] = [
+            {"key": str(key), "value_b64": None if value is None else base64.b64encode(value).decode()}
+            for key, value in getattr(rec, "headers", None) or []
+        ]
     if payload is not None:
         body["payload"] = payload
     return json.dumps(body, ensure_ascii=False).encode()

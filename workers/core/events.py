@@ -10,6 +10,8 @@ past the end of the text carried. An event that still does not fit (a huge title
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -23,10 +25,23 @@ class EventTooLargeError(ValueError):
     """A match event that does not fit in MAX_EVENT_BYTES even without the story's markup and text."""
 
 
+def hit_offsets(text: str, hits: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """The hits of an event: term, ``start``/``end`` in code points (Python and most languages index so) and
+    ``start16``/``end16`` in UTF-16 code units (JavaScript's, Java's and C#'s string indices), which differ after
+    each character beyond the BMP (an emoji, a rare CJK ideograph) before the offset."""
+    astral = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF] if not text.isascii() else []
+
+    def units(offset: int) -> int:
+        return offset + bisect_left(astral, offset)  # each astral character before it is two units
+
+    return [{"term": t, "start": s, "end": e, "start16": units(s), "end16": units(e)} for t, s, e in hits]
+
+
 @dataclass(frozen=True)
 class TopicHit:
     terms: list[str]
-    hits: list[dict[str, Any]]  # {"term", "start", "end"} offsets into title + "\n" + text; at most MAX_HITS
+    # {"term", "start", "end", "start16", "end16"} offsets into title + "\n" + text (hit_offsets); at most MAX_HITS
+    hits: list[dict[str, Any]]
     snippet: str
     hit_count: int = field(default=-1)  # every hit of the topic, listed or not; -1: len(hits) (older events)
 

@@ -3,6 +3,11 @@
 A delivery signs exactly the bytes it sends: ``v1,base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}"))``
 where key is the base64 part of the subscriber's ``whsec_`` secret. ``webhook-id`` is stable for a
 (subscriber, story) so a receiver can drop repeats; the timestamp is fresh on every attempt.
+
+Key rotation: a subscriber may have several secrets at once (a key ring, newest first). Every request is
+signed with each of them, space-separated in one ``webhook-signature`` header as Standard Webhooks allows, so a
+receiver holding only the old secret or only the new one verifies the same request. A key ring is passed as a
+sequence of secrets or as one string of space-separated secrets (how settings carries it in one SecretStr).
 Pure: no I/O, so settings (secret checks), the alerter and the dev receiver share it.
 """
 
@@ -14,7 +19,7 @@ import hashlib
 import hmac
 import secrets as _secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_S = 300
@@ -38,6 +43,17 @@ def check_secret(secret: str) -> str | None:
     return None
 
 
+KeyRing = str | Sequence[str]
+
+
+def key_ring(secrets: KeyRing) -> list[str]:
+    """The secrets of a key ring, newest first: a sequence, or one string of space-separated secrets."""
+    ring = secrets.split() if isinstance(secrets, str) else [s for s in secrets if s]
+    if not ring:
+        raise ValueError("no signing secret")
+    return ring
+
+
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 
@@ -47,8 +63,14 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> bool:
-    """Receiver side: check the timestamp window and any of the space-separated v1 signatures."""
+def signatures(secrets: KeyRing, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: one ``v1,`` signature per secret of the key ring, newest first."""
+    return " ".join(sign(secret, msg_id, timestamp, body) for secret in key_ring(secrets))
+
+
+def verify(secrets: KeyRing, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> bool:
+    """Receiver side: check the timestamp window and whether any of the space-separated v1 signatures is made
+    by any of ``secrets`` (a receiver in the middle of a rotation may hold two)."""
     msg_id = headers.get("webhook-id", "")
     ts_raw = headers.get("webhook-timestamp", "")
     try:
@@ -57,19 +79,20 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float |
         return False
     if abs((time.time() if now is None else now) - ts) > TOLERANCE_S:
         return False
-    expected = sign(secret, msg_id, ts, body).split(",", 1)[1]
+    expected = [sign(secret, msg_id, ts, body).split(",", 1)[1] for secret in key_ring(secrets)]
     for candidate in headers.get("webhook-signature", "").split():
         version, _, sig = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(sig, expected):
+        if version == "v1" and any(hmac.compare_digest(sig, e) for e in expected):
             return True
     return False
 
 
-def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+def signed_headers(secrets: KeyRing, msg_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers of one request, signed with every secret of the key ring."""
     ts = int(time.time() if now is None else now)
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(ts),
-        "webhook-signature": sign(secret, msg_id, ts, body),
+        "webhook-signature": signatures(secrets, msg_id, ts, body),
     }

@@ -36,6 +36,7 @@ class Route:
     delay: float = 0.0  # seconds before answering (timeouts)
     content_type: str = "application/rss+xml; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    validators: bool = True  # False: a publisher that sends no ETag and never answers 304
 
     @property
     def etag(self) -> str:
@@ -71,7 +72,7 @@ class FeedServer:
                     return
                 if route.delay:
                     time.sleep(route.delay)
-                if route.status == 200 and headers.get("if-none-match") == route.etag:
+                if route.validators and route.status == 200 and headers.get("if-none-match") == route.etag:
                     self.send_response(304)
                     self.send_header("etag", route.etag)
                     self.end_headers()
@@ -79,7 +80,7 @@ class FeedServer:
                 self.send_response(route.status)
                 self.send_header("content-type", route.content_type)
                 self.send_header("content-length", str(len(route.body)))
-                if route.status == 200:
+                if route.status == 200 and route.validators:
                     self.send_header("etag", route.etag)
                 for k, v in route.headers.items():
                     self.send_header(k, v)

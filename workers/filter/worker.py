@@ -20,7 +20,14 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from workers.core.deadletter import dead_letter
-from workers.core.events import MAX_EVENT_BYTES, MAX_HITS_PER_TOPIC, EventTooLargeError, MatchEvent, TopicHit
+from workers.core.events import (
+    MAX_EVENT_BYTES,
+    MAX_HITS_PER_TOPIC,
+    EventTooLargeError,
+    MatchEvent,
+    TopicHit,
+    hit_offsets,
+)
 from workers.core.names import Names
 from workers.core.stories import Story, StoryFormatError
 from workers.core.tracing import child, from_headers, headers, iso, seconds_between
@@ -58,7 +65,7 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
     topics = {
         name: TopicHit(
             terms=list(m.terms),
-            hits=[{"term": h.term, "start": h.start, "end": h.end} for h in m.hits[:MAX_HITS_PER_TOPIC]],
+            hits=hit_offsets(text, ((h.term, h.start, h.end) for h in m.hits[:MAX_HITS_PER_TOPIC])),
             snippet=m.snippet,
             hit_count=len(m.hits),
         )

@@ -1,13 +1,27 @@
 """Every Prometheus metric of wirewatch, defined in this one module so names and labels stay consistent.
 
-Stage modules only call e.g. ``metrics.STORIES_NEW.labels(feed=...).inc()``; each daemon serves the
-default registry on its health port (workers/health.py). Labels are bounded by configuration (feeds,
-topics, subscribers, languages, partitions), never by story ids or URLs, so series stay few.
+Stage modules only call e.g. ``metrics.STORIES_NEW.labels(feed=metrics.feed_label(name)).inc()``; each daemon
+serves the default registry on its health port (workers/infra/health.py). Labels are bounded by configuration
+(feeds, topics, subscribers, languages, partitions), never by story ids or URLs, so series stay few, and
+bounded further:
+
+- ``use_role(role)`` leaves in the registry only the metrics of that daemon's role (a filter exports no
+  feed or delivery series), plus the process collectors;
+- above ``poller.per_feed_metrics_max`` feeds, every per-feed series is folded into ``feed="_all"``: the
+  metric names stay and ``sum()`` queries give the same totals, but a 10,000-feed install has a few dozen
+  poller series instead of ~17 per feed (``configure_feeds``);
+- ``configure_feeds`` (at start and on each reload) drops the series of feeds no longer configured;
+- counters export no ``_created`` series (nothing reads them, and they doubled every counter).
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterable
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.metrics import MetricWrapperBase
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Latency buckets in seconds: feed fetches and webhook deliveries take 10 ms to 15 s.
 _NETWORK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30)
@@ -26,6 +40,17 @@ FETCH_LATENCY = Histogram(
     "wirewatch_fetch_seconds", "Feed fetch time, request to whole body", ["feed"], buckets=_NETWORK_BUCKETS
 )
 FEED_STATES = ("new", "ok", "quiet", "failing", "disabled")  # workers.poller.feed_health.FeedHealth.state
+FAILURE_REASONS = (
+    "http_<status>",
+    "timeout",
+    "too_large",
+    "parse",
+    "redirects",
+    "connection",
+    "file",
+    "internal",
+    "other",
+)
 FEEDS_BY_STATE = Gauge(
     "wirewatch_feeds",
     "Feeds by state: new (never polled), ok, quiet (silent for k usual gaps), failing, disabled (410)",
@@ -78,10 +103,83 @@ READY = Gauge("wirewatch_ready", "1 when connected to Kafka and Redis with confi
 CONFIG_RELOADS = Counter("wirewatch_config_reloads_total", "SIGHUP reloads by result (ok, error)", ["result"])
 
 
+# which daemon exports what ("run" exports everything)
+# The hops of a story, from the timings it carries (workers.core.tracing): published_to_fetched (poller),
+# produced_to_matched (filter), matched_to_enqueued, enqueued_to_sent and fetched_to_sent (alerter, end to end).
+HOP_LATENCY = Histogram(
+    "wirewatch_hop_seconds",
+    "Seconds between two timings of a story: one hop, or fetched_to_sent end to end",
+    ["hop"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400),
+)
+
+
+ROLE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
+    "poll": (STORIES_FETCHED, STORIES_NEW, STORIES_FAILED, FETCH_LATENCY, FEEDS_BY_STATE, HOP_LATENCY),
+    "filter": (FILTER_LATENCY, STORIES_FILTERED, MATCHES, DEAD_STORIES, CONSUMER_LAG, HOP_LATENCY),
+    "alert": (
+        ALERTS_DELIVERED,
+        ALERTS_RETRIED,
+        ALERTS_DEAD,
+        ALERTS_DEDUPLICATED,
+        DELIVERY_LATENCY,
+        CONSUMER_LAG,
+        HOP_LATENCY,
+    ),
+}
+EVERY_ROLE: tuple[MetricWrapperBase, ...] = (READY, CONFIG_RELOADS)
+ALL_METRICS = tuple(dict.fromkeys(m for ms in ROLE_METRICS.values() for m in ms)) + EVERY_ROLE
+_registered = set(ALL_METRICS)  # every metric registers itself in REGISTRY when it is defined
+
+PER_FEED = (STORIES_FETCHED, STORIES_NEW, STORIES_FAILED, FETCH_LATENCY)
+ALL_FEEDS = "_all"  # the feed label of every series once per-feed series are off
+_per_feed = True
+
+
+def use_role(role: str) -> None:
+    """Keep in the default registry only the metrics of ``role`` ('poll', 'filter', 'alert'; 'run': all).
+    Idempotent and reversible, so tests running several roles in one process can switch."""
+    wanted = set(ALL_METRICS) if role == "run" else {*ROLE_METRICS[role], *EVERY_ROLE}
+    for metric in ALL_METRICS:
+        if metric in wanted and metric not in _registered:
+            REGISTRY.register(metric)
+            _registered.add(metric)
+        elif metric not in wanted and metric in _registered:
+            REGISTRY.unregister(metric)
+            _registered.discard(metric)
+
+
+def feed_label(name: str) -> str:
+    """The ``feed`` label of a feed's series: its name, or ``_all`` while per-feed series are off."""
+    return name if _per_feed else ALL_FEEDS
+
+
+def configure_feeds(names: Iterable[str], per_feed_max: int) -> None:
+    """Per-feed series on while the install has at most ``per_feed_max`` feeds; drop the series of feeds not in
+    ``names`` (removed from the config, or all of them when per-feed series turn off)."""
+    global _per_feed
+    feeds = set(names)
+    _per_feed = len(feeds) <= per_feed_max
+    keep = feeds if _per_feed else {ALL_FEEDS}
+    for metric in PER_FEED:
+        drop_series(metric, "feed", keep)
+
+
+def drop_series(metric: MetricWrapperBase, label: str, keep: set[str]) -> int:
+    """Remove every child of ``metric`` whose ``label`` is not in ``keep``; return how many were removed."""
+    names = list(metric._labelnames)  # prometheus_client has no public way to list a metric's children
+    index = names.index(label)
+    stale = [values for values in list(metric._metrics) if values[index] not in keep]
+    for values in stale:
+        metric.remove(*values)
+    return len(stale)
+
+
 def failure_reason(reason: str) -> str:
     """A bounded label for a feed failure reason: ``HTTP 503`` -> ``http_503``, ``timed out after 2s`` -> ``timeout``.
 
-    Raw reasons carry sizes and exception texts: as labels they would make unbounded series."""
+    Raw reasons carry sizes and exception texts: as labels they would make unbounded series. ``internal``
+    (Kafka or Redis trouble, not the feed's) is given by the poller itself, never derived from a text."""
     r = reason.lower()
     if r.startswith("http "):
         return "http_" + r.split()[1]
@@ -89,7 +187,8 @@ def failure_reason(reason: str) -> str:
         ("timed out", "timeout"),
         ("body not complete", "timeout"),
         ("body", "too_large"),
-        ("too many redirects", "redirects"),
+        ("more than", "redirects"),  # fetch: "more than 5 redirects"
+        ("redirect to", "redirects"),  # fetch: "redirect to unsupported URL ..."
         ("cannot read file", "file"),
         ("not a feed", "parse"),
         ("feed has no entries", "parse"),
@@ -105,16 +204,6 @@ def count_matches(topics: object, language: str) -> None:
     """One MATCHES increment per matched topic of a story."""
     for topic in topics:  # type: ignore[attr-defined]
         MATCHES.labels(topic=topic, language=language).inc()
-
-
-# The hops of a story, from the timings it carries (workers.core.tracing): published_to_fetched (poller),
-# produced_to_matched (filter), matched_to_enqueued, enqueued_to_sent and fetched_to_sent (alerter, end to end).
-HOP_LATENCY = Histogram(
-    "wirewatch_hop_seconds",
-    "Seconds between two timings of a story: one hop, or fetched_to_sent end to end",
-    ["hop"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400),
-)
 
 
 def observe_hop(hop: str, seconds: float | None) -> None:

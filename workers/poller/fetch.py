@@ -155,7 +155,8 @@ def _read_body(
 ) -> bytes:
     """The decoded body, capped at max_bytes after decompression and at ``timeout`` seconds in total."""
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes and not headers.get("content-encoding"):
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses (found by the fuzz test)
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes and not headers.get("content-encoding"):
         raise FeedFetchError(name, url, f"body of {declared} bytes exceeds {max_bytes}")
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):

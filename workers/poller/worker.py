@@ -5,11 +5,13 @@ as it has free fetch slots, so several pollers split the list and a dead one's f
 
 Per feed, in order: fetch from the stored URL (the one a 301/308 moved it to, else the configured
 one) with the conditional-GET validators, both read from Redis for the whole claimed batch at once;
-304 ends here; parse; drop entries whose story id Redis has seen with the same title and body; produce
-the rest (a new story as version 1, a changed one as its next version) and wait for Kafka's
-acknowledgement; only then mark them seen (version and content hash), and the new validators go with the
-poll's outcome. If producing fails, nothing is marked and the validators are kept old, so the next poll
-fetches and offers the same stories again: repeats are possible, losses are not.
+304 ends here, and so does a 200 whose body has the SHA-256 of the last one stored (many publishers
+send no validators; parsing is most of a poll's CPU); parse; drop entries whose story id Redis has seen with
+the same title and body; produce the rest (a new story as version 1, a changed one as its next version)
+and wait for Kafka's acknowledgement; only then mark them seen (version and content hash), and the new
+validators and body digest go with the poll's outcome. If producing fails, nothing is marked and the
+validators and digest are kept old, so the next poll fetches and offers the same stories again: repeats
+are possible, losses are not.
 
 Then the next due time: the feed's interval with +-10% jitter, never before Cache-Control max-age
 runs out; after an error, exponential backoff from the interval up to ``max_backoff``, never before
@@ -31,7 +33,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpcore
@@ -39,13 +40,23 @@ from kafka import KafkaProducer
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
-from workers.core.stories import Story, content_hash
+from workers.core.stories import Story
 from workers.core.tracing import headers, new_traceparent, seconds_between
 from workers.infra import metrics
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
 from workers.infra.redis import RedisClient
 from workers.poller import parse as feedio
+from workers.poller.decisions import (  # noqa: F401 - next_delay, polite_delay, new_versions...: tests import them here
+    BODY_DIGEST,
+    FeedState,
+    PollOutcome,
+    body_digest,
+    new_versions,
+    next_delay,
+    polite_delay,
+    seen_mark,
+)
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
 from workers.poller.quiet import Activity, fold, is_quiet
@@ -56,84 +67,8 @@ from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
-JITTER = 0.1
 SUMMARY_EVERY_S = 60.0
-MAX_VERSIONS = 20  # the default of ``max_versions``
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What Redis holds about a feed before its poll; read for a whole claimed batch in one round trip."""
-
-    url: str  # where to fetch: the URL a permanent redirect moved the feed to, else the configured one
-    validators: dict[str, str]
-    errors: int = 0  # consecutive errors before this poll
-    activity: Activity = field(default_factory=Activity)  # how often it publishes, for the quiet alarm
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    feed: str
-    new: int = 0
-    error: str | None = None
-    status: int | None = None
-    next_in: float = 0.0  # seconds until the next poll (inf: disabled)
-    errors: int = 0  # consecutive errors after this poll
-    moved_to: str | None = None
-    activity: Activity | None = None  # after a success: the publishing record with this poll folded in
-    quiet: bool = False
-    validators: dict[str, str] | None = None  # the fetched response's, to store; None: keep the stored ones
-
-
-def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:
-    """Interval with +-10% jitter; after errors, exponential backoff from the interval up to max_backoff."""
-    if consecutive_errors == 0:
-        base = interval
-    else:
-        base = min(max(max_backoff, interval), interval * 2 ** min(consecutive_errors, 16))
-    return base * (1 + rand.uniform(-JITTER, JITTER))
-
-
-def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
-    """At least what the publisher asked (max-age, Retry-After), but never more than the ceiling."""
-    return max(delay, min(floor, ceiling)) if floor is not None else delay
-
-
-def seen_mark(story: Story) -> str:
-    """What Redis keeps for a story id produced: its version and the content hash of that version."""
-    return f"{story.version}:{content_hash(story.title, story.text)}"
-
-
-def new_versions(
-    stories: list[Story], marks: list[bytes | None], max_versions: int = MAX_VERSIONS
-) -> tuple[list[Story], list[Story]]:
-    """Decide, per parsed entry and the mark Redis holds for its id: a story never seen (version 1), a new
-    version of one whose title or body changed (version n+1, with the hash it replaces), or nothing. Each id
-    once (some feeds repeat a guid). Returns (to produce, to re-mark only): a mark of the layout before
-    versions (``1``, no hash) is upgraded in place without producing, so the next change is noticed; so is
-    an entry past ``max_versions`` (a feed whose summary changes on every fetch must not flood the topics)."""
-    out: list[Story] = []
-    remark: list[Story] = []
-    ids: set[str] = set()
-    for story, mark in zip(stories, marks, strict=True):
-        if story.id in ids:
-            continue
-        ids.add(story.id)
-        if mark is None:
-            out.append(story)
-            continue
-        version, _, old_hash = mark.decode("ascii", "replace").partition(":")
-        new_hash = content_hash(story.title, story.text)
-        n = int(version) if version.isdigit() else 1
-        if not old_hash:
-            remark.append(replace(story, version=n))
-        elif old_hash != new_hash:
-            if n >= max_versions:
-                logger.info("version cap story=%s feed=%s versions=%d", story.id, story.feed, n)
-                continue
-            out.append(replace(story, version=n + 1, previous_hash=old_hash))
-    return out, remark
 
 
 class Poller:
@@ -167,6 +102,7 @@ class Poller:
         self.legacy_seen_until = 0.0  # while upgrading: old seen marks are read too (workers.poller.upgrade)
         self._last_summary = time.monotonic()
         self._feed_states = FeedStates(self)
+        metrics.configure_feeds(self.feeds, settings.per_feed_metrics_max)
 
     @classmethod
     def from_settings(
@@ -269,8 +205,9 @@ class Poller:
         states = []
         for feed, (moved_to, errors, activity), stored in zip(feeds, replies[::2], replies[1::2], strict=True):
             validators = {as_text(k): as_text(v) for k, v in stored.items()}
+            digest = validators.pop(BODY_DIGEST, None)
             url = as_text(moved_to) if moved_to else feed.url
-            states.append(FeedState(url, validators, int(errors or 0), Activity.from_json(activity)))
+            states.append(FeedState(url, validators, int(errors or 0), digest, Activity.from_json(activity)))
         return states
 
     def poll(self, feed: Feed, state: FeedState) -> PollOutcome:
@@ -278,16 +215,16 @@ class Poller:
         written here only for what must follow Kafka's acknowledgement (seen marks, validators)."""
         s = self.settings
         try:
-            fetched, new = self._poll(feed, state)
+            fetched, new, digest = self._poll(feed, state)
         except FeedGoneError as exc:
             logger.warning("feed gone, disabled feed=%s reason=%s", feed.name, exc.reason)
-            metrics.STORIES_FAILED.labels(feed=feed.name, reason="http_410").inc()
+            metrics.STORIES_FAILED.labels(feed=metrics.feed_label(feed.name), reason="http_410").inc()
             outcome = PollOutcome(feed.name, error=exc.reason, status=410, next_in=float("inf"))
         except (FeedFetchError, FeedParseError) as exc:
             after = exc.retry_after if isinstance(exc, FeedThrottledError) else None
             outcome = self._failed(feed, state, exc.reason, after)
         except Exception as exc:  # Kafka or Redis trouble: back off this feed, mark nothing
-            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None)
+            outcome = self._failed(feed, state, f"{type(exc).__name__}: {exc}", None, label="internal")
         else:
             delay = next_delay(feed.interval, 0, self.rand, s.max_backoff)
             delay = polite_delay(delay, fetched.max_age, s.max_backoff)
@@ -297,7 +234,8 @@ class Poller:
             was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
             if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
                 logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
-            validators = None if fetched.status == 304 else fetched.validators
+            # a 304 keeps the stored validators and digest; a 200 stores its own (also when its body was unchanged)
+            validators = None if digest is None else {**fetched.validators, BODY_DIGEST: digest}
             outcome = PollOutcome(
                 feed.name,
                 new=new,
@@ -314,9 +252,13 @@ class Poller:
             self.totals["errors"] += outcome.error is not None
         return outcome
 
-    def _failed(self, feed: Feed, state: FeedState, reason: str, retry_after: float | None) -> PollOutcome:
+    def _failed(
+        self, feed: Feed, state: FeedState, reason: str, retry_after: float | None, label: str | None = None
+    ) -> PollOutcome:
         s = self.settings
-        metrics.STORIES_FAILED.labels(feed=feed.name, reason=metrics.failure_reason(reason)).inc()
+        metrics.STORIES_FAILED.labels(
+            feed=metrics.feed_label(feed.name), reason=label or metrics.failure_reason(reason)
+        ).inc()
         errors = state.errors + 1  # leases keep a feed to one poller at a time, so no increment races
         delay = polite_delay(next_delay(feed.interval, errors, self.rand, s.max_backoff), retry_after, s.max_backoff)
         logger.warning("feed failed feed=%s errors=%d retry_in=%.0fs reason=%s", feed.name, errors, delay, reason)
@@ -365,7 +307,8 @@ class Poller:
         except Exception as exc:  # Redis down: the leases run out and these feeds are polled again
             logger.warning("recording %d polls failed error=%s: %s", len(outcomes), type(exc).__name__, exc)
 
-    def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int]:
+    def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int, str | None]:
+        """Fetch, parse and produce; the response, the stories produced, and the body's digest (None: a 304)."""
         s = self.settings
         started = time.monotonic()
         fetched = fetch(
@@ -377,15 +320,19 @@ class Poller:
             max_bytes=s.max_body_bytes,
             user_agent=s.user_agent,
         )
-        metrics.FETCH_LATENCY.labels(feed=feed.name).observe(time.monotonic() - started)
+        metrics.FETCH_LATENCY.labels(feed=metrics.feed_label(feed.name)).observe(time.monotonic() - started)
         if fetched.moved_to:
             logger.info("feed moved permanently feed=%s url=%s", feed.name, fetched.moved_to)
         if fetched.status == 304:
             logger.debug("not modified feed=%s", feed.name)
-            return fetched, 0
+            return fetched, 0, None
+        digest = body_digest(fetched.body)
+        if digest == state.body_digest:  # the same bytes as the last poll: nothing new in them, do not parse
+            logger.debug("unchanged body feed=%s", feed.name)
+            return fetched, 0, digest
         with self.parse_slots:  # parsing holds the GIL anyway; more at once would only add memory
             stories = feedio.parse(feed, fetched)  # ids stay scoped to the configured URL, even after a move
-        metrics.STORIES_FETCHED.labels(feed=feed.name).inc(len(stories))
+        metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
         fresh, remark = new_versions(stories, self._seen_marks(feed, stories), s.max_versions)
         if fresh:  # each version starts its trace here (workers.core.tracing)
             send_all(
@@ -401,10 +348,10 @@ class Poller:
                 for story in fresh + remark:  # marked seen only now that Kafka acknowledged them
                     pipe.set(self.names.seen(feed.url, story.id), seen_mark(story), ex=ttl)
                 pipe.execute()
-        metrics.STORIES_NEW.labels(feed=feed.name).inc(len(fresh))
+        metrics.STORIES_NEW.labels(feed=metrics.feed_label(feed.name)).inc(len(fresh))
         if fresh:
             logger.info("new stories feed=%s count=%d", feed.name, len(fresh))
-        return fetched, len(fresh)
+        return fetched, len(fresh), digest
 
     def _seen_marks(self, feed: Feed, stories: list[Story]) -> list[bytes | None]:
         """Per story, the mark of its last version in the feed's slot; while upgrading, an old mark (no
@@ -446,6 +393,7 @@ class Poller:
         (new feeds due now, kept feeds keep their due time, removed feeds dropped)."""
         self.feeds = {f.name: f for f in cfg.feeds}
         self._registered = False
+        metrics.configure_feeds(self.feeds, self.settings.per_feed_metrics_max)  # a removed feed's series go
 
     def close(self) -> None:
         """Let polls in progress finish and record them, so a stopped poller's feeds keep their real due

@@ -95,8 +95,9 @@ class FeedsFile(_Strict):
 class Subscriber(_Strict):
     name: str
     url: str
-    secret_env: str | None = Field(default=None, description="environment variable holding the whsec_ secret")
-    secret_file: str | None = Field(default=None, description="file holding the whsec_ secret")
+    # one name, or several during a key rotation (newest first): every POST is signed with each
+    secret_env: str | list[str] | None = Field(default=None, description="variable(s) holding the whsec_ secret")
+    secret_file: str | list[str] | None = Field(default=None, description="file(s) holding the whsec_ secret")
     topics: list[str] = Field(min_length=1)
     languages: list[str] = []  # empty: every language
     min_hits: int = Field(default=1, ge=1)
@@ -112,6 +113,30 @@ class Subscriber(_Strict):
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_webhook_url(v)
+
+    @field_validator("secret_env", "secret_file")
+    @classmethod
+    def _sources(cls, v: str | list[str] | None) -> str | list[str] | None:
+        names = [v] if isinstance(v, str) else v
+        if names is not None:
+            if not names or not all(names):
+                raise ValueError("name at least one secret (newest first), none empty")
+            if len(set(names)) != len(names):
+                raise ValueError("a secret is named twice")
+            if len(names) > MAX_SECRETS:
+                raise ValueError(f"at most {MAX_SECRETS} secrets at once (the newest and those being retired)")
+        return v
+
+    @property
+    def secret_envs(self) -> list[str]:
+        return [self.secret_env] if isinstance(self.secret_env, str) else list(self.secret_env or [])
+
+    @property
+    def secret_files(self) -> list[str]:
+        return [self.secret_file] if isinstance(self.secret_file, str) else list(self.secret_file or [])
+
+
+MAX_SECRETS = 4  # each costs one HMAC and ~50 header bytes per POST
 
 
 class SubscribersFile(_Strict):
@@ -157,6 +182,8 @@ class PollerSettings(_Strict):
     max_backoff: float = Field(default=3600, gt=0, description="ceiling of error backoff and Retry-After (s)")
     feeds_file: str = Field(default="feeds.yaml", description="feed list in config/; $WIREWATCH_FEEDS_FILE wins")
     proxy_url: str | None = Field(default=None, description="http:// proxy every feed is fetched through")
+    # above this many feeds, per-feed metric series are folded into feed="_all" (the aggregates stay)
+    per_feed_metrics_max: int = Field(default=1000, ge=0, description="feeds with metric series of their own")
 
     @field_validator("proxy_url")
     @classmethod
@@ -178,9 +205,10 @@ class AlerterSettings(_Strict):
     excerpt_chars: int = Field(default=500, ge=0)
     # an endpoint failing without a single 2xx for this long is disabled (Svix: 5 days); 410 disables at once
     disable_after_hours: float = Field(default=120, gt=0)
-    # SimHash bits two bodies may differ in and still be one story; -1 turns near-duplicate detection off
-    near_duplicate_distance: int = Field(default=3, ge=-1, le=3)
-    near_duplicate_min_words: int = Field(default=40, ge=10)
+    # MinHash slots (of neardup.SLOTS = 32) two bodies may differ in and still be one story; -1 turns near-duplicate
+    # detection off. Measured by workers/evaluation/neardup_eval.py; 13 since issue 13 (it was 3 SimHash bits)
+    near_duplicate_distance: int = Field(default=13, ge=-1, le=32)
+    near_duplicate_min_words: int = Field(default=60, ge=10)
     digest_max_alerts: int = Field(default=100, ge=1, le=1000, description="alerts per digest POST; more: several")
 
 
@@ -223,29 +251,52 @@ def _unique(path: Path, section: str, names: list[str]) -> list[str]:
     return problems
 
 
+class UnsetSecretError(ConfigError):
+    """A subscriber's ``secret_env`` variable is not set in this environment (not a mistake of config/ itself:
+    ``config check`` on an operator's machine reports it as a note, the alerter refuses to start)."""
+
+
+def unset_secret_hint(variable: str) -> str:
+    return f'set it first: export {variable}="$(wirewatch secret new)" (the same value the receiver verifies with)'
+
+
 def _load_secret(path: Path, i: int, sub: Subscriber) -> SecretStr:
+    """The subscriber's key ring, newest first, as one SecretStr of space-separated secrets (what
+    ``signing.signed_headers`` takes); one ConfigError per secret that is unset, unreadable or malformed."""
     where = f"{path}: subscribers[{i}]"
     if bool(sub.secret_env) == bool(sub.secret_file):
         raise ConfigError(f"{where}: set exactly one of secret_env, secret_file")
-    if sub.secret_env:
-        value = env.secret(sub.secret_env)
+    several = len(sub.secret_envs) + len(sub.secret_files) > 1
+    ring, problems, unset = [], [], []
+    for j, variable in enumerate(sub.secret_envs):
+        key = f"{where}.secret_env" + (f"[{j}]" if several else "")
+        value = env.secret(variable)
         if not value:
-            raise ConfigError(f"{where}.secret_env: environment variable {sub.secret_env} is not set")
-        key = f"{where}.secret_env ({sub.secret_env})"
-    else:
-        secret_path = path.parent / str(sub.secret_file)
+            unset.append(f"{key}: environment variable {variable} is not set; {unset_secret_hint(variable)}")
+            continue
+        if problem := check_secret(value):
+            problems.append(f"{key} ({variable}): {problem}")  # never echo the value
+        ring.append(value)
+    for j, name in enumerate(sub.secret_files):
+        key = f"{where}.secret_file" + (f"[{j}]" if several else "")
+        secret_path = path.parent / name
         try:
             secret_path = secret_path.resolve()
             value = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {exc.strerror}") from None
+            problems.append(f"{key}: cannot read {secret_path}: {exc.strerror}")
+            continue
         except ValueError as exc:  # a NUL in the name, or a file that is not UTF-8: never echo its bytes
-            raise ConfigError(f"{where}.secret_file: cannot read {secret_path}: {type(exc).__name__}") from None
-        key = f"{where}.secret_file"
-    problem = check_secret(value)
-    if problem:
-        raise ConfigError(f"{key}: {problem}")  # never echo the value
-    return SecretStr(value)
+            problems.append(f"{key}: cannot read {secret_path}: {type(exc).__name__}")
+            continue
+        if problem := check_secret(value):
+            problems.append(f"{key}: {problem}")
+        ring.append(value)
+    if problems:
+        raise ConfigError("\n".join(problems + unset))
+    if unset:
+        raise UnsetSecretError("\n".join(unset))
+    return SecretStr(" ".join(ring))
 
 
 def load_settings(directory: Path) -> Settings:
@@ -262,11 +313,12 @@ def load_feeds(directory: Path, filename: str = "feeds.yaml") -> list[Feed]:
 
 
 def load_subscribers(
-    directory: Path, topic_names: set[str] | None, *, secrets: bool = True
+    directory: Path, topic_names: set[str] | None, *, secrets: bool = True, unset: list[str] | None = None
 ) -> tuple[list[Subscriber], dict[str, SecretStr]]:
     """The subscribers and their secrets; every problem of the file at once (a missing secret does not hide an
     unknown topic). ``topic_names`` None: topics.yaml is broken, so topic references are not checked;
-    ``secrets`` False: secrets are not read (a daemon that signs nothing)."""
+    ``secrets`` False: secrets are not read (a daemon that signs nothing); ``unset`` a list: an unset
+    ``secret_env`` variable is appended to it instead of being a problem (``config check`` notes it)."""
     path = directory / "subscribers.yaml"
     subs = yamlfile.load(SubscribersFile, path).subscribers if path.exists() else []
     problems = _unique(path, "subscribers", [s.name for s in subs])
@@ -278,8 +330,10 @@ def load_subscribers(
         if secrets:
             try:
                 loaded[sub.name] = _load_secret(path, i, sub)
+            except UnsetSecretError as exc:
+                (problems if unset is None else unset).extend(str(exc).splitlines())
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.extend(str(exc).splitlines())
     if problems:
         raise ConfigError("\n".join(problems))
     return subs, loaded
@@ -314,13 +368,15 @@ def load_config(
     *,
     need: tuple[str, ...] = ("feeds", "topics", "subscribers"),
     load_topics: TopicLoader = topic_names,
+    unset_secrets: list[str] | None = None,
 ) -> Config:
     """Load and validate all of config/ and the environment, raising one ConfigError with every problem.
 
     Every file is validated whatever the daemon uses (a poller does not start with a broken topics.yaml);
     ``need`` decides what is returned and whether the subscribers' secrets are read (the poller and the
     filter sign nothing, so they need no secret in their environment). Topics are compiled by the filter's
-    ``load_topics``, passed in by the app (settings knows no filter); by default only their names are read."""
+    ``load_topics``, passed in by the app (settings knows no filter); by default only their names are read.
+    ``unset_secrets``: see ``load_subscribers``."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: config directory not found")
@@ -330,7 +386,9 @@ def load_config(
     feeds = _collect(problems, lambda: load_feeds(directory, feeds_file))
     topics = _collect(problems, lambda: load_topics(directory / "topics.yaml"))
     known = None if topics is None else {t.name for t in topics}
-    loaded = _collect(problems, lambda: load_subscribers(directory, known, secrets="subscribers" in need))
+    loaded = _collect(
+        problems, lambda: load_subscribers(directory, known, secrets="subscribers" in need, unset=unset_secrets)
+    )
     problems.extend(env.problems())
     if problems:
         raise ConfigError("\n".join(problems))

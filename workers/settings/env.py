@@ -102,6 +102,21 @@ def number(name: str, kind: type[T]) -> T | None:
         raise ConfigError(f"environment {name}: {raw!r} is not a {kind.__name__}") from None
 
 
+DEMO_PORTS = {"WIREWATCH_DEMO_FEEDS_PORT": 8765, "WIREWATCH_DEMO_RECEIVER_PORT": 8766}
+
+
+def demo_ports() -> tuple[int, int]:
+    """(sample feeds, webhook receiver) ports of ``wirewatch demo`` on 127.0.0.1, from the variables of
+    ``DEMO_PORTS`` (defaults 8765, 8766); a ConfigError naming the variable when it is not a port."""
+    ports = []
+    for name, default in DEMO_PORTS.items():
+        port = number(name, int)
+        if port is not None and not 0 < port < 65536:
+            raise ConfigError(f"environment {name}: {port} is not a port (1-65535)")
+        ports.append(port or default)
+    return ports[0], ports[1]
+
+
 def config_dir() -> Path:
     return Path(text("WIREWATCH_CONFIG") or "config")
 

@@ -3,7 +3,6 @@ reading of the old per-subscriber index, items and markers as they are stored.""
 
 from __future__ import annotations
 
-from workers.alerter import neardup
 from workers.alerter.dedup import StoryPrints, cluster_name, founding_cluster
 from workers.alerter.delivery import refresh_duplicates
 from workers.alerter.digest import build_digest
@@ -53,10 +52,8 @@ def test_the_old_index_names_its_owner_by_exact_then_near_fingerprint() -> None:
     live, stale = (now - 10).to_bytes(4, "big"), (now - ttl).to_bytes(4, "big")
     assert old_owner([{p.fields[1]: owner + live}], p, ttl, now, 3) == owner
     assert old_owner([{p.fields[1]: owner + stale}], p, ttl, now, 3) is None, "past retention"
-    near = 0xB7E696C3FA65DC39 ^ 0b101  # two bits away
-    band = {p.fields[2]: b"x" * 28 + owner + near.to_bytes(8, "big") + live}
-    assert old_owner([band], p, ttl, now, 3) == owner
-    far = 0xB7E696C3FA65DC39 ^ 0b1111  # four bits away
-    assert old_owner([{p.fields[2]: owner + far.to_bytes(8, "big") + live}], p, ttl, now, 3) is None
-    assert old_owner([band], prints(None), ttl, now, 3) is None, "a short body has no near-duplicate fingerprint"
-    assert neardup.distance(near, 0xB7E696C3FA65DC39) == 2
+    # the old band records hold 8-byte SimHashes: no MinHash can be compared with them, so only exact
+    # fingerprints of the old index count (README, Upgrading the dedup layout)
+    simhash_copy = {p.fields[2]: owner + (0xB7E696C3FA65DC39 ^ 0b101).to_bytes(8, "big") + live}
+    assert old_owner([simhash_copy], p, ttl, now, 3) is None
+    assert old_owner([simhash_copy], prints(None), ttl, now, 3) is None

@@ -52,3 +52,22 @@ def test_bad_secrets_are_named_without_echoing_them(secret: str, problem: str) -
 
 def test_new_secret_is_valid() -> None:
     assert check_secret(new_secret()) is None
+
+
+def test_a_key_ring_signs_with_every_secret_newest_first_for_standardwebhooks() -> None:
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    old, new = new_secret(), new_secret()
+    body = b'{"type":"story.matched"}'
+    for ring in ([new, old], f"{new} {old}"):
+        headers = signed_headers(ring, "msg_" + "0" * 32, body)
+        first, second = headers["webhook-signature"].split(" ")
+        ts = int(headers["webhook-timestamp"])
+        assert (first, second) == (sign(new, "msg_" + "0" * 32, ts, body), sign(old, "msg_" + "0" * 32, ts, body))
+        for holder in (old, new):
+            assert Webhook(holder).verify(body, headers) == {"type": "story.matched"}
+            assert verify(holder, headers, body) and verify([holder, new_secret()], headers, body)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(new_secret()).verify(body, headers)
+    with pytest.raises(ValueError):
+        signed_headers([], "msg_x", body)

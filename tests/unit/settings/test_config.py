@@ -208,3 +208,24 @@ def test_a_brace_in_the_key_prefix_is_a_config_error(tmp_path: Path) -> None:
     cfg = write(tmp_path / "cfg", feeds=GOOD_FEEDS, settings='redis:\n key_prefix: "ww{1}:"')
     with pytest.raises(ConfigError, match=r"settings\.yaml: redis\.key_prefix: .*hash tags"):
         load_config(cfg, need=("feeds",))
+
+
+def test_secret_env_may_name_a_key_ring_newest_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    new, old = "whsec_" + "b" * 44, "whsec_" + "a" * 44
+    monkeypatch.setenv("WW_NEW", new)
+    monkeypatch.setenv("WW_OLD", old)
+    cfg = load_config(write(tmp_path / "ok", feeds=GOOD_FEEDS, subscribers=sub(secret_env=["WW_NEW", "WW_OLD"])))
+    assert cfg.secrets["desk"].get_secret_value() == f"{new} {old}"
+    assert cfg.subscribers[0].secret_envs == ["WW_NEW", "WW_OLD"]
+    monkeypatch.setenv("WW_BAD", "whsec_short")
+    with pytest.raises(ConfigError) as err:
+        load_config(
+            write(tmp_path / "bad", feeds=GOOD_FEEDS, subscribers=sub(secret_env=["WW_NEW", "WW_GONE", "WW_BAD"]))
+        )
+    lines = str(err.value).splitlines()
+    assert any("subscribers[0].secret_env[1]: environment variable WW_GONE is not set" in ln for ln in lines), lines
+    assert any("subscribers[0].secret_env[2] (WW_BAD): secret" in ln for ln in lines), lines
+    assert "whsec_short" not in str(err.value)
+    for names in ([], ["WW_NEW", "WW_NEW"], ["A", "B", "C", "D", "E"]):
+        with pytest.raises(ConfigError, match=r"subscribers\[0\]\.secret_env"):
+            load_config(write(tmp_path / "dup", feeds=GOOD_FEEDS, subscribers=sub(secret_env=names)))

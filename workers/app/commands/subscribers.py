@@ -13,6 +13,7 @@ import argparse
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from workers.app.commands import add_config_option, config_dir, redis_down
@@ -73,14 +74,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def webhook_test_message(subscriber: str) -> tuple[str, bytes]:
+    """(webhook-id, body) of a ``webhook.test`` POST (docs/webhook.test.schema.json): a fresh ``msg_`` + 32 hex id
+    each time, in the format of every other webhook-id, so a receiver's id check accepts it."""
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    created = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {"schema": 1, "type": "webhook.test", "test_id": msg_id, "subscriber": subscriber, "created_at": created}
+    return msg_id, json.dumps(body).encode()
+
+
 def _test(sub: Any, secret: str, timeout: float) -> int:
     from workers.alerter.ssrf import webhook_client
     from workers.alerter.webhook import deliver
 
-    body = json.dumps({"schema": 1, "type": "webhook.test", "subscriber": sub.name}).encode()
+    msg_id, body = webhook_test_message(sub.name)
     with webhook_client(local=sub.local, max_connections=1) as client:
         try:
-            res = deliver(client, sub.name, sub.url, secret, f"msg_test_{uuid.uuid4().hex}", body, timeout=timeout)
+            res = deliver(client, sub.name, sub.url, secret, msg_id, body, timeout=timeout)
         except DeliveryError as exc:
             print(f"{sub.name}: FAILED {exc.reason}")
             return 1
