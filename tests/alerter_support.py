@@ -49,13 +49,21 @@ def sub(name: str, url: str, **extra: Any) -> Subscriber:
 
 @contextmanager
 def running_alerter(
-    bootstrap: str, redis: Redis, names: Names, subs: list[Subscriber], secret: str, **settings: Any
+    bootstrap: str,
+    redis: Redis,
+    names: Names,
+    subs: list[Subscriber],
+    secret: str,
+    *,
+    kafka_settings: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Iterator[Alerter]:
-    """An Alerter in a thread of this process, consuming the test's matches topic."""
+    """An Alerter in a thread of this process, consuming the test's matches topic. What its loop raised (Redis
+    down and the like, retried as the daemon does) is kept in ``alerter.loop_errors``."""
     ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     base: dict[str, Any] = {"delivery_timeout": 1.0, "retry_schedule": [0.3, 0.6, 1.0]}
     cfg = AlerterSettings(**{**base, **settings})
-    kafka = KafkaSettings(session_timeout_ms=6000, max_poll_records=50)
+    kafka = KafkaSettings(**{"session_timeout_ms": 6000, "max_poll_records": 50, **(kafka_settings or {})})
     consumer = make_consumer(bootstrap, names.matches, names.alerter_group, kafka, "test-alerter")
     producer: KafkaProducer = make_producer(bootstrap, "test-alerter")
     clients = webhook_clients(subs)
@@ -64,6 +72,7 @@ def running_alerter(
         consumer, producer, redis, clients, subs, {s.name: SecretStr(secret) for s in subs}, names, cfg, stopper
     )
     errors: list[BaseException] = []
+    alerter.loop_errors = errors  # type: ignore[attr-defined]
 
     def loop() -> None:
         while not stopper.stopping:

@@ -1,47 +1,62 @@
-"""Alerter throughput and Redis cost, next to a naive alerter, in the same run.
+"""Alerter throughput, Redis cost and isolation, for this code and (optionally) a previous version, in one run.
 
-The optimised path is the real ``Alerter`` (batch claims in one pipeline, per-subscriber lanes with
-keep-alive clients, delivered marks in one pipeline) fed by an in-memory consumer, so the figures are
-the alerter's own and not the broker's. The naive alerter opens a new connection per alert and makes
-one unpipelined Redis call per check. Round trips are counted on the Redis connection (each
-request/response exchange, a pipeline being one); memory per story is INFO used_memory's growth over
-N remembered stories (exact fingerprints, near-duplicate band records, sent marker) divided by N.
+The real ``Alerter`` is fed by an in-memory consumer, so the figures are the alerter's own and not the
+broker's; the receiver runs in its own process (as a subscriber's would), answering 204, or after
+``SLOW_S`` on the slow neighbour's path. Figures:
+
+- ``alerts_per_s_{1,10}_subscribers``: alerts delivered per second, from the first poll to the last 2xx;
+- ``redis_round_trips_per_alert``: request/response exchanges on the Redis connections (a pipeline is one),
+  the lanes' idle polls included, over the 10-subscriber run;
+- ``redis_bytes_per_story_cluster``: INFO used_memory's growth per story once its alert was delivered to one
+  subscriber (the cluster index, the cluster record and that subscriber's marker);
+- ``redis_bytes_per_extra_subscriber_per_story``: the growth with 10 subscribers less that with 1, per story and
+  extra subscriber;
+- ``healthy_p99_ms_{alone,with_slow_neighbour}``: poll-to-2xx latency of a subscriber's alerts at a steady rate,
+  alone and next to one whose endpoint answers 2xx after ``SLOW_S``.
+
+With ``WIREWATCH_BENCH_BASELINE=DIR`` (a checkout of an earlier version, e.g. ``git worktree add DIR main``) the
+same measurements run on that code in a child process first; its figures are emitted as ``before_<metric>``.
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 from redis import Connection, ConnectionPool, Redis
 
 from tests.alerter_support import match, sub
 from tests.bench import emit
-from workers.alerter.dedup import ClaimRequest, Dedup, alert_id, fingerprints
 from workers.alerter.delivery import webhook_clients
-from workers.alerter.worker import Alerter, build_alert
+from workers.alerter.worker import Alerter
 from workers.core.names import Names
-from workers.core.signing import new_secret, signed_headers
+from workers.core.signing import new_secret
 from workers.devstack.receiver import Receiver
 from workers.devstack.stack import EmbeddedRedis, free_port
 from workers.infra.lifecycle import Stopper
 from workers.settings.config import AlerterSettings
 
 BENCH = "alerter"
-N_ALERTS = 2000
-N_MEMORY = 20000
-ROUNDS = 3
+N_ONE = 800  # stories for one subscriber
+N_TEN = 200  # stories for ten subscribers: 2,000 alerts
+N_MEMORY = 600  # stories: 4,200 index entries, past the 128 at which Redis makes a hash a hash table
+N_LATENCY = 300
+RATE = 100.0  # matches per second in the latency runs: below what either version sustains here
+SLOW_S = 0.5
 BATCH = 100
+PREFIX = os.environ.get("WIREWATCH_BENCH_PREFIX", "")
 
 
 class CountingConnection(Connection):
@@ -53,152 +68,196 @@ class CountingConnection(Connection):
 
 
 class ListConsumer:
-    """Hands out prepared records in batches, like KafkaConsumer.poll; remembers commits."""
+    """Hands out prepared records in batches, like KafkaConsumer.poll, at most ``rate`` a second."""
 
-    def __init__(self, records: list[Any]) -> None:
+    def __init__(self, records: list[Any], rate: float = 0.0) -> None:
         self.records = records
-        self.committed = 0
+        self.rate = rate
+        self.started = 0.0  # the first poll: an alerter's start-up is no backlog of the stream
+        self.handed = 0
 
     def poll(self, timeout_ms: int = 0) -> dict[str, list[Any]]:
-        batch, self.records = self.records[:BATCH], self.records[BATCH:]
+        n = BATCH
+        if not self.started:
+            self.started = time.monotonic()
+        if self.rate:
+            n = min(BATCH, int((time.monotonic() - self.started) * self.rate) - self.handed)
+            if n <= 0:
+                time.sleep(0.002)
+                return {}
+        batch, self.records = self.records[:n], self.records[n:]
+        self.handed += len(batch)
         for rec in batch:
             rec.polled = time.monotonic()
         return {"tp": batch} if batch else {}
 
     def commit(self, offsets: Any) -> None:
-        self.committed += 1
+        pass
 
     def assignment(self) -> set[Any]:
         return set()
 
+    def seek(self, *_a: Any) -> None:
+        pass
 
-def records(tag: str, n: int) -> list[Any]:
+
+def records(tag: str, n: int, words: int = 0, seed: int = 5) -> list[Any]:
+    rnd = random.Random(seed)
+    vocab = [f"w{i}" for i in range(5000)]
     out = []
     for i in range(n):
-        ev = match(i, link=f"http://127.0.0.1/{tag}/{i}")
+        text = " ".join(rnd.choice(vocab) for _ in range(words)) if words else None
+        ev = match(i, text=text, link=f"http://news.example/{tag}/{i}")
         out.append(SimpleNamespace(topic="m", partition=0, offset=i, key=b"", value=ev.to_json(), polled=0.0))
     return out
 
 
-def optimised(
-    redis: Redis, names: Names, url: str, secret: str, received: dict[str, float], n: int
-) -> tuple[float, list[float]]:
-    subs = [sub("desk", url, concurrency=8)]
-    clients = webhook_clients(subs)
-    recs = records(names.key_prefix, n)
-    by_story = {f"story-{i}": r for i, r in enumerate(recs)}
-    consumer = ListConsumer(list(recs))
-    alerter = Alerter(
-        consumer,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]  # nothing is dead-lettered in this run
-        redis,
-        clients,
-        subs,
-        {"desk": SecretStr(secret)},
-        names,
-        AlerterSettings(delivery_timeout=5.0),
-        Stopper(),
-    )
-    started = time.perf_counter()
-    while consumer.records:
-        alerter.run_once()
-    elapsed = time.perf_counter() - started
-    alerter.close()
-    clients["desk"].close()
-    ids = {alert_id("desk", sid): r for sid, r in by_story.items()}
-    deadline = time.monotonic() + 10
-    while not ids.keys() <= received.keys() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the receiver's last stamps are on their way
-    lat = [(received[aid] - r.polled) * 1000 for aid, r in ids.items()]
-    return n / elapsed, lat
+class Bench:
+    def __init__(self, redis: Redis, url: str, secret: str, received: dict[str, float], lock: threading.Lock) -> None:
+        self.redis = redis
+        self.url = url
+        self.secret = secret
+        self.received = received
+        self.lock = lock
+        self.runs = 0
 
+    def run(self, subs: list[Any], recs: list[Any], rate: float = 0.0, wait_for: list[str] | None = None) -> float:
+        """Feed the records through an alerter until every alert of ``wait_for`` (default: all) is received;
+        return the seconds from the first poll to the last 2xx."""
+        from workers.alerter.dedup import alert_id
 
-def naive(redis: Redis, names: Names, url: str, secret: str, n: int) -> float:
-    """One new connection per alert, one Redis call per check, serial."""
-    started = time.perf_counter()
-    for i in range(n):
-        ev = match(i, link=f"http://127.0.0.1/naive/{i}")
-        aid = alert_id("naive", ev.story.id)
-        owner = None
-        for kind, value in fingerprints(ev.story):
-            owner = owner or redis.get(names.dedup("naive", kind, value))
-        if owner is None:
-            for kind, value in fingerprints(ev.story):
-                redis.set(names.dedup("naive", kind, value), aid, nx=True, ex=3600)
-        if owner is not None or redis.exists(names.sent(aid)):
-            continue
-        body = json.dumps(build_alert(sub("naive", url), ev, aid, 500)).encode()
-        with httpx.Client(trust_env=False) as client:  # a new connection each time
-            client.post(url, content=body, headers=signed_headers(secret, aid, body), timeout=5.0)
-        redis.set(names.sent(aid), 1, ex=3600)
-    return n / (time.perf_counter() - started)
+        self.runs += 1
+        with self.lock:  # every run sends the same webhook-ids (same subscriber names and story ids)
+            self.received.clear()
+        names = Names(key_prefix=f"{PREFIX}r{self.runs}:")  # a fresh install per run
+        clients = webhook_clients(subs)
+        consumer = ListConsumer(list(recs), rate)
+        settings = AlerterSettings(delivery_timeout=5.0)
+        secrets = {s.name: SecretStr(self.secret) for s in subs}
+        alerter = Alerter(consumer, None, self.redis, clients, subs, secrets, names, settings, Stopper())  # type: ignore[arg-type]
+        wanted = {
+            alert_id(name, f"story-{i}") for name in (wait_for or [s.name for s in subs]) for i in range(len(recs))
+        }
+        started = time.monotonic()
+        try:
+            while consumer.records:
+                alerter.run_once()
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                with self.lock:
+                    if wanted <= self.received.keys():
+                        break
+                # the previous version delivers retries and digests from run_once: keep calling it
+                if hasattr(alerter, "retry_due"):
+                    alerter.retry_due()
+                time.sleep(0.01)
+            with self.lock:
+                missing = len(wanted - self.received.keys())
+                if missing:
+                    raise RuntimeError(f"{missing} of {len(wanted)} alerts not delivered within 300 s")
+                done = max(self.received[a] for a in wanted)
+        finally:
+            alerter.close()
+            for c in clients.values():
+                c.close()
+        return done - started
 
+    def latencies(self, subs: list[Any], recs: list[Any]) -> list[float]:
+        from workers.alerter.dedup import alert_id
 
-def memory_per_story(redis: Redis, names: Names) -> float:
-    rnd = random.Random(5)
-    vocab = [f"w{i}" for i in range(5000)]
-    dedup = Dedup(redis, names, 72 * 3600)
-    redis.flushdb()
-    before = int(redis.info("memory")["used_memory"])
-    for start in range(0, N_MEMORY, 500):
-        reqs = []
-        for i in range(start, start + 500):
-            text = " ".join(rnd.choice(vocab) for _ in range(60))
-            ev = match(i, text=text, link=f"http://news.example/{i}")
-            reqs.append(ClaimRequest("desk", ev.story, alert_id("desk", ev.story.id)))
-        dedup.claim_many(reqs)
-        dedup.mark_delivered([r.alert_id for r in reqs])
-    return (int(redis.info("memory")["used_memory"]) - before) / N_MEMORY
+        self.run(subs, recs, RATE, wait_for=["healthy"])
+        with self.lock:
+            return [(self.received[alert_id("healthy", f"story-{i}")] - r.polled) * 1000 for i, r in enumerate(recs)]
+
+    def memory(self, n_subs: int) -> float:
+        self.redis.flushdb()
+        time.sleep(0.2)
+        before = int(self.redis.info("memory")["used_memory"])
+        subs = [sub(f"desk{i}", f"{self.url}/desk{i}", concurrency=8) for i in range(n_subs)]
+        self.run(subs, records("mem", N_MEMORY, words=60))
+        time.sleep(0.5)  # the last settles
+        return int(self.redis.info("memory")["used_memory"]) - before
 
 
 def serve(secret: str, ports: Any, stamps: Any) -> None:
-    """The receiver in its own process (as a subscriber's would be), so it does not share our GIL."""
-    receiver = Receiver(secret=secret, respond=lambda rec: stamps.put((rec.webhook_id, time.monotonic())) or 204)
+    """The receiver in its own process, so it does not share our GIL; the slow neighbour answers late."""
+
+    def respond(rec: Any) -> int:
+        if rec.path == "/slow":
+            time.sleep(SLOW_S)
+        stamps.put((rec.webhook_id, time.monotonic()))
+        return 204
+
+    # ten subscribers x 8 connections open at once: the default listen backlog of 5 would reset some
+    ThreadingHTTPServer.request_queue_size = 256
+    receiver = Receiver(secret=secret, respond=respond)
     ports.put(receiver.start())
     threading.Event().wait()
 
 
-def main() -> None:
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def measure(label: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     ports, stamps = ctx.Queue(), ctx.Queue()
     secret = new_secret()
     child = ctx.Process(target=serve, args=(secret, ports, stamps), daemon=True)
     child.start()
-    url = f"http://127.0.0.1:{ports.get(timeout=30)}/hook"
+    url = f"http://127.0.0.1:{ports.get(timeout=30)}"
     received: dict[str, float] = {}
+    lock = threading.Lock()
 
     def drain() -> None:
         while True:
             aid, at = stamps.get()
-            received[aid] = at
+            with lock:
+                received.setdefault(aid, at)
 
     threading.Thread(target=drain, daemon=True).start()
+
+    def out(metric: str, value: float, unit: str) -> None:
+        emit(BENCH, f"{label}{metric}", value, unit)
+
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(free_port(), Path(tmp) / "redis.log", Path(tmp))
         server.start()
-        pool = ConnectionPool.from_url(server.url, connection_class=CountingConnection, max_connections=64)
+        pool = ConnectionPool.from_url(server.url, connection_class=CountingConnection, max_connections=256)
         redis = Redis(connection_pool=pool)
+        bench = Bench(redis, url, secret, received, lock)
         try:
-            rates, naive_rates, trips, lats = [], [], [], []
-            for r in range(ROUNDS):
-                CountingConnection.round_trips = 0
-                rate, lat = optimised(redis, Names(key_prefix=f"b{r}:"), url, secret, received, N_ALERTS)
-                trips.append(CountingConnection.round_trips / N_ALERTS)
-                rates.append(rate)
-                lats.extend(lat)
-                naive_rates.append(naive(redis, Names(key_prefix=f"n{r}:"), url, secret, N_ALERTS // 4))
-            lats.sort()
-            emit(BENCH, "alerts_per_s", statistics.median(rates), "alerts/s")
-            emit(BENCH, "p50_ms", lats[len(lats) // 2], "ms")
-            emit(BENCH, "p99_ms", lats[int(len(lats) * 0.99)], "ms")
-            emit(BENCH, "redis_round_trips_per_alert", statistics.median(trips), "round trips")
-            emit(BENCH, "redis_bytes_per_story", memory_per_story(redis, Names(key_prefix="m:")), "bytes")
-            emit(BENCH, "naive_alerts_per_s", statistics.median(naive_rates), "alerts/s")
-            emit(BENCH, "speedup_vs_naive", statistics.median(rates) / statistics.median(naive_rates), "x")
+            one = [sub("desk", f"{url}/desk", concurrency=8)]
+            out("alerts_per_s_1_subscriber", N_ONE / bench.run(one, records("one", N_ONE)), "alerts/s")
+            ten = [sub(f"desk{i}", f"{url}/desk{i}", concurrency=8) for i in range(10)]
+            CountingConnection.round_trips = 0
+            elapsed = bench.run(ten, records("ten", N_TEN))
+            out("redis_round_trips_per_alert", CountingConnection.round_trips / (10 * N_TEN), "round trips")
+            out("alerts_per_s_10_subscribers", 10 * N_TEN / elapsed, "alerts/s")
+            healthy = sub("healthy", f"{url}/healthy", concurrency=8)
+            slow = sub("slow", f"{url}/slow", concurrency=8)
+            alone = bench.latencies([healthy], records("lat", N_LATENCY))
+            crowded = bench.latencies([healthy, slow], records("lat2", N_LATENCY))
+            out("healthy_p99_ms_alone", p99(alone), "ms")
+            out("healthy_p99_ms_with_slow_neighbour", p99(crowded), "ms")
+            out("healthy_p99_ratio_with_slow_neighbour", p99(crowded) / p99(alone), "x")
+            m1 = bench.memory(1)
+            m10 = bench.memory(10)
+            out("redis_bytes_per_story_cluster", m1 / N_MEMORY, "bytes")
+            out("redis_bytes_per_extra_subscriber_per_story", (m10 - m1) / (9 * N_MEMORY), "bytes")
         finally:
             child.kill()
             redis.close()
             server.stop()
+
+
+def main() -> None:
+    baseline = os.environ.get("WIREWATCH_BENCH_BASELINE")
+    if baseline:  # the same measurements on the earlier code, first, in its own process
+        code = f"import sys, runpy; sys.path.insert(0, {baseline!r}); runpy.run_path({__file__!r}, run_name='__main__')"
+        env = {**os.environ, "WIREWATCH_BENCH_BASELINE": "", "WIREWATCH_BENCH_PREFIX": "before_"}
+        subprocess.run([sys.executable, "-c", code], cwd=baseline, env=env, check=True)
+    measure(PREFIX)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from prometheus_client import REGISTRY, generate_latest
 from redis import Redis
 
 from tests.bench import emit
-from workers.alerter.dedup import Dedup, alert_id
+from workers.alerter.dedup import Clusters, alert_id
+from workers.alerter.outbox import Item, Outbox, Outgoing
 from workers.core.names import Names
 from workers.core.stories import Story
 from workers.devstack.stack import EmbeddedRedis, free_port
@@ -53,7 +54,7 @@ def redis_sizing() -> None:
                 pipe.execute()
             seen = int(client.info("memory")["used_memory"])
             emit(BENCH, "redis_bytes_per_seen_story", (seen - base) / n, "bytes")
-            dedup = Dedup(client, names, 3600)
+            clusters, outbox = Clusters(client, names, 3600), Outbox(client, names, 3600)
             for i in range(n // 4):
                 story = Story(
                     id=f"{i:032x}",
@@ -64,8 +65,10 @@ def redis_sizing() -> None:
                     text=f"Body of story {i} " * 20,
                 )
                 aid = alert_id("desk-dprk", story.id)
-                dedup.claim("desk-dprk", story, aid)
-                dedup.mark_delivered([aid])  # a list: a bare string would mark one id per character
+                cid = clusters.resolve(story).cluster
+                item = Item(aid, "desk-dprk", {}, clusters=[cid])
+                outbox.enqueue({"desk-dprk": (False, [Outgoing(item, cid)])})
+                outbox.settle(item)  # delivered: the cluster and the subscriber's marker remain
             alerts = int(client.info("memory")["used_memory"])
             emit(BENCH, "redis_bytes_per_alert_dedup", (alerts - seen) / (n // 4), "bytes")
             client.close()

@@ -4,6 +4,7 @@ Redis restart (AOF persistence on) mid-stream. Real broker, Redis, receivers and
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
@@ -87,3 +88,46 @@ def test_redis_restart_mid_stream_loses_nothing(secret: str, names: Names, boots
         redis.close()
         server.stop()
     assert_once_in_effect(receiver, n)
+
+
+def test_kill_9_while_lanes_hold_leased_items(  # type: ignore[no-untyped-def]
+    secret: str, make_config, daemons, names: Names, bootstrap: str, redis: Redis
+) -> None:
+    """Items a lane has taken (leased, POST in progress) when the alerter dies fall due again when their leases
+    end and go out under the same webhook-id; the rest of the queue follows; nothing is lost."""
+    n = 24
+    in_progress = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def slow(_r: object) -> int:
+        with lock:
+            in_progress["now"] += 1
+            in_progress["most"] = max(in_progress["most"], in_progress["now"])
+        time.sleep(0.8)
+        with lock:
+            in_progress["now"] -= 1
+        return 204
+
+    receiver = Receiver(secret=secret, respond=slow)
+    port = receiver.start()
+    try:
+        cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", alerter={"delivery_timeout": 2})
+        first = daemons("alert", cfg)
+        produce(bootstrap, names, [match(i) for i in range(n)])
+        queue = names.outbox_queue("desk")
+        wait_until(lambda: in_progress["now"] >= 4, 60, what="four POSTs in progress")
+        leased = {m.decode() for m, due in redis.zrange(queue, 0, -1, withscores=True) if due > time.time()}
+        first.kill()
+        assert len(leased) >= 4, "the lane held leased items when it was killed"
+        assert redis.zcard(queue) > 4, "and more were waiting in the queue"
+        daemons("alert", cfg)
+        wait_until(lambda: len(receiver.unique()) >= n, 90, what=f"all {n} alerts")
+        # the killed lane's items are settled only once their leases ran out and they were sent again
+        wait_until(lambda: redis.zcard(queue) == 0, 60, what="the queue settled")
+        time.sleep(0.5)
+    finally:
+        receiver.stop()
+    assert_once_in_effect(receiver, n)
+    assert leased <= set(receiver.unique()), "every leased item was delivered, under its own webhook-id"
+    assert in_progress["most"] <= 4 + len(leased), "one lane's concurrency at a time (plus the killed one's)"
+    assert redis.hlen(names.outbox_items("desk")) == 0

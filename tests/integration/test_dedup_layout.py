@@ -1,5 +1,5 @@
-"""The dedup layout on a real Redis: time-sliced hashes, retention (an entry counts for exactly the window,
-its memory is freed at most one slice later), and keys of the first layout still honoured after an upgrade."""
+"""The cluster layout on a real Redis: time-sliced index hashes, retention (an entry counts for exactly the
+window, its memory is freed at most one slice later), and per-subscriber state that is only markers."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import pytest
 from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
-from tests.integration.test_dedup import SUB, edit_words, seed_story, story
+from tests.integration.test_dedup import cid, edit_words, seed_story, story
 from tests.support import wait_until
-from workers.alerter import neardup
-from workers.alerter.dedup import Dedup, alert_id, fingerprints
+from workers.alerter.dedup import Clusters
 from workers.core.names import Names
-from workers.core.stories import Story, normalise_for_fingerprint
+from workers.core.stories import Story
 from workers.devstack.receiver import Receiver
 
 HOUR = 3600
+pytestmark = pytest.mark.redis_cluster  # standalone and a 3-primary Redis Cluster
 
 
 class Clock:
@@ -31,18 +31,18 @@ class Clock:
         return self.now
 
 
-def owner_and_how(dedup: Dedup, s: Story) -> tuple[str, str]:
-    c = dedup.claim(SUB, s, alert_id(SUB, s.id))
-    return c.owner, c.how
+def owner_and_how(dedup: Clusters, s: Story) -> tuple[str, str]:
+    c = dedup.resolve(s)
+    return c.cluster, c.how
 
 
 def test_entries_count_for_exactly_the_retention_window(redis: Redis, names: Names) -> None:
     clock = Clock()
-    dedup = Dedup(redis, names, HOUR, clock=clock)
+    dedup = Clusters(redis, names, HOUR, clock=clock)
     seed = seed_story()
-    owner = alert_id(SUB, "seed")
+    owner = cid("seed")
     assert owner_and_how(dedup, seed) == (owner, "new")
-    first_slice = dedup.slice_keys(SUB, int(clock.now))[-1]
+    first_slice = dedup.slice_keys(int(clock.now))[-1]
     rnd = random.Random(11)
     clock.now += HOUR - 1  # the last second of the window, four slices later
     assert owner_and_how(dedup, story("c1", "x", seed.text, "http://c1.example/")) == (owner, "exact")
@@ -52,41 +52,49 @@ def test_entries_count_for_exactly_the_retention_window(redis: Redis, names: Nam
     )
     clock.now += 1
     assert redis.exists(first_slice), "the seed's slice is still in Redis: its entries' own time expired them"
-    assert owner_and_how(dedup, story("c3", "x", seed.text, "http://c3.example/")) == (alert_id(SUB, "c3"), "new")
+    assert owner_and_how(dedup, story("c3", "x", seed.text, "http://c3.example/")) == (cid("c3"), "new")
     c4 = story("c4", "x", edit_words(seed.text, 3, rnd), "http://c4.example/")
-    assert owner_and_how(dedup, c4) == (alert_id(SUB, "c3"), "near"), "filed again by c3, not by the seed"
+    assert owner_and_how(dedup, c4) == (cid("c3"), "near"), "filed again by c3, not by the seed"
 
 
-def test_a_subscribers_stories_share_one_hash_per_slice(redis: Redis, names: Names) -> None:
+def test_stories_share_one_index_hash_per_slice(redis: Redis, names: Names) -> None:
     clock = Clock()
-    dedup = Dedup(redis, names, HOUR, clock=clock)
+    dedup = Clusters(redis, names, HOUR, clock=clock)
     seed = seed_story()
-    for i in range(3):  # three different stories, each with three exact fingerprints and neardup.BANDS bands
+    for i in range(3):  # three different stories, each with three exact fingerprints and four bands
         text = " ".join(f"{w}{i}" for w in seed.text.split())
-        dedup.claim(SUB, story(f"s{i}", "t", text), alert_id(SUB, f"s{i}"))
+        dedup.resolve(story(f"s{i}", "t", text))
     clock.now += dedup.slice_s
     later = story("s3", "t", "a short body, below the near-duplicate threshold")
-    dedup.claim(SUB, later, alert_id(SUB, "s3"))
-    slices = dedup.slice_keys(SUB, int(clock.now))
-    assert [redis.hlen(k) for k in slices[-2:]] == [3 * 3 + 3 * neardup.BANDS, 3]
-    assert set(redis.scan_iter(f"{names.key_prefix}*")) == {k.encode() for k in slices[-2:]}
+    dedup.resolve(later)
+    slices = dedup.slice_keys(int(clock.now))
+    bands = len(dedup.story_prints(seed).fields) - 3
+    assert [redis.hlen(k) for k in slices[-2:]] == [3 * (3 + bands), 3]
+    records = {names.cluster(cid(f"s{i}")).encode() for i in range(4)}
+    assert set(redis.scan_iter(f"{names.key_prefix}*")) == {k.encode() for k in slices[-2:]} | records
     assert owner_and_how(dedup, story("s0-copy", "t", " ".join(f"{w}0" for w in seed.text.split()))) == (
-        alert_id(SUB, "s0"),
+        cid("s0"),
         "exact",
     ), "an entry of the previous slice is found"
 
 
 def test_every_key_is_gone_within_retention_and_one_slice(redis: Redis, names: Names) -> None:
-    dedup = Dedup(redis, names, 2)  # slices of 1 s
+    from workers.alerter.outbox import Item, Outbox, Outgoing
+
+    dedup = Clusters(redis, names, 2)  # slices of 1 s
+    outbox = Outbox(redis, names, 2)
     seed = seed_story()
-    owner = alert_id(SUB, "seed")
-    dedup.claim(SUB, seed, owner)
-    dedup.mark_delivered([owner])
+    owner = dedup.resolve(seed).cluster
     copy = story("c1", "x", seed.text + " (ANI)", "http://partner.example/kim")
-    assert dedup.claim(SUB, copy, alert_id(SUB, "c1")).owner == owner
-    assert {k.split(b":")[1] for k in redis.scan_iter(f"{names.key_prefix}*")} == {b"dedup", b"sent", b"dups"}
+    assert dedup.resolve(copy).cluster == owner
+    item = Item("msg_" + "ab" * 16, "desk", {"alert_id": "x"}, clusters=[owner])
+    assert outbox.enqueue({"desk": (False, [Outgoing(item, owner)])}) == {"desk": [0]}
+    outbox.settle("desk", [item.id])  # delivered: what is left of it is the marker
+    left = {k.decode().removeprefix(names.key_prefix) for k in redis.scan_iter(f"{names.key_prefix}*")}
+    kinds = {k if k.startswith("{c:") else k.rsplit(":", 2)[0] for k in left}  # slice names without their times
+    assert kinds == {"{fp}:ix", names.cluster(owner).removeprefix(names.key_prefix), "{s:desk}:m"}, left
     wait_until(lambda: not list(redis.scan_iter(f"{names.key_prefix}*")), 2 + dedup.slice_s + 2, what="no keys")
-    assert dedup.claim(SUB, copy, alert_id(SUB, "c1")).how == "new"
+    assert dedup.resolve(copy).how == "new"
 
 
 @pytest.mark.integration
@@ -108,32 +116,61 @@ def test_a_delivered_story_alerts_again_after_the_configured_retention(
     assert [r.json["story"]["id"] for r in receiver.received] == ["story-1", "story-2"]
 
 
-def write_first_layout(redis: Redis, names: Names, s: Story, owner: str, ttl: int) -> None:
-    """What the first layout's claim script wrote for a new story: one key per exact fingerprint holding
-    the owner, and the owner filed in each of its four SimHash band hashes as '<SimHash, 16 hex digits>:<expiry>'."""
-    for kind, value in fingerprints(s):
-        redis.set(names.dedup(SUB, kind, value), owner, ex=ttl)
-    h = neardup.simhash64(normalise_for_fingerprint(s.text).split())  # the SimHash of that time
-    for band in (f"{i}:{(h >> (16 * i)) & 0xFFFF:04x}" for i in range(4)):
-        key = names.dedup(SUB, "nd", band)
-        redis.hset(key, owner, f"{h:016x}:{int(time.time()) + ttl}")
-        redis.expire(key, ttl)
+@pytest.mark.integration
+def test_a_cluster_is_one_for_every_subscriber_and_the_cli_shows_it(  # type: ignore[no-untyped-def]
+    receiver: Receiver,
+    bootstrap: str,
+    redis: Redis,
+    names: Names,
+    secret: str,
+    make_config,
+    redis_url,
+    monkeypatch,
+    capsys,
+) -> None:
+    from tests.alerter_support import desk_config
+    from workers.app.cli import main as cli
+
+    subs = [sub(f"desk{i}", f"{receiver.url}/desk{i}") for i in range(3)]  # type: ignore[attr-defined]
+    first = match(1)
+    copy = match(2, text=first.story.text, title=first.story.title)  # another id and URL, the same story
+    with running_alerter(bootstrap, redis, names, subs, secret):
+        produce(bootstrap, names, [first])
+        wait_until(lambda: len(receiver.received) >= 3, 30, what="the first alert to each subscriber")
+        produce(bootstrap, names, [copy, match(3)])
+        wait_until(lambda: len(receiver.received) >= 6, 30, what="story 3 to each subscriber")
+        time.sleep(0.5)
+    got = sorted((r.path, r.json["story"]["id"]) for r in receiver.received)
+    assert got == sorted((f"/desk{i}", f"story-{j}") for i in range(3) for j in (1, 3)), "the copy alerts nobody"
+    clusters = {r.json["story"]["id"]: r.json["cluster"]["id"] for r in receiver.received}
+    assert len(set(clusters.values())) == 2, "one cluster per story for every subscriber"
+    records = [k for k in redis.scan_iter(f"{names.key_prefix}{{c:*")]
+    assert len(records) == 2, "one cluster record per story cluster, not per subscriber"
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    cfg = desk_config(make_config, f"{receiver.url}/desk0", redis={"key_prefix": names.key_prefix})  # type: ignore[attr-defined]
+    assert cli(["stories", "show", "story-2", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert f"cluster {clusters['story-1']}: 2 stories" in out and "duplicates=1" in out
+    assert "story-1" in out and "story-2" in out and "http://127.0.0.1/wire/2" in out
+    assert cli(["stories", "show", "story-404", "--config", str(cfg)]) == 1
 
 
-def test_first_layout_keys_are_honoured_for_one_window_after_the_upgrade(redis: Redis, names: Names) -> None:
-    seed = seed_story()
-    owner = alert_id(SUB, "seed")
-    write_first_layout(redis, names, seed, owner, HOUR)
-    redis.set(names.sent(owner), 1, ex=HOUR)  # delivered before the upgrade
-    clock = Clock()
-    dedup = Dedup(redis, names, HOUR, clock=clock)
-    again = dedup.claim(SUB, seed, owner)
-    assert (again.owner, again.how, again.delivered) == (owner, "exact", True), "no second alert after upgrading"
-    assert owner_and_how(dedup, story("c2", "x", seed.text, "http://c2.example/")) == (owner, "exact")
-    # The first layout's bands hold SimHashes, which the MinHash of issue 13 cannot be compared with: a near copy
-    # of a story claimed before the upgrade is a new story (README, Upgrading the dedup layout).
-    near = story("c1", "x", edit_words(seed.text, 3, random.Random(3)), "http://c1.example/")
-    assert owner_and_how(dedup, near) == (alert_id(SUB, "c1"), "new")
-    assert dedup.copies(owner).keys() == {alert_id(SUB, "c2")}
-    clock.now = dedup.old_layout_until  # every key of the first layout has expired by now: no longer read
-    assert owner_and_how(dedup, story("c3", "x", seed.text, "http://c3.example/")) == (alert_id(SUB, "c3"), "new")
+@pytest.mark.integration
+def test_duplicates_counts_the_copies_seen_before_the_alert_was_sent(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    """A digest waits: the copies that came meanwhile are counted in its alert (docs/webhooks.md, Duplicates)."""
+    url = receiver.url  # type: ignore[attr-defined]
+    subs = [sub("now", f"{url}/now"), sub("later", f"{url}/later", digest_seconds=2)]
+    first = match(1)
+    copies = [match(i, text=first.story.text, title=first.story.title) for i in (2, 3)]
+    with running_alerter(bootstrap, redis, names, subs, secret):
+        produce(bootstrap, names, [first])
+        wait_until(lambda: any(r.path == "/now" for r in receiver.received), 30, what="the immediate alert")
+        produce(bootstrap, names, copies)
+        wait_until(lambda: any(r.path == "/later" for r in receiver.received), 30, what="the digest")
+    now = next(r.json for r in receiver.received if r.path == "/now")
+    later = next(r.json for r in receiver.received if r.path == "/later")["alerts"]
+    assert now["duplicates"] == 0 and now["cluster"]["stories"] == 1, "sent before any copy was seen"
+    assert [a["story"]["id"] for a in later] == ["story-1"], "the copies alert nobody"
+    assert later[0]["duplicates"] == 2 and later[0]["cluster"] == {"id": now["cluster"]["id"], "stories": 3}

@@ -48,10 +48,10 @@ def test_retries_survive_a_kill_of_the_alerter(  # type: ignore[no-untyped-def]
         wait_until(lambda: len(attempts) >= 9, 60, what="three failed attempts per alert")
         first.kill()
         healthy["on"] = True
-        # a new alerter must find the parked alerts in Redis: make them due now, as time passing would
-        for key in redis.scan_iter(f"{names.retry_due}:*"):
-            for member in redis.zrange(key, 0, -1):
-                redis.zadd(key, {member: 0})
+        # a new alerter must find the waiting alerts in Redis: make them due now, as time passing would
+        queue = names.outbox_queue("desk")
+        assert redis.zcard(queue) == 3, "the three alerts wait in the subscriber's outbox"
+        redis.zadd(queue, dict.fromkeys(redis.zrange(queue, 0, -1), 0))
         daemons("alert", cfg)
         wait_until(lambda: len(receiver.unique()) >= 3, 60, what="delivery after the restart")
     finally:

@@ -14,14 +14,16 @@ from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
 from tests.support import ROOT, wait_until
-from workers.alerter.dedup import alert_id
-from workers.alerter.digest import Digests, build_digest, digest_id
-from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.alerter.dedup import alert_id, cluster_name, founding_cluster
+from workers.alerter.digest import build_digest, digest_id, seal_due
+from workers.alerter.outbox import COPY, QUEUED, REPEAT, Item, Outbox, Outgoing
 from workers.app.cli import main as cli
 from workers.app.configure import load_config
 from workers.core.errors import ConfigError
 from workers.core.names import Names
 from workers.devstack.receiver import Received, Receiver
+
+pytestmark = pytest.mark.redis_cluster  # standalone and a 3-primary Redis Cluster
 
 
 def digests(receiver: Receiver, name: str) -> list[Received]:
@@ -78,9 +80,9 @@ def test_digest_subscriber_gets_batches_while_another_gets_one_post_per_alert(
     assert all(a["subscriber"] == "batch" and a["type"] == "story.matched" for p in posts for a in p.json["alerts"])
     each = [r for r in receiver.received if r.path == "/each"]
     assert len({r.webhook_id for r in each}) == n and all(r.json["type"] == "story.matched" for r in each)
-    # delivered: dedup's sent markers cover every alert in a digest, and the buffer is empty
-    assert all(redis.exists(names.sent(a)) for a in contained)
-    assert redis.zcard(names.digest_buffer("batch")) == 0
+    # delivered: the digests were settled, nothing is left in the subscriber's outbox
+    wait_until(lambda: redis.hlen(names.outbox_items("batch")) == 0, 5, what="the outbox emptied")
+    assert redis.zcard(names.outbox_buffer("batch")) == 0 and redis.zcard(names.outbox_queue("batch")) == 0
 
 
 @pytest.mark.integration
@@ -104,7 +106,7 @@ def test_failing_digest_endpoint_is_retried_under_the_same_webhook_id(
     # two 500s then a 204, all under the digest's own id: a receiver can drop repeats by it
     assert {p.webhook_id: attempts[p.webhook_id] for p in posts} == {p.webhook_id: 3 for p in posts}
     assert set(attempts) == {p.webhook_id for p in posts}
-    assert redis.zcard(f"{names.retry_due}:batch") == 0
+    wait_until(lambda: redis.zcard(names.outbox_queue("batch")) == 0, 5, what="the queue emptied")
 
 
 @pytest.mark.integration
@@ -123,7 +125,7 @@ def test_buffered_alerts_survive_a_kill_of_the_alerter(  # type: ignore[no-untyp
     cfg = make_config(feeds=[{"name": "none", "url": "http://127.0.0.1:9/none.xml"}], subscribers=[desk])
     first = daemons("alert", cfg)
     produce(bootstrap, names, [match(i) for i in range(n)])
-    buffer = names.digest_buffer("desk")
+    buffer = names.outbox_buffer("desk")
     wait_until(lambda: redis.zcard(buffer) >= n, 30, what="every alert buffered")
     first.kill()  # maybe before its offsets were committed: the next alerter may read the batch again
     assert receiver.received == []
@@ -141,22 +143,29 @@ def test_buffered_alerts_survive_a_kill_of_the_alerter(  # type: ignore[no-untyp
 
 
 @pytest.mark.integration
-def test_a_sealed_alert_never_enters_a_second_digest_and_one_flusher_at_a_time(redis: Redis, names: Names) -> None:
-    digests_ = Digests(redis, names, RetryQueue(redis, names), retention_s=60, max_alerts=2)
-    items = [
-        Parked(alert_id("desk", f"story-{i}"), "desk", {"alert_id": alert_id("desk", f"story-{i}")}, 0, "")
-        for i in range(3)
-    ]
-    assert digests_.buffer(items) == [True] * 3
-    assert digests_.buffer(items[:1]) == [True] and digests_.size("desk") == 3, "a batch done again adds nothing"
-    redis.set(names.digest_lease("desk"), "other", ex=5)
-    assert digests_.flush("desk") == 0 and digests_.size("desk") == 3, "another alerter holds the lease"
-    redis.delete(names.digest_lease("desk"))
-    assert digests_.flush("desk") == 2 and digests_.size("desk") == 0, "three alerts, two per digest"
-    assert digests_.buffer(items) == [False] * 3, "sealed: a re-read batch or a re-poll does not buffer it again"
-    parked = RetryQueue(redis, names).items("desk")
-    assert sorted(a["alert_id"] for p, _ in parked for a in p.alert["alerts"]) == sorted(i.alert_id for i in items)
-    assert not redis.exists(names.digest_lease("desk")), "the lease is released"
+def test_a_sealed_alert_never_enters_a_second_digest_and_a_stale_seal_fails(redis: Redis, names: Names) -> None:
+    outbox = Outbox(redis, names, retention_s=60)
+    aids = [alert_id("desk", f"story-{i}") for i in range(3)]
+    clusters = [cluster_name(founding_cluster(f"story-{i}")) for i in range(3)]
+
+    def batch() -> dict[str, tuple[bool, list[Outgoing]]]:
+        items = [Item(a, "desk", {"alert_id": a}, clusters=[c]) for a, c in zip(aids, clusters, strict=True)]
+        return {"desk": (True, [Outgoing(i, c) for i, c in zip(items, clusters, strict=True)])}
+
+    assert outbox.enqueue(batch()) == {"desk": [QUEUED] * 3}
+    assert outbox.enqueue(batch()) == {"desk": [REPEAT] * 3}, "a batch done again buffers nothing"
+    _, stale = outbox.buffered("desk", 2)
+    assert seal_due(outbox, "desk", 600, 2, time.time()) == 0, "not due yet"
+    assert seal_due(outbox, "desk", 0, 2, time.time()) == 2, "three alerts, two per digest"
+    assert redis.zcard(names.outbox_buffer("desk")) == 0
+    digest = Item("dig_x", "desk", build_digest("desk", [i.alert for i in stale], "dig_x"))
+    assert not outbox.seal(digest, [i.id for i in stale]), "another alerter sealed these: no second digest"
+    assert outbox.enqueue(batch()) == {"desk": [REPEAT] * 3}, "sealed: a re-read batch does not buffer it again"
+    other = Item(alert_id("desk", "copy"), "desk", {"alert_id": "c"}, clusters=[clusters[0]])
+    assert outbox.enqueue({"desk": (True, [Outgoing(other, clusters[0])])}) == {"desk": [COPY]}
+    queued = outbox.items("desk")
+    assert sorted(a["alert_id"] for it, _ in queued for a in it.alert["alerts"]) == sorted(aids)
+    assert sorted(c for it, _ in queued for c in it.clusters) == sorted(clusters)
 
 
 @pytest.mark.integration
@@ -174,7 +183,7 @@ def test_a_dead_lettered_digest_is_replayed_once_signed_under_its_webhook_id(  #
     capsys,
 ) -> None:
     """docs/webhooks.md: a digest out of retries is dead-lettered as one item and replayed as one, under the same
-    webhook-id; `dlq replay` skips what was delivered since."""
+    webhook-id; a second `dlq replay` skips the dead letter it replayed."""
     attempts: list[Received] = []  # every signed POST, whatever the answer
     healthy = {"on": False}
 
@@ -205,11 +214,11 @@ def test_a_dead_lettered_digest_is_replayed_once_signed_under_its_webhook_id(  #
             assert cli(["subscribers", "enable", "batch", "--config", cfg]) == 0
             wait_until(lambda: not alerter.endpoints.disabled(["batch"]), 5, what="enable seen")
         assert cli(["dlq", "replay", "--config", cfg]) == 0
-        assert "parked 1 alert(s)" in capsys.readouterr().out, "the digest is one dead letter, replayed as one"
+        assert "queued 1 alert(s)" in capsys.readouterr().out, "the digest is one dead letter, replayed as one"
         wait_until(lambda: receiver.received, 30, what="the replayed digest delivered")
-        wait_until(lambda: redis.zcard(f"{names.retry_due}:batch") == 0, 10, what="the retry queue emptied")
+        wait_until(lambda: redis.zcard(names.outbox_queue("batch")) == 0, 10, what="the queue emptied")
         assert cli(["dlq", "replay", "--config", cfg]) == 0
-        assert "parked 0 alert(s)" in capsys.readouterr().out, "delivered since: a second replay skips it"
+        assert "queued 0 alert(s)" in capsys.readouterr().out, "replayed once: a second replay skips it"
         time.sleep(1.0)  # the alerter keeps running: no further POST may come
     replayed = attempts[len(failed) :]
     assert len(replayed) == 1 and replayed[0] is receiver.received[0], "delivered exactly once"
@@ -219,4 +228,4 @@ def test_a_dead_lettered_digest_is_replayed_once_signed_under_its_webhook_id(  #
     assert post.body == failed[0].body, "the digest as it was sealed"
     ids = sorted(alert_id("batch", f"story-{i}") for i in range(n))
     assert sorted(alerts_in([post])) == ids
-    assert all(redis.exists(names.sent(i)) for i in [did, *ids]), "dedup knows every alert of it was delivered"
+    assert redis.hlen(names.outbox_items("batch")) == 0, "settled once, on its 2xx"

@@ -52,6 +52,12 @@ def test_metrics_move_while_the_seed_story_goes_through(servers, make_config, da
     for role, port in ports.items():
         status, body = readyz(port)
         assert status == 200 and body["ready"] is True, (role, body)
+    # the alerter's outbox: depth and oldest item's age per subscriber, as metrics and in /readyz
+    wait_until(lambda: "dprk-desk" in readyz(ports["alert"])[1]["details"]["alert"]["outbox"], 10, what="outbox")
+    outbox = readyz(ports["alert"])[1]["details"]["alert"]["outbox"]["dprk-desk"]
+    assert outbox == {"queued": 0, "buffered": 0, "oldest_age_s": 0.0}, outbox
+    assert sample(ports["alert"], "wirewatch_outbox_depth", subscriber="dprk-desk") == 0
+    assert sample(ports["alert"], "wirewatch_story_cluster_stories_count") >= 1
     # Logs are JSON lines with the story and subscriber lifted into fields, and no secret in them.
     lines = json_lines(procs["alert"].output())
     delivered = [rec for rec in lines if rec["message"].startswith("delivered alert=")]

@@ -1,177 +1,149 @@
-"""Per-subscriber deduplication in Redis: one atomic claim per (subscriber, story), one round trip.
+"""Story clusters in Redis: a story's fingerprints resolve, once for every subscriber, to a cluster id.
 
 A story has exact fingerprints (its id, its canonical link, a hash of its normalised body) and, when its
-body is long enough, a MinHash filed under eight bands (``workers.alerter.neardup``). The claim script decides in
-this order: the first exact fingerprint found names the alert that owns this content (a re-poll, or a
-syndicated copy under another URL); else a story filed under one of the bands within the distance
-threshold owns it (a copy with another headline, a credit line or a few edited words); else this
-story's alert becomes the owner of all its fingerprints and is filed under its bands. A copy is
-counted on its owner (a hash of copy alert id -> URL), so the owner's alert can say ``duplicates: N``.
-The same call says whether the owner was already delivered (``sent:<alert id>``), so a batch re-read
-after a crash re-sends only what was not delivered, under the same webhook-id. Claims of a batch go in
-one pipeline; delivered marks of a batch go in another.
+body is long enough, a near-duplicate fingerprint filed under bands (``workers.alerter.neardup``). One
+script per story (``RESOLVE_LUA``) decides in this order: the first exact fingerprint with a live entry
+names the cluster (a re-poll, or a syndicated copy under another URL); else a story filed under one of the
+bands within the near-duplicate distance (differing MinHash slots) names it (a copy with another headline, a
+credit line, an edited number); else the story founds a cluster of its own, whose id is derived from the
+story id. The story's fingerprints are then filed under that cluster, so its later copies find it too.
 
-Layout, and why. A top-level Redis key with an expiry costs about 200 bytes before its value (entries in
-the keyspace and expiry tables, the key name, a value object). The first layout spent one per exact
-fingerprint and one per band: ~1.6 kB per story (``python -m tests.bench alerter``). Now a subscriber's
-entries live in one hash per time slice of a quarter of the retention window
-(``dedup:<sub>:slice:<width>:<index>``), with binary fields and values:
+The cluster record (``Names.cluster``) keeps its members: story id -> feed, URL, first seen, at most
+``MAX_MEMBERS`` of them, and the count of every story the cluster gathered. An alert reports that count
+minus one as ``duplicates`` when it is sent: the copies seen before this alert went out.
 
-- exact fingerprint: field = kind tag + 16-byte digest, value = owner (the alert id's 16 bytes) + time;
-- band: field = band index + its 16 bits, value = one 36-byte record per story filed under it in that
-  slice: owner (16 bytes) + MinHash (16, ``neardup.FINGERPRINT_BYTES``) + time (4, Unix seconds, big-endian).
-  Band indexes start at ``neardup.BAND_INDEX_BASE``, so these fields never meet the 28-byte records of the
-  SimHash (indexes 0-3) that slices written before issue 13 hold.
+What is per subscriber is only "this cluster went to this subscriber", in ``workers.alerter.outbox``.
 
-That is about 80 bytes per entry, ~0.75 kB per story with its sent marker. A hash of more than 128 entries
-(the default ``hash-max-listpack-entries``, also on managed Redis) is a hash table, which these figures
-measure; smaller ones are listpacks and smaller still, so no non-default server setting is needed.
+Layout, and why. A top-level key with an expiry costs about 200 bytes before its value, so the index lives
+in one hash per time slice of a quarter of the retention window (``{fp}:ix:<width>:<index>``), with binary
+fields and values:
 
-Retention. Every entry carries the time it was written and counts only while ``time + retention > now``,
-so copies are suppressed for exactly the retention window, as before. A slice hash expires one retention
-window after its slice ends, taking its entries with it: memory is freed at most a quarter window after
-an entry's retention ends. A claim reads every slice that can still hold a live entry (the current one and,
-for a window of whole hours, four before it at most; one HMGET each, inside the script) and writes only to
-the current one. An exact fingerprint with a live entry
-is never rewritten (as ``SET NX`` did), so it suppresses copies for one window from its first claim.
-The slice width follows the retention: after a change of ``dedup_retention_hours`` slices of the old
-width are no longer read (see README, Upgrading the dedup layout).
+- exact fingerprint: field = kind tag + 16-byte digest, value = cluster (16 bytes) + time (4);
+- band: field = ``neardup.band_fields``, value = one record per story filed under it in that slice:
+  cluster (16 bytes) + fingerprint (``FP_BYTES``) + time (4, Unix seconds, big-endian).
 
-Upgrade from the layout of one key per fingerprint (``dedup:<sub>:<kind>:<value>`` and band hashes
-``dedup:<sub>:nd:<band>``): for one retention window after it starts, a ``Dedup`` also reads those keys,
-so stories delivered before the upgrade still suppress their copies; they are never written again and
-expire by themselves. Sent markers and duplicate counters kept their layout.
-
-The script builds the duplicate counter's key from a prefix (it depends on the owner found), so it is not
-Redis Cluster safe as is.
+Every entry counts only while ``time + retention > now``; a slice expires one retention window after it
+ends. Redis Cluster: the index slices share the ``{fp}`` hash tag (one script reads several of them), each
+cluster record has its own (``{c:<id>}``), and every key a script touches is passed in ``KEYS``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-from redis import Redis
+from typing import Any
 
 from workers.alerter import neardup
 from workers.core.names import Names, as_text
 from workers.core.stories import Story, normalise_for_fingerprint, normalised_content_hash
 from workers.core.urls import canonical_url
+from workers.infra.redis import run_scripts
 
 SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
+MAX_MEMBERS = 50  # members a cluster record keeps; the count goes on past it
+COUNT_FIELD = b"#n"  # the cluster record's count of every story it gathered (story ids never start with '#')
+FP_BYTES = neardup.FINGERPRINT_BYTES  # the near-duplicate fingerprint as stored (one byte per MinHash slot)
 _TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field
 
-CLAIM_LUA = """
--- KEYS: the subscriber's slice hashes, oldest first (the last is the current one), then ARGV[7] keys of the
---       old layout (n exact keys, then the band hashes), then the sent marker of ARGV[1]
--- ARGV: 1 my alert id, 2 the same as 16 bytes, 3 retention s, 4 now (s), 5 TTL of the current slice,
---       6 number of slices, 7 number of old-layout keys, 8 n: number of exact fields, 9 max distance,
---       10 prefix of duplicate counter keys, 11 my story url, 12 my MinHash as bytes ('' when none),
---       13... the n exact fields, then the band fields
-local mine, mine_raw = ARGV[1], ARGV[2]
-local ttl, now, slice_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local nslices, nold, n, maxd = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local simhash = ARGV[12]
+RESOLVE_LUA = """
+-- KEYS: the index slices, oldest first (the last is the current one)
+-- ARGV: 1 the story's own cluster id (16 bytes), 2 retention s, 3 now (s), 4 TTL of the current slice,
+--       5 n: number of exact fields (the first is the story id's), 6 max distance, 7 fingerprint bytes
+--       ('' when none), 8... the n exact fields, then the band fields
+-- returns {cluster id (16 bytes), how ('new', 'exact', 'near'), 1 when the story id was not filed yet}
+local mine = ARGV[1]
+local ttl, now, slice_ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local n, maxd, fp = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local fields = {}
-for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
-local nbands = #fields - n
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+local nbands, nslices, width = #fields - n, #KEYS, 20 + #fp
 
-local function live(value, at)  -- the 4-byte time at `at` is within retention
-  return struct.unpack('>I4', value, at) + ttl > now
-end
-local function hex(raw)
-  return 'msg_' .. (string.gsub(raw, '.', function(c) return string.format('%02x', string.byte(c)) end))
-end
-local function unhex(id)
-  return (string.gsub(string.sub(id, 5), '..', function(h) return string.char(tonumber(h, 16)) end))
-end
+local function live(value, at) return struct.unpack('>I4', value, at) + ttl > now end
 local function close(other)  -- neardup.distance: one-byte MinHash slots that differ, at most maxd
-  if #other ~= #simhash then return false end  -- a SimHash of the old layout: another fingerprint
   local d = 0
-  for i = 1, #simhash do
-    if string.byte(simhash, i) ~= string.byte(other, i) then
+  for i = 1, #fp do
+    if string.byte(fp, i) ~= string.byte(other, i) then
       d = d + 1
       if d > maxd then return false end
     end
   end
   return true
 end
-local rec = 20 + #simhash  -- band record: owner (16) + MinHash + time (4)
 
 local got = {}
 for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
 
-local owner, how = false, 'new'
-local known = {}  -- exact fields with a live entry: never rewritten
+local cluster, how = false, 'new'
+local known = {}  -- exact fields with a live entry: never rewritten, so the first filing wins
 for i = 1, n do
   for s = 1, nslices do
     local v = got[s][i]
     if v and live(v, 17) then
       known[i] = true
-      if not owner then owner, how = hex(string.sub(v, 1, 16)), 'exact' end
-    end
-  end
-  if nold > 0 and not known[i] then
-    local v = redis.call('GET', KEYS[nslices + i])
-    if v then
-      known[i] = true
-      if not owner then owner, how = v, 'exact' end
+      if not cluster then cluster, how = string.sub(v, 1, 16), 'exact' end
     end
   end
 end
-
-local function near_owner()  -- the oldest story within the distance under one of my bands
+if not cluster and nbands > 0 then
   for b = 1, nbands do
     for s = 1, nslices do
       local v = got[s][n + b]
       if v then
-        for at = 1, #v, rec do
-          if live(v, at + rec - 4) and close(string.sub(v, at + 16, at + rec - 5)) then
-            return hex(string.sub(v, at, at + 15))
+        for at = 1, #v, width do
+          if live(v, at + 16 + #fp) and close(string.sub(v, at + 16, at + 15 + #fp)) then
+            cluster, how = string.sub(v, at, at + 15), 'near'
+            break
           end
         end
       end
+      if cluster then break end
     end
+    if cluster then break end
   end
-  return false
-end
-if not owner and nbands > 0 then
-  owner = near_owner()
-  if owner then how = 'near' end
 end
 
 local stamp = struct.pack('>I4', now)
 local writes = {}
-if not owner then
-  owner, how = mine, 'new'
+if not cluster then
+  cluster = mine
   for b = 1, nbands do
     writes[#writes + 1] = fields[n + b]
-    writes[#writes + 1] = (got[nslices][n + b] or '') .. mine_raw .. simhash .. stamp
+    writes[#writes + 1] = (got[nslices][n + b] or '') .. mine .. fp .. stamp
   end
 end
-local owner_raw = owner == mine and mine_raw or unhex(owner)
 for i = 1, n do
   if not known[i] then
     writes[#writes + 1] = fields[i]
-    writes[#writes + 1] = owner_raw .. stamp
+    writes[#writes + 1] = cluster .. stamp
   end
 end
 if #writes > 0 then
   redis.call('HSET', KEYS[nslices], unpack(writes))
   redis.call('EXPIRE', KEYS[nslices], slice_ttl)
 end
+return {cluster, how, known[1] and 0 or 1}
+"""
 
-local dupkey = ARGV[10] .. owner
-local delivered = 0
-if owner == mine then
-  delivered = redis.call('EXISTS', KEYS[#KEYS])
-else
-  redis.call('HSET', dupkey, mine, ARGV[11])
-  redis.call('EXPIRE', dupkey, ttl)
+MEMBER_LUA = """
+-- KEYS[1] the cluster record; ARGV: 1 story id, 2 member json, 3 max members, 4 TTL, 5 '1' when the story
+-- was new to the index (past the member bound, only that tells a new copy from a re-poll)
+local added = false
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  if redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[3]) then  -- the count field is one of the entries
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    added = true
+  elseif ARGV[5] == '1' then
+    added = true
+  end
 end
-return {owner, delivered, how, redis.call('HLEN', dupkey)}
+local count
+if added then count = redis.call('HINCRBY', KEYS[1], '#n', 1)
+else count = tonumber(redis.call('HGET', KEYS[1], '#n') or '1') end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return count
 """
 
 
@@ -180,8 +152,18 @@ def alert_id(subscriber: str, story_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{subscriber}\x1f{story_id}".encode()).hexdigest()[:32]
 
 
+def founding_cluster(story_id: str) -> bytes:
+    """The 16-byte id of the cluster a story founds when it is the first of its kind."""
+    return hashlib.blake2b(story_id.encode(), digest_size=16).digest()
+
+
+def cluster_name(raw: bytes) -> str:
+    """A cluster id as alerts, logs and the CLI show it."""
+    return "cl_" + raw.hex()
+
+
 def fingerprints(story: Story, body: str | None = None) -> list[tuple[str, str]]:
-    """The exact fingerprints of a story; ``body`` is its text already normalised, when the caller has it."""
+    """The exact fingerprints of a story, its id first; ``body`` is its text already normalised, when known."""
     if body is None:
         body = normalise_for_fingerprint(story.text)
     prints = [("id", story.id), ("content", normalised_content_hash(story.title, body))]
@@ -191,39 +173,38 @@ def fingerprints(story: Story, body: str | None = None) -> list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
-class Claim:
-    owner: str  # the alert id that owns this content for this subscriber
-    delivered: bool  # whether the owner's alert was already delivered (only known when the owner is mine)
-    how: str  # 'new', 'exact' or 'near': how the owner was found
-    duplicates: int  # copies counted on the owner so far
-
-    def is_duplicate_of_other(self, mine: str) -> bool:
-        return self.owner != mine
-
-
-@dataclass(frozen=True)
 class StoryPrints:
     exact: list[tuple[str, str]]  # (kind, value): id, normalised body hash, canonical URL hash
     simhash: int | None  # None: body too short for near-duplicate comparison, or near-duplicates off
-    fields: list[bytes] = field(init=False)  # the slice hash fields: the exact fingerprints, then the bands
+    fields: list[bytes] = field(init=False)  # the index hash fields: the exact fingerprints, then the bands
 
     def __post_init__(self) -> None:
         exact = [_TAGS[kind] + hashlib.blake2b(value.encode(), digest_size=16).digest() for kind, value in self.exact]
-        bands = [] if self.simhash is None else neardup.band_fields(self.simhash)
+        bands = [] if self.simhash is None else list(neardup.band_fields(self.simhash))
         object.__setattr__(self, "fields", exact + bands)
 
 
 @dataclass(frozen=True)
-class ClaimRequest:
-    subscriber: str
-    story: Story
-    alert_id: str
+class Resolved:
+    cluster: str  # ``cl_`` + 32 hex digits
+    how: str  # 'new', 'exact' or 'near'
+    new_story: bool  # the story id was not in the index yet (not a re-poll or a redone batch)
+    count: int = 1  # stories in the cluster, this one included, once members are recorded
 
 
-class Dedup:
+@dataclass(frozen=True)
+class ClusterView:
+    """A cluster as ``wirewatch stories show`` prints it."""
+
+    cluster: str
+    count: int
+    members: list[dict[str, Any]]
+
+
+class Clusters:
     def __init__(
         self,
-        redis: Redis,
+        redis: Any,
         names: Names,
         retention_s: int,
         *,
@@ -238,85 +219,83 @@ class Dedup:
         self.max_distance = max_distance
         self.min_tokens = min_tokens
         self.clock = clock  # Unix seconds; entries are stamped with it, so tests can step past retention
-        # keys of the old layout were written before this process started: all expire within one window
-        self.old_layout_until = clock() + self.retention_s
-        self._claim = redis.register_script(CLAIM_LUA)
+        self._resolve = redis.register_script(RESOLVE_LUA)
+        self._member = redis.register_script(MEMBER_LUA)
 
     def story_prints(self, story: Story) -> StoryPrints:
-        """A story's fingerprints; they depend on the story alone, so a batch computes them once per story,
-        and the body is normalised once for both the content hash and the SimHash."""
+        """A story's fingerprints; the body is normalised once for both the content hash and the SimHash."""
         body = normalise_for_fingerprint(story.text)
         h = neardup.normalised_simhash(body, self.min_tokens) if self.max_distance >= 0 else None
         return StoryPrints(exact=fingerprints(story, body), simhash=h)
 
-    def slice_keys(self, subscriber: str, now: int) -> list[str]:
+    def slice_keys(self, now: int) -> list[str]:
         """The slices that can hold an entry still within retention at ``now``, oldest first, current last."""
         first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
-        return [self.names.dedup_slice(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+        return [self.names.cluster_index(self.slice_s, i) for i in range(first, last + 1)]
 
-    def _old_layout_keys(self, subscriber: str, prints: StoryPrints) -> list[str]:
-        # only its exact keys: its band hashes hold SimHashes, which no MinHash can be compared to (issue 13)
-        return [self.names.dedup(subscriber, kind, value) for kind, value in prints.exact]
+    def slice_ttl(self, now: int) -> int:
+        return (now // self.slice_s + 1) * self.slice_s + self.retention_s - now  # its last entry gets a window
 
-    def _call(self, req: ClaimRequest, prints: StoryPrints, now: float) -> tuple[list[str], list[str | int | bytes]]:
-        t = int(now)
-        slices = self.slice_keys(req.subscriber, t)
-        old = self._old_layout_keys(req.subscriber, prints) if now < self.old_layout_until else []
+    def _resolve_args(self, story: Story, prints: StoryPrints, now: int) -> list[bytes | int]:
         h = prints.simhash
-        args: list[str | int | bytes] = [
-            req.alert_id,
-            bytes.fromhex(req.alert_id.removeprefix("msg_")),
+        return [
+            founding_cluster(story.id),
             self.retention_s,
-            t,
-            (t // self.slice_s + 1) * self.slice_s + self.retention_s - t,  # slice TTL: its last entry gets a window
-            len(slices),
-            len(old),
+            now,
+            self.slice_ttl(now),
             len(prints.exact),
             self.max_distance,
-            self.names.dups(""),
-            req.story.link,
             b"" if h is None else neardup.to_bytes(h),
             *prints.fields,
         ]
-        return slices + old + [self.names.sent(req.alert_id)], args
 
-    def claim_many(self, requests: Sequence[ClaimRequest]) -> list[Claim]:
-        """Claim every (subscriber, story) of a batch in one pipeline; scripts run in order, so copies
-        within the batch see each other."""
-        if not requests:
+    def resolve_many(self, stories: Sequence[Story]) -> list[Resolved]:
+        """Resolve each story to its cluster and record it as a member: two pipelines for the whole batch,
+        whatever the number of subscribers. Scripts run in order, so copies within the batch find each other;
+        a story resolved again (a redone batch) gets the same cluster and is not counted twice."""
+        if not stories:
             return []
-        now = self.clock()
-        prints: dict[str, StoryPrints] = {}  # a story matching several subscribers: once
+        now = int(self.clock())
+        keys = self.slice_keys(now)
+        calls = [(self._resolve, keys, self._resolve_args(s, self.story_prints(s), now)) for s in stories]
+        replies = run_scripts(self.redis, calls)
+        resolved = [Resolved(cluster_name(bytes(r[0])), as_text(r[1]), bool(int(r[2]))) for r in replies]
+        members = []
+        for story, res in zip(stories, resolved, strict=True):
+            member = json.dumps({"feed": story.feed, "url": story.link, "first_seen": now}, ensure_ascii=False)
+            args = [story.id, member, MAX_MEMBERS, self.retention_s + self.slice_s, int(res.new_story)]
+            members.append((self._member, [self.names.cluster(res.cluster)], args))
+        counts = run_scripts(self.redis, members)
+        return [Resolved(r.cluster, r.how, r.new_story, int(c)) for r, c in zip(resolved, counts, strict=True)]
+
+    def resolve(self, story: Story) -> Resolved:
+        return self.resolve_many([story])[0]
+
+    def counts(self, clusters: Sequence[str]) -> list[int]:
+        """The live story count of each cluster (0 once it expired), one pipeline."""
+        if not clusters:
+            return []
         with self.redis.pipeline(transaction=False) as pipe:
-            for req in requests:
-                if req.story.id not in prints:
-                    prints[req.story.id] = self.story_prints(req.story)
-                keys, args = self._call(req, prints[req.story.id], now)
-                self._claim(keys=keys, args=args, client=pipe)
-            replies = pipe.execute()
-        return [_claim_from(r) for r in replies]
+            for c in clusters:
+                pipe.hget(self.names.cluster(c), COUNT_FIELD)
+            return [int(v or 0) for v in pipe.execute()]
 
-    def claim(self, subscriber: str, story: Story, mine: str) -> Claim:
-        keys, args = self._call(ClaimRequest(subscriber, story, mine), self.story_prints(story), self.clock())
-        return _claim_from(self._claim(keys=keys, args=args))
+    def show(self, cluster: str) -> ClusterView:
+        raw: dict[Any, Any] = self.redis.hgetall(self.names.cluster(cluster))
+        members = []
+        for k, v in raw.items():
+            if bytes(k) == COUNT_FIELD:
+                continue
+            members.append({"story": as_text(k), **json.loads(v)})
+        members.sort(key=lambda m: (m.get("first_seen", 0), m["story"]))
+        return ClusterView(cluster, int(raw.get(COUNT_FIELD, 0)), members)
 
-    def mark_delivered(self, alert_ids: Sequence[str]) -> None:
-        if not alert_ids:
-            return
-        with self.redis.pipeline(transaction=False) as pipe:
-            for aid in alert_ids:
-                pipe.set(self.names.sent(aid), 1, ex=self.retention_s)
-            pipe.execute()
-
-    def is_delivered(self, alert_id: str) -> bool:
-        return bool(self.redis.exists(self.names.sent(alert_id)))
-
-    def copies(self, owner: str) -> dict[str, str]:
-        """The later copies counted on an alert: copy alert id -> its URL."""
-        raw = self.redis.hgetall(self.names.dups(owner))
-        return {as_text(k): as_text(v) for k, v in raw.items()}
-
-
-def _claim_from(reply: list[bytes | str | int]) -> Claim:
-    owner, delivered, how, dups = reply
-    return Claim(owner=as_text(owner), delivered=bool(delivered), how=as_text(how), duplicates=int(dups))
+    def of_story(self, story_id: str) -> str | None:
+        """The cluster a story id is filed under, if it is still within retention."""
+        field_ = _TAGS["id"] + hashlib.blake2b(story_id.encode(), digest_size=16).digest()
+        now = int(self.clock())
+        for key in reversed(self.slice_keys(now)):
+            v = self.redis.hget(key, field_)
+            if v is not None and int.from_bytes(v[16:20], "big") + self.retention_s > now:
+                return cluster_name(bytes(v[:16]))
+        return None

@@ -1,14 +1,19 @@
-"""Per-subscriber delivery lanes: one attempt of one alert, and what becomes of it.
+"""Per-subscriber delivery lanes: each drains its subscriber's outbox queue, and settles every item it takes.
 
-Each subscriber has its own lane: a thread pool of ``concurrency`` workers and its own keep-alive HTTP
-client (with the SSRF guard), so a hanging or slow endpoint only ever occupies its own workers. An
-attempt ends in one of three ways: delivered (2xx), parked in the Redis retry queue for the next step
-of the schedule (with jitter), or dead-lettered with the reason (410, refused address, endpoint
-disabled, schedule exhausted). An unexpected exception of an attempt (not a DeliveryError) is a failed
-attempt like any other: retried on the schedule, then dead-lettered; it never escapes to the batch.
-Once a lane saw a failure it is *failing*: new alerts for it are parked at once instead of queueing
-behind a hanging endpoint; the retry queue's attempts are its probes, and the first 2xx makes it
-healthy again.
+Each subscriber has its own lane: a feeder thread, a pool of ``concurrency`` workers and its own keep-alive
+HTTP client (with the SSRF guard), so a slow, hanging or failing endpoint only ever occupies its own lane.
+The feeder leases at most as many due items as it has free workers (``Outbox.take``: first due first), so
+nothing waits in memory with a lease running out, and it renews the leases of what its workers hold until
+each is settled. It also seals a digest subscriber's buffer when its period is up (``digest.seal_due``).
+
+An attempt ends in one of three ways: delivered (2xx), rescheduled in the queue for the next step of the
+schedule (with jitter), or dead-lettered with the reason (410, refused address, endpoint disabled, schedule
+exhausted); delivered and dead-lettered items are settled by the lane's feeder, several in one call
+(``Outbox.settle``, the one place an item leaves the queue), and stay leased until then. An unexpected
+exception of an attempt (not a DeliveryError) is a failed attempt like any other. A Redis or Kafka error
+while settling leaves the item leased: it falls due again when the lease ends and goes out under the same
+webhook-id (an alerter killed between a 2xx and its settling sends it again the same way). A failing
+endpoint's items follow the retry schedule each; it only ever occupies its own lane's workers.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,9 +32,11 @@ import httpcore
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
-from workers.alerter.digest import delivered_ids, is_digest
+from workers.alerter.dedup import Clusters
+from workers.alerter.digest import is_digest, seal_due
 from workers.alerter.endpoints import Endpoints
-from workers.alerter.retryqueue import Parked, RetryQueue, retry_delay
+from workers.alerter.outbox import Item, Outbox
+from workers.alerter.retryqueue import retry_delay
 from workers.alerter.ssrf import refusal, webhook_client
 from workers.alerter.webhook import deliver
 from workers.core.deadletter import dead_letter
@@ -37,12 +44,18 @@ from workers.core.errors import DeliveryError
 from workers.core.names import Names
 from workers.core.stories import compact_json
 from workers.infra import metrics
+from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import send_all
 from workers.settings.config import AlerterSettings, Subscriber
 
 logger = logging.getLogger(__name__)
 
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
+IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
+SEAL_EVERY_S = 0.5
+# an alert sent within this long of its enqueue carries the cluster count read when it was queued; one that
+# waited longer reads it again before the POST (one round trip saved on the common, fast path)
+FRESH_S = 1.0
 
 
 def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
@@ -64,104 +77,100 @@ def _is_literal_ip(host: str) -> bool:
     return True
 
 
-class Lane:
-    """One subscriber's workers, client and health as this process sees it."""
-
-    def __init__(self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool) -> None:
-        self.sub = sub
-        self.secret = secret
-        self.client = client
-        self.pool = ThreadPoolExecutor(max_workers=sub.concurrency, thread_name_prefix=f"deliver-{sub.name}")
-        self.failing = False
-        self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
-        self.retries_in_flight = 0
-        self.lock = threading.Lock()
-
-    def submit(self, fn: Callable[[Parked], str], item: Parked) -> Future[str]:
-        return self.pool.submit(fn, item)
+def refresh_duplicates(item: Item, counts: Sequence[int]) -> None:
+    """Put each carried alert's live cluster size in it: ``duplicates`` = copies seen before it was sent."""
+    alerts = item.alert["alerts"] if is_digest(item.alert) else [item.alert]
+    for alert, count in zip(alerts, counts, strict=False):
+        if count <= 0:  # the cluster record expired: keep what the alert said when it was queued
+            continue
+        alert["duplicates"] = count - 1
+        if isinstance(alert.get("cluster"), dict):
+            alert["cluster"]["stories"] = count
 
 
 @dataclass
 class Deliverer:
-    lanes: Mapping[str, Lane]
-    retries: RetryQueue
+    """What every lane shares: the outbox, endpoint health, the dead-letter producer, the schedule."""
+
+    outbox: Outbox
+    clusters: Clusters
     endpoints: Endpoints
     producer: KafkaProducer
     names: Names
     settings: AlerterSettings
-    mark_delivered: Callable[[list[str]], None]
-    is_delivered: Callable[[str], bool]
+    subscribers: Callable[[], list[str]]
     rand: random.Random
+    settled: Callable[[str], None]  # counts an outcome (the alerter's totals)
+    attempts: AttemptLog  # each attempt's status, latency and error, for the subscriber portal
 
-    def attempt_new(self, item: Parked) -> str:
-        """First attempt of a fresh alert; parked at once when its lane is failing."""
-        lane = self.lanes[item.subscriber]
-        if lane.failing:
-            return self.park(item, "endpoint is failing; queued behind its retries")
-        return self._attempt(lane, item)
+    @property
+    def lease_s(self) -> float:
+        return 2 * self.settings.delivery_timeout + 5  # longer than one attempt can take
 
-    def attempt_parked(self, item: Parked) -> str:
-        """An attempt of an item taken from the retry queue: always tried (it is the lane's probe)."""
-        lane = self.lanes.get(item.subscriber)
-        if lane is None:
-            return self.dead(item, "subscriber no longer configured")
-        if item.subscriber in self.endpoints.disabled(list(self.lanes)):
-            return self.dead(item, "endpoint disabled")
-        if self.is_delivered(item.alert_id):  # a re-poll of the story was delivered fresh meanwhile
-            self.retries.done(item)
-            return DELIVERED
-        outcome = self._attempt(lane, item)
-        if outcome == DELIVERED:
-            self.mark_delivered(delivered_ids(item))  # a digest: every alert in it, so dedup never sends it again
-            self.retries.done(item)
-        return outcome
-
-    def _attempt(self, lane: Lane, item: Parked) -> str:
+    def attempt(self, lane: Lane, item: Item) -> str:
+        if lane.sub.name in self.endpoints.disabled(self.subscribers()):
+            return self.dead(lane, item, "endpoint disabled")
+        if time.time() - item.queued_at >= FRESH_S:  # it waited (a retry, a digest, a backlog): copies may have come
+            refresh_duplicates(item, self.clusters.counts(item.clusters))
         sub = lane.sub
-        if not is_digest(item.alert):
-            item.alert["duplicates"] = max(int(item.alert.get("duplicates", 0)), 0)
         started = time.monotonic()
         try:
-            deliver(
+            result = deliver(
                 lane.client,
                 sub.name,
                 sub.url,
                 lane.secret.get_secret_value(),
-                item.alert_id,
+                item.id,
                 compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
             )
         except DeliveryError as exc:
             metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
-            return self._failed(lane, item, exc)
-        except Exception as exc:  # a bug or an input nothing foresaw: this alert's failure, never the batch's
-            logger.exception("unexpected delivery error alert=%s subscriber=%s", item.alert_id, sub.name)
-            return self._failed(lane, item, DeliveryError(sub.name, f"unexpected {type(exc).__name__}: {exc}"))
+            outcome = self._failed(lane, item, exc)
+            self._log(sub.name, item.id, exc.status or 0, time.monotonic() - started, exc.reason, outcome)
+            return outcome
+        except Exception as exc:  # a bug or an input nothing foresaw: this alert's failure, never the lane's
+            logger.exception("unexpected delivery error alert=%s subscriber=%s", item.id, sub.name)
+            error = DeliveryError(sub.name, f"unexpected {type(exc).__name__}: {exc}")
+            outcome = self._failed(lane, item, error)
+            self._log(sub.name, item.id, 0, time.monotonic() - started, error.reason, outcome)
+            return outcome
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
+        self._log(sub.name, item.id, result.status, result.elapsed_s, "", DELIVERED)
+        lane.settle_later(item.id)
         if lane.failing or lane.maybe_failing_in_redis:
             self.endpoints.succeeded(sub.name)
             lane.failing = lane.maybe_failing_in_redis = False
-        logger.info("delivered alert=%s subscriber=%s attempt=%d", item.alert_id, sub.name, item.attempts + 1)
+        logger.info("delivered alert=%s subscriber=%s attempt=%d", item.id, sub.name, item.attempts + 1)
         metrics.ALERTS_DELIVERED.labels(subscriber=sub.name).inc()
+        metrics.DELIVERY_AGE.labels(subscriber=sub.name).observe(max(0.0, time.time() - item.queued_at))
         return DELIVERED
 
-    def _failed(self, lane: Lane, item: Parked, exc: DeliveryError) -> str:
+    def _log(self, subscriber: str, item_id: str, status: int, latency_s: float, error: str, outcome: str) -> None:
+        """One attempt in the subscriber's bounded attempt log (the web portal's view); its loss is no failure."""
+        try:
+            self.attempts.record(subscriber, item_id, status=status, latency_s=latency_s, error=error, outcome=outcome)
+        except Exception as exc:  # Redis trouble: the delivery itself is settled elsewhere, this is a view
+            logger.warning("attempt log not written subscriber=%s error=%s", subscriber, type(exc).__name__)
+
+    def _failed(self, lane: Lane, item: Item, exc: DeliveryError) -> str:
         item.attempts += 1
         item.last_error = exc.reason
         lane.failing = True
         if not exc.retryable:
             if exc.status == 410:
                 self.endpoints.failed(lane.sub.name, exc.reason, gone=True)
-            return self.dead(item, exc.reason)
+            return self.dead(lane, item, exc.reason)
         if self.endpoints.failed(lane.sub.name, exc.reason):
-            return self.dead(item, f"endpoint disabled: {exc.reason}")
+            return self.dead(lane, item, f"endpoint disabled: {exc.reason}")
         delay = retry_delay(self.settings.retry_schedule, item.attempts, self.rand)
         if delay is None:
-            return self.dead(item, f"gave up after {item.attempts} attempts: {exc.reason}")
-        self.retries.park(item, time.time() + delay)
+            return self.dead(lane, item, f"gave up after {item.attempts} attempts: {exc.reason}")
+        lane.release(item.id)  # no lease renewal may overwrite the new due time
+        self.outbox.reschedule(item, time.time() + delay)
         logger.warning(
             "delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.1fs",
-            item.alert_id,
+            item.id,
             item.subscriber,
             item.attempts,
             exc.reason,
@@ -170,23 +179,170 @@ class Deliverer:
         metrics.ALERTS_RETRIED.labels(subscriber=item.subscriber).inc()
         return PARKED
 
-    def park(self, item: Parked, reason: str) -> str:
-        delay = retry_delay(self.settings.retry_schedule, 1, self.rand) or 0.0
-        item.last_error = reason
-        self.retries.park(item, time.time() + delay)
-        metrics.ALERTS_RETRIED.labels(subscriber=item.subscriber).inc()
-        return PARKED
-
-    def dead(self, item: Parked, reason: str) -> str:
+    def dead(self, lane: Lane, item: Item, reason: str) -> str:
         payload = {"subscriber": item.subscriber, "alert": item.alert, "attempts": item.attempts}
-        send_all(self.producer, [(self.names.alerts_dlq, item.alert_id.encode(), dead_letter(reason, payload=payload))])
-        self.retries.done(item)
+        send_all(self.producer, [(self.names.alerts_dlq, item.id.encode(), dead_letter(reason, payload=payload))])
+        lane.settle_later(item.id)  # after Kafka acknowledged the dead letter
         metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
         logger.error(
             "dead-lettered alert=%s subscriber=%s attempts=%d reason=%s",
-            item.alert_id,
+            item.id,
             item.subscriber,
             item.attempts,
             reason,
         )
         return DEAD
+
+
+class Lane:
+    """One subscriber's feeder, workers, client and health as this process sees it."""
+
+    def __init__(
+        self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool, deliverer: Deliverer
+    ) -> None:
+        self.sub = sub
+        self.secret = secret
+        self.client = client
+        self.deliverer = deliverer
+        self.pool = ThreadPoolExecutor(max_workers=sub.concurrency, thread_name_prefix=f"deliver-{sub.name}")
+        self.failing = False
+        self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
+        self.held: dict[str, Item] = {}  # leased items, from take to settled
+        self.done: list[str] = []  # held items delivered or dead-lettered, for the feeder to settle
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._feed, name=f"lane-{sub.name}", daemon=True)
+
+    def start(self) -> Lane:
+        self.thread.start()
+        return self
+
+    @property
+    def in_flight(self) -> int:
+        with self.lock:
+            return len(self.held)
+
+    def release(self, item_id: str) -> None:
+        with self.lock:
+            self.held.pop(item_id, None)
+
+    def settle_later(self, item_id: str) -> None:
+        """The item is done: the feeder settles it with the others done meanwhile; until then it stays held (its
+        lease renewed), so no other alerter sends it again."""
+        with self.lock:
+            self.done.append(item_id)
+
+    def _settle(self) -> None:
+        with self.lock:
+            ids, self.done = self.done, []
+        if not ids:
+            return
+        try:
+            self.deliverer.outbox.settle(self.sub.name, ids)
+        except Exception:
+            with self.lock:  # settled on the next round; their leases are renewed meanwhile
+                self.done = ids + self.done
+            raise
+        with self.lock:
+            for i in ids:
+                self.held.pop(i, None)
+
+    def _feed(self) -> None:
+        backoff, renewed, sealed = 0.2, time.monotonic(), 0.0
+        while not self.closing.is_set():
+            try:
+                now = time.monotonic()
+                if self.sub.digest_seconds is not None and now - sealed >= SEAL_EVERY_S:
+                    sealed = now
+                    d = self.deliverer
+                    seal_due(
+                        d.outbox, self.sub.name, self.sub.digest_seconds, d.settings.digest_max_alerts, time.time()
+                    )
+                if now - renewed >= self.deliverer.lease_s / 3:
+                    renewed = now
+                    self._renew()
+                took = self._take()
+                backoff = 0.2
+            except Exception as exc:  # Redis down: what is held stays leased; look again after a while
+                logger.warning("lane feed failed subscriber=%s error=%s: %s", self.sub.name, type(exc).__name__, exc)
+                self.closing.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not took:
+                self.wake.wait(IDLE_POLL_S)
+
+    def _take(self) -> bool:
+        """Settle what the workers finished and lease as many due items as that leaves free workers, in one call;
+        True when that filled them (there may be more)."""
+        self.wake.clear()  # before looking: a wake-up that comes while we look is kept for the next wait
+        with self.lock:
+            done, self.done = self.done, []
+            free = self.sub.concurrency - len(self.held) + len(done)
+        if free <= 0 and not done:
+            return False
+        d = self.deliverer
+        try:
+            items = d.outbox.take(self.sub.name, max(free, 0), d.lease_s, settle=done)
+        except Exception:
+            with self.lock:  # settled on the next round; their leases are renewed meanwhile
+                self.done = done + self.done
+            raise
+        with self.lock:
+            for i in done:
+                self.held.pop(i, None)
+            for item in items:
+                self.held[item.id] = item
+        for item in items:
+            self.pool.submit(self._run, item)
+        return bool(items) and len(items) == free
+
+    def _renew(self) -> None:
+        with self.lock:  # under the lock: a worker rescheduling an item waits, so its due time wins
+            if self.held:
+                self.deliverer.outbox.renew(self.sub.name, list(self.held), self.deliverer.lease_s)
+
+    def _run(self, item: Item) -> None:
+        try:
+            self.deliverer.settled(self.deliverer.attempt(self, item))
+        except Exception as exc:  # Redis or Kafka down: the item's lease runs out and it is due again
+            logger.warning(
+                "attempt not settled alert=%s subscriber=%s error=%s: %s",
+                item.id,
+                self.sub.name,
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            with self.lock:
+                if item.id not in self.done:  # rescheduled, or not settled (Redis down): no longer held
+                    self.held.pop(item.id, None)
+            self.wake.set()
+
+    def close(self, *, close_client: bool = False) -> None:
+        """Stop taking items and let the workers finish what they hold (the client's owner closes it, unless
+        asked here: a lane replaced by a reload owns its client)."""
+        self.closing.set()
+        self.wake.set()
+        if self.thread.is_alive():
+            self.thread.join(10)
+        self.pool.shutdown(wait=True)
+        try:
+            self._settle()  # what the workers finished after the feeder stopped
+        except Exception as exc:  # Redis down: those items fall due again at their lease end (same webhook-id)
+            logger.warning("settle at close failed subscriber=%s error=%s", self.sub.name, type(exc).__name__)
+        if close_client:
+            self.client.close()
+
+
+def lanes_for(
+    subscribers: Sequence[Subscriber],
+    secrets: Mapping[str, SecretStr],
+    clients: Mapping[str, httpcore.ConnectionPool],
+    deliverer: Deliverer,
+) -> dict[str, Lane]:
+    return {s.name: Lane(s, secrets[s.name], clients[s.name], deliverer) for s in subscribers}
+
+
+def new_client(sub: Subscriber) -> httpcore.ConnectionPool:
+    return webhook_client(local=sub.local, max_connections=sub.concurrency)

@@ -1,55 +1,54 @@
-"""The alerter: consume matches, deduplicate per subscriber in Redis, deliver signed webhooks.
+"""The alerter: consume matches, resolve story clusters once, append alerts to each subscriber's outbox.
 
 Per batch of matches, in order: parse (a malformed match is dead-lettered); pick the subscribers whose
-topics and languages cover each match; claim every (subscriber, story) in Redis in one pipeline (exact
-and near-duplicate fingerprints, see ``workers.alerter.dedup``): a copy of a story another alert owns stops
-there, as does one already delivered, and a repeat of an alert earlier in the same batch (the same story read
-twice). Each remaining alert goes to its subscriber's lane: a disabled
-endpoint's alert is dead-lettered, a digest subscriber's is buffered (``workers.alerter.digest``), a failing
-lane's is parked, others are attempted concurrently. The batch's offsets are committed only after every
-alert of it is delivered (and marked in one pipeline), buffered, parked or dead-lettered. If Redis or
-Kafka fails, the batch is rewound and done again: never skipped, and a repeat carries the same
-webhook-id. Before each poll, due digests are sealed into the retry queue, then each lane with free
-workers takes its parked alerts and digests whose time has come; those settle on their own and do not
-hold the batch.
+topics and languages cover each match; resolve each story of the batch to its cluster, once whatever the
+number of subscribers (``workers.alerter.dedup``: exact and near-duplicate fingerprints, two pipelines); then,
+in one pipeline of one script per subscriber, mark each (subscriber, cluster) and append the alert to the
+subscriber's durable queue (``workers.alerter.outbox``), unless the subscriber already had that cluster (a
+re-poll, a syndicated copy, the same story twice in the batch). Then the batch's offsets are committed. No
+endpoint is waited for: each subscriber's lane (``workers.alerter.delivery``) drains its own queue with its
+own concurrency, retries, digests and disabling. If Redis or Kafka fails, the batch is rewound and done
+again: resolving and enqueueing are idempotent, so nothing is lost and nothing is queued twice.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
-from redis import Redis
 
-from workers.alerter.dedup import Claim, ClaimRequest, Dedup, alert_id
-from workers.alerter.delivery import DEAD, DELIVERED, Deliverer, Lane, webhook_clients
-from workers.alerter.digest import Digests
+from workers.alerter.dedup import Clusters, alert_id
+from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
 from workers.alerter.endpoints import Endpoints
-from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.alerter.legacy import OldLayout, has_old_layout
+from workers.alerter.outbox import QUEUED, REPEAT, Depth, Item, Outbox, Outgoing
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
 from workers.core.stories import StoryFormatError
 from workers.infra import metrics
+from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
 from workers.infra.lifecycle import Stopper
+from workers.infra.redis import is_cluster
 from workers.settings.config import AlerterSettings, Config, Subscriber
 from workers.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
 ALERT_SCHEMA_VERSION = 1
+DEPTH_EVERY_S = 5.0  # queue depth metrics: a few reads per subscriber, not per batch
 
 
 def covers(sub: Subscriber, event: MatchEvent) -> bool:
@@ -83,8 +82,10 @@ def route(raw: bytes, subscribers: Sequence[Subscriber]) -> Routed:
 
 
 def build_alert(
-    sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int, duplicates: int = 0
+    sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int, duplicates: int = 0, cluster: str = ""
 ) -> dict[str, Any]:
+    """The alert payload (docs/alert.schema.json). ``duplicates`` and ``cluster.stories`` are refreshed from
+    the live cluster when the alert is sent (``delivery.refresh_duplicates``)."""
     story = event.story
     excerpt = story.text[:excerpt_chars].rstrip() + ("…" if len(story.text) > excerpt_chars else "")
     return {
@@ -108,6 +109,7 @@ def build_alert(
             "excerpt": excerpt,
         },
         "duplicates": duplicates,
+        "cluster": {"id": cluster or "", "stories": duplicates + 1},
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
 
@@ -117,7 +119,7 @@ class Alerter:
         self,
         consumer: KafkaConsumer,
         producer: KafkaProducer,
-        redis: Redis,
+        redis: Any,
         clients: Mapping[str, httpcore.ConnectionPool],
         subscribers: list[Subscriber],
         secrets: dict[str, SecretStr],
@@ -131,36 +133,43 @@ class Alerter:
         self.names = names
         self.settings = settings
         self.stopper = stopper
-        self.dedup = Dedup(
+        retention = int(settings.dedup_retention_hours * 3600)
+        self.clusters = Clusters(
             redis,
             names,
-            int(settings.dedup_retention_hours * 3600),
+            retention,
             max_distance=settings.near_duplicate_distance,
             min_tokens=settings.near_duplicate_min_words,
         )
-        # an item whose alerter died is due again after the lease: longer than one attempt can take
-        self.retries = RetryQueue(redis, names, lease_s=2 * settings.delivery_timeout + 5)
-        self.digests = Digests(
-            redis, names, self.retries, int(settings.dedup_retention_hours * 3600), settings.digest_max_alerts
-        )
+        self.outbox = Outbox(redis, names, retention)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
-        self.lanes = {s.name: Lane(s, secrets[s.name], clients[s.name]) for s in subscribers}
+        self.totals: Counter[str] = Counter()
+        self._totals_lock = threading.Lock()  # lanes count their outcomes from their own threads
         self.deliverer = Deliverer(
-            self.lanes,
-            self.retries,
+            self.outbox,
+            self.clusters,
             self.endpoints,
             producer,
             names,
             settings,
-            self.dedup.mark_delivered,
-            self.dedup.is_delivered,
+            lambda: [s.name for s in self.subscribers],
             random.Random(),
+            self._count,
+            AttemptLog(redis, names),
         )
-        self.totals: Counter[str] = Counter()
+        self.lanes = {
+            name: lane.start() for name, lane in lanes_for(subscribers, secrets, clients, self.deliverer).items()
+        }
+        self.old: OldLayout | None = None
+        if not is_cluster(redis) and has_old_layout(redis, names):
+            self.old = OldLayout(redis, names, retention, settings.near_duplicate_distance)
+            self.old.drain(self.outbox, {s.name: s.digest_seconds is not None for s in subscribers})
+        self._depth_at = 0.0
+        self.depths: dict[str, Depth] = {}
 
     @classmethod
     def from_settings(
-        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Redis, stopper: Stopper, stack: ExitStack
+        cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Any, stopper: Stopper, stack: ExitStack
     ) -> Alerter:
         """The alerter of an install: one webhook pool per subscriber, its consumer in the alerter group."""
         clients = webhook_clients(cfg.subscribers)
@@ -177,11 +186,36 @@ class Alerter:
         stack.callback(alerter.close)
         return alerter
 
+    def _count(self, outcome: str) -> None:
+        with self._totals_lock:
+            self.totals[outcome] += 1
+
     def after_batch(self) -> None:
         update_lag(self.consumer, self.names.alerter_group)
+        if time.monotonic() - self._depth_at >= DEPTH_EVERY_S:
+            self._depth_at = time.monotonic()
+            self.queue_depths()
+
+    def queue_depths(self) -> dict[str, Depth]:
+        """Each subscriber's queue depth and oldest item's age, also set as metrics (``/readyz`` shows them)."""
+        depths = self.outbox.depth([s.name for s in self.subscribers])
+        self.depths = depths
+        for name, d in depths.items():
+            metrics.OUTBOX_DEPTH.labels(subscriber=name).set(d.queued + d.buffered)
+            metrics.OUTBOX_OLDEST.labels(subscriber=name).set(d.oldest_age_s)
+        return depths
+
+    def readiness_details(self) -> dict[str, Any]:
+        """What ``/readyz`` reports: each subscriber's queue depth and oldest item's age, as of the last reading
+        (every ``DEPTH_EVERY_S``; the probe itself does not touch Redis)."""
+        return {
+            "outbox": {
+                name: {"queued": d.queued, "buffered": d.buffered, "oldest_age_s": round(d.oldest_age_s, 1)}
+                for name, d in self.depths.items()
+            }
+        }
 
     def run_once(self) -> int:
-        self.retry_due()
         records = poll_records(self.consumer, timeout_ms=500)
         if not records:
             return 0
@@ -204,113 +238,79 @@ class Alerter:
                 metrics.ALERTS_DEAD.labels(subscriber="-").inc()
                 continue
             wanted.extend((sub, routed.event) for sub in routed.subscribers)
-        requests = [ClaimRequest(sub.name, ev.story, alert_id(sub.name, ev.story.id)) for sub, ev in wanted]
-        claims = self.dedup.claim_many(requests)
-        disabled = self.endpoints.disabled([s.name for s in self.subscribers])
-        futures: list[tuple[str, Future[str]]] = []
-        to_buffer: list[Parked] = []
-        taken: set[str] = set()  # alert ids of this batch: a story twice in one batch is one alert
-        for (sub, event), req, claim in zip(wanted, requests, claims, strict=True):
-            if req.alert_id in taken:
-                self.totals["duplicates"] += 1
-                metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
-                logger.info("repeat in batch story=%s subscriber=%s", event.story.id, sub.name)
-                continue
-            item = self._fresh(sub, event, req.alert_id, claim)
-            if item is None:
-                continue
-            taken.add(req.alert_id)
-            if sub.name in disabled:
-                dead.append(self._disabled_letter(item))
-            elif sub.digest_seconds is not None:
-                to_buffer.append(item)
-            else:
-                futures.append((item.alert_id, self.lanes[sub.name].submit(self.deliverer.attempt_new, item)))
-        buffered = sum(self.digests.buffer(to_buffer))  # an error here (Redis down) rewinds the batch
-        self.totals["buffered"] += buffered
-        self.totals["duplicates"] += len(to_buffer) - buffered  # already sealed into a digest or delivered
-        outcomes = [(aid, f.result()) for aid, f in futures]
-        self.dedup.mark_delivered([aid for aid, outcome in outcomes if outcome == DELIVERED])
-        self.totals.update(outcome for _, outcome in outcomes)
+        if wanted:
+            self._enqueue(wanted)
         if dead:
             send_all(self.producer, dead)
-            self.totals[DEAD] += len(dead)
+            self._count(DEAD)
 
-    def _fresh(self, sub: Subscriber, event: MatchEvent, aid: str, claim: Claim) -> Parked | None:
-        if claim.is_duplicate_of_other(aid) or claim.delivered:
-            self.totals["duplicates"] += 1
-            metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
-            logger.info(
-                "duplicate story=%s subscriber=%s owner=%s how=%s", event.story.id, sub.name, claim.owner, claim.how
-            )
-            return None
-        alert = build_alert(sub, event, aid, self.settings.excerpt_chars, claim.duplicates)
-        return Parked(aid, sub.name, alert, attempts=0, last_error="")
-
-    def _disabled_letter(self, item: Parked) -> tuple[str, bytes, bytes]:
-        payload = {"subscriber": item.subscriber, "alert": item.alert, "attempts": 0}
-        logger.warning("endpoint disabled: dead-lettered alert=%s subscriber=%s", item.alert_id, item.subscriber)
-        metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
-        return (self.names.alerts_dlq, item.alert_id.encode(), dead_letter("endpoint disabled", payload=payload))
-
-    def retry_due(self) -> None:
-        self.seal_digests()
-        disabled = self.endpoints.disabled([s.name for s in self.subscribers])
-        for name, lane in self.lanes.items():
-            free = lane.sub.concurrency - lane.retries_in_flight
-            if free <= 0 or self.stopper.stopping:
+    def _enqueue(self, wanted: list[tuple[Subscriber, MatchEvent]]) -> None:
+        stories = list({ev.story.id: ev.story for _, ev in wanted}.values())
+        resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
+        for r in resolved.values():
+            metrics.CLUSTER_STORIES.observe(r.count)
+        old_seen = self._old_seen(wanted)
+        batches: dict[str, tuple[bool, list[Outgoing]]] = {}
+        order: list[tuple[Subscriber, MatchEvent]] = []
+        for (sub, event), seen in zip(wanted, old_seen, strict=True):
+            if seen:
+                self._duplicate(sub, event, "the previous layout")
                 continue
-            for item in self.retries.take_due(name, free):
-                if name in disabled:
-                    self.deliverer.dead(item, "endpoint disabled")
-                    continue
-                with lane.lock:
-                    lane.retries_in_flight += 1
-                lane.submit(self.deliverer.attempt_parked, item).add_done_callback(partial(self._retry_settled, lane))
+            res = resolved[event.story.id]
+            aid = alert_id(sub.name, event.story.id)
+            alert = build_alert(sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster)
+            item = Item(aid, sub.name, alert, clusters=[res.cluster])
+            batches.setdefault(sub.name, (sub.digest_seconds is not None, []))[1].append(Outgoing(item, res.cluster))
+            order.append((sub, event))
+        states = self.outbox.enqueue(batches)
+        at = {name: iter(s) for name, s in states.items()}
+        queued: set[str] = set()
+        for sub, event in order:
+            state = next(at[sub.name])
+            if state == QUEUED:
+                queued.add(sub.name)
+                self._count("buffered" if sub.digest_seconds is not None else "queued")
+            else:
+                self._duplicate(sub, event, "a re-poll" if state == REPEAT else "a copy of a story it had")
+        for name in queued:
+            lane = self.lanes.get(name)
+            if lane is not None:
+                lane.wake.set()
 
-    def seal_digests(self) -> None:
-        """Seal each subscriber's buffer once its oldest alert waited ``digest_seconds``; a subscriber whose
-        batching was turned off by a reload has what is left sealed at once."""
-        if self.stopper.stopping:
-            return
-        periods = {s.name: s.digest_seconds or 0.0 for s in self.subscribers}
-        for name in self.digests.due(periods):
-            self.digests.flush(name)
+    def _old_seen(self, wanted: list[tuple[Subscriber, MatchEvent]]) -> list[bool]:
+        if self.old is None or not self.old.active:
+            return [False] * len(wanted)
+        prints = {ev.story.id: self.clusters.story_prints(ev.story) for _, ev in wanted}
+        return self.old.seen([(s.name, alert_id(s.name, ev.story.id), prints[ev.story.id]) for s, ev in wanted])
 
-    def _retry_settled(self, lane: Lane, fut: Future[str]) -> None:
-        with lane.lock:
-            lane.retries_in_flight -= 1
-        exc = fut.exception()
-        if exc is not None:  # Redis or Kafka down: the item's lease runs out and it is due again
-            logger.warning("retry attempt failed subscriber=%s error=%s: %s", lane.sub.name, type(exc).__name__, exc)
-        else:
-            self.totals[fut.result()] += 1
+    def _duplicate(self, sub: Subscriber, event: MatchEvent, why: str) -> None:
+        self._count("duplicates")
+        metrics.ALERTS_DEDUPLICATED.labels(subscriber=sub.name).inc()
+        logger.info("duplicate story=%s subscriber=%s: %s", event.story.id, sub.name, why)
 
     def reload(self, cfg: Any) -> None:
         """Subscribers of a reloaded config (SIGHUP), between batches: a new or changed subscriber gets a new
-        lane; a removed or replaced lane finishes what it holds, then closes. Unchanged lanes keep their state."""
-        from workers.alerter.ssrf import webhook_client
-
+        lane; a removed or replaced lane finishes what it holds, then closes. Unchanged lanes keep their state.
+        A removed subscriber's queue stays in Redis (and expires with nothing) until it is configured again."""
         wanted = {s.name: s for s in cfg.subscribers}
         for name, lane in list(self.lanes.items()):
             if wanted.get(name) != lane.sub or cfg.secrets.get(name) != lane.secret:
-                del self.lanes[name]  # the Deliverer shares this dict: it stops routing to the old lane at once
-                lane.pool.shutdown(wait=True)
-                lane.client.close()
+                del self.lanes[name]
+                lane.close(close_client=True)
+        self.subscribers = list(cfg.subscribers)
         for name, sub in wanted.items():
             if name not in self.lanes:
-                client = webhook_client(local=sub.local, max_connections=sub.concurrency)
-                self.lanes[name] = Lane(sub, cfg.secrets[name], client)
-        self.subscribers = list(cfg.subscribers)
+                self.lanes[name] = Lane(sub, cfg.secrets[name], new_client(sub), self.deliverer).start()
 
     def close(self) -> None:
         for lane in self.lanes.values():
-            lane.pool.shutdown(wait=True, cancel_futures=False)
+            lane.close()
         logger.info(
-            "alerter stopped delivered=%d buffered=%d duplicates=%d parked=%d dead=%d",
+            "alerter stopped delivered=%d queued=%d buffered=%d duplicates=%d parked=%d dead=%d",
             self.totals[DELIVERED],
+            self.totals["queued"],
             self.totals["buffered"],
             self.totals["duplicates"],
-            self.totals["parked"],
+            self.totals[PARKED],
             self.totals[DEAD],
         )

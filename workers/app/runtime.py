@@ -199,7 +199,12 @@ def _connect(
     stack.callback(producer.close, timeout=cfg.settings.daemon.shutdown_timeout)
     stack.callback(producer.flush, timeout=cfg.settings.daemon.shutdown_timeout)
     readiness.add("kafka", lambda: kafka_reachable(env.kafka_bootstrap))
-    return [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
+    loops = [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
+    for loop in loops:
+        details = getattr(loop.worker, "readiness_details", None)
+        if details is not None:  # e.g. the alerter's outbox depths
+            readiness.detail(loop.role, details)
+    return loops
 
 
 def _run_loops(loops: list[Loop], stopper: Stopper, config_dir: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from workers.alerter.endpoints import Endpoints, EndpointState
-from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.alerter.outbox import Item, Outbox
 from workers.console.live import Tail
 from workers.core.names import Names
 from workers.infra.attemptlog import Attempt, AttemptLog
@@ -104,7 +104,7 @@ class ConsoleState:
         self.endpoints = Endpoints(
             alerter_redis, self.names, cfg.settings.alerter.disable_after_hours * 3600, refresh_s=0
         )
-        self.retries = RetryQueue(alerter_redis, self.names)
+        self.outbox = Outbox(alerter_redis, self.names, int(cfg.settings.alerter.dedup_retention_hours * 3600))
         self.attempts = AttemptLog(redis, self.names)
         self.subscribers: dict[str, Subscriber] = {s.name: s for s in cfg.subscribers}
         self._index = Index({}, {}, 0)
@@ -162,14 +162,15 @@ class ConsoleState:
         shown, page, pages = paginate(names, page, size)
         dead = Counter(d.subscriber for d in self.tail.dead_letters(self.names.alerts_dlq))
         last = self.attempts.latest(shown)
-        rows = [self._row(n, last.get(n), dead.get(n, 0)) for n in shown]
+        depth = self.outbox.depth(shown)
+        rows = [self._row(n, last.get(n), dead.get(n, 0), depth[n].queued) for n in shown]
         return Page(rows, len(names), page, pages, {"all": len(names), "disabled": self.index().disabled})
 
-    def _row(self, name: str, last: Attempt | None, dead: int) -> SubscriberRow:
+    def _row(self, name: str, last: Attempt | None, dead: int, queued: int | None = None) -> SubscriberRow:
         sub = self.subscribers[name]
-        return SubscriberRow(
-            name, sub.url, list(sub.topics), self.retries.size(name), self.endpoints.state(name), last, dead
-        )
+        if queued is None:
+            queued = self.outbox.depth([name])[name].queued
+        return SubscriberRow(name, sub.url, list(sub.topics), queued, self.endpoints.state(name), last, dead)
 
     def subscriber(self, name: str) -> SubscriberRow:
         letters = [d for d in self.tail.dead_letters(self.names.alerts_dlq) if d.subscriber == name]
@@ -200,10 +201,10 @@ class ConsoleState:
             views[aid] = AlertView(aid, "", state, newest.at, tries[::-1], newest.error)
         queued = set()
         for item, due in self._parked(name):
-            queued.add(item.alert_id)
-            known = views.get(item.alert_id)
-            views[item.alert_id] = AlertView(
-                item.alert_id,
+            queued.add(item.id)
+            known = views.get(item.id)
+            views[item.id] = AlertView(
+                item.id,
                 _title(item.alert),
                 "parked",
                 due,
@@ -212,7 +213,8 @@ class ConsoleState:
                 f"last error: {item.last_error or '-'}",
             )
         letters = [d for d in self.tail.dead_letters(self.names.alerts_dlq) if d.subscriber == name][:limit]
-        delivered = self._delivered([d.alert_id for d in letters])
+        # delivered since it was dead-lettered (a replay): its newest attempt says so
+        delivered = {aid for aid, view in views.items() if view.attempts and view.attempts[-1].outcome == "delivered"}
         for d in letters:
             known = views.get(d.alert_id)
             if d.alert_id in queued:
@@ -222,15 +224,9 @@ class ConsoleState:
             views[d.alert_id] = AlertView(d.alert_id, d.title, state, d.at, tries, d.reason, d.ref)
         return sorted(views.values(), key=lambda v: v.at, reverse=True)[:limit]
 
-    def _parked(self, name: str) -> list[tuple[Parked, float]]:
-        return self.retries.items(name)
-
-    def _delivered(self, alert_ids: list[str]) -> set[str]:
-        with self.redis.pipeline(transaction=False) as pipe:
-            for aid in alert_ids:
-                pipe.exists(self.names.sent(aid))
-            flags = pipe.execute()
-        return {aid for aid, flag in zip(alert_ids, flags, strict=True) if flag}
+    def _parked(self, name: str) -> list[tuple[Item, float]]:
+        """Its queued items (new, retrying, leased) with their due times, from the outbox."""
+        return self.outbox.items(name)
 
     def replay(self, name: str, ref: str | None = None, since: float | None = None, until: float | None = None) -> int:
         """Park a subscriber's dead-lettered alerts again, due now: the one at ``ref`` (partition:offset), or those

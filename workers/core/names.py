@@ -108,13 +108,37 @@ class Names:
     def legacy_feed_health(self, feed_name: str) -> str:
         return f"{self.key_prefix}feed:health:{feed_name}"
 
-    def dedup(self, subscriber: str, kind: str, value: str) -> str:
-        """A key of the first dedup layout (one per fingerprint or band), read only while upgrading."""
-        return f"{self.key_prefix}dedup:{subscriber}:{kind}:{value}"
-
     def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
-        """Hash of a subscriber's dedup entries written in one time slice (see ``workers.alerter.dedup``)."""
+        """Hash of a subscriber's dedup entries of the per-subscriber layout, read only while upgrading
+        (``workers.alerter.legacy``)."""
         return f"{self.key_prefix}dedup:{subscriber}:slice:{width_s}:{index}"
+
+    # The alerter's layout (``workers.alerter.dedup``, ``workers.alerter.outbox``). Every key one script or
+    # pipeline touches shares one hash tag, so each call stays on one Redis Cluster slot.
+    def cluster_index(self, width_s: int, index: int) -> str:
+        """Hash of the story fingerprints (exact and near-duplicate bands) filed in one time slice, for every
+        subscriber; all slices share the ``{fp}`` tag, as the resolve script reads several at once."""
+        return f"{self.key_prefix}{{fp}}:ix:{width_s}:{index}"
+
+    def cluster(self, cluster_id: str) -> str:
+        """Hash of a story cluster: its member stories (id -> feed, URL, first seen) and their count."""
+        return f"{self.key_prefix}{{c:{cluster_id}}}"
+
+    def outbox_queue(self, subscriber: str) -> str:
+        """Sorted set: item id -> when it may be attempted next (a lease end while a lane holds it)."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:q"
+
+    def outbox_buffer(self, subscriber: str) -> str:
+        """Sorted set: alert id -> when buffered, for a subscriber with digest batching."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:buf"
+
+    def outbox_items(self, subscriber: str) -> str:
+        """Hash: item id -> the item (payload, attempts, last error) of the queue and the buffer."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:items"
+
+    def delivered_markers(self, subscriber: str, width_s: int, index: int) -> str:
+        """Hash of "this cluster went to this subscriber" markers written in one time slice."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:m:{width_s}:{index}"
 
     def replayed(self, digest: str) -> str:
         """A story dead letter's value already replayed by ``wirewatch dlq replay --stories`` (its SHA-256)."""

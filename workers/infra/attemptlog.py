@@ -3,8 +3,8 @@
 One list per subscriber (``Names.attempts``), newest first, trimmed to ``KEEP`` entries and expiring
 ``RETENTION_S`` after the last write, so a removed subscriber leaves nothing behind. Each entry is one
 attempt: the alert id, when, the HTTP status (0 when nothing answered), the latency and the error. It is
-written where the alerter records an attempt's outcome (the hook the alerter still has to call: see
-docs/console.md) and read by the web console; writing it is one pipelined round trip per attempt.
+written by the alerter where it settles an attempt (``alerter.delivery.Deliverer.attempt``) and read by the
+web console; writing it is one pipelined round trip per attempt.
 """
 
 from __future__ import annotations

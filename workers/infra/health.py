@@ -31,6 +31,7 @@ class Readiness:
         self.role = role
         self.lock = threading.Lock()
         self.checks: dict[str, Check] = {}
+        self.details: dict[str, Callable[[], Any]] = {}
 
     def mark(self, name: str, ok: bool) -> None:
         self.add(name, lambda: ok)
@@ -38,6 +39,23 @@ class Readiness:
     def add(self, name: str, check: Check) -> None:
         with self.lock:
             self.checks[name] = check
+
+    def detail(self, name: str, fn: Callable[[], Any]) -> None:
+        """Figures ``/readyz`` reports beside the checks (e.g. the alerter's queue depths); they never fail it."""
+        with self.lock:
+            self.details[name] = fn
+
+    def described(self) -> dict[str, Any]:
+        with self.lock:
+            details = dict(self.details)
+        out: dict[str, Any] = {}
+        for name, fn in details.items():
+            try:
+                out[name] = fn()
+            except Exception as exc:  # a figure that cannot be read is shown as missing, never a crash
+                logger.debug("readiness detail failed detail=%s error=%s", name, type(exc).__name__)
+                out[name] = None
+        return out
 
     def evaluate(self) -> dict[str, bool]:
         with self.lock:
@@ -78,7 +96,10 @@ class HealthServer:
                 elif path == "/readyz":
                     checks = readiness.evaluate()
                     ok = bool(checks) and all(checks.values())
-                    self._json(200 if ok else 503, {"ready": ok, "role": readiness.role, "checks": checks})
+                    body = {"ready": ok, "role": readiness.role, "checks": checks}
+                    if readiness.details:
+                        body["details"] = readiness.described()
+                    self._json(200 if ok else 503, body)
                 else:
                     self._json(404, {"error": "not found", "paths": ["/metrics", "/healthz", "/readyz"]})
 

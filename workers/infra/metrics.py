@@ -74,6 +74,23 @@ ALERTS_DEAD = Counter(
 ALERTS_DEDUPLICATED = Counter(
     "wirewatch_alerts_deduplicated_total", "Alerts suppressed as repeats or syndicated copies", ["subscriber"]
 )
+DELIVERY_AGE = Histogram(
+    "wirewatch_alert_delivery_age_seconds",
+    "Time from an alert's enqueue in the outbox to its 2xx",
+    ["subscriber"],
+    buckets=_NETWORK_BUCKETS,
+)
+OUTBOX_DEPTH = Gauge(
+    "wirewatch_outbox_depth", "Items in a subscriber's outbox (queued, leased, buffered)", ["subscriber"]
+)
+OUTBOX_OLDEST = Gauge(
+    "wirewatch_outbox_oldest_age_seconds", "How long the oldest outbox item has waited", ["subscriber"]
+)
+CLUSTER_STORIES = Histogram(
+    "wirewatch_story_cluster_stories",
+    "Stories in a story's cluster when the alerter resolved it (1: the first of its kind)",
+    buckets=(1, 2, 3, 5, 10, 20, 50, 100),
+)
 DELIVERY_LATENCY = Histogram(
     "wirewatch_delivery_seconds", "Webhook POST time per attempt", ["subscriber"], buckets=_NETWORK_BUCKETS
 )

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from redis import Redis
@@ -25,7 +26,7 @@ from redis.retry import Retry
 
 from workers.settings.redis_url import is_cluster_url, parse_cluster_url, redacted
 
-__all__ = ["RedisClient", "RedisPipeline", "is_cluster", "make_redis", "ping_all", "redacted"]
+__all__ = ["RedisClient", "RedisPipeline", "is_cluster", "make_redis", "ping_all", "redacted", "run_scripts"]
 
 # Either client: the stages use only what both have (single-key commands, one-slot pipelines and scripts).
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -94,3 +95,19 @@ class RedisProbe:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+def run_scripts(client: Any, calls: Sequence[tuple[Any, Sequence[Any], Sequence[Any]]]) -> list[Any]:
+    """Run registered scripts ``(script, keys, args)`` in one non-transactional pipeline, in order.
+
+    On one Redis the pipeline sends EVALSHA and loads what the server lacks before it executes. redis-py refuses
+    EVALSHA in a Redis Cluster pipeline, so there each call is an EVAL of the script's text (the server caches
+    it by its digest); the pipeline is split per primary, and each call's keys are of one slot."""
+    cluster = is_cluster(client)
+    with client.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            if cluster:
+                pipe.execute_command("EVAL", script.script, len(keys), *keys, *args)
+            else:
+                script(keys=keys, args=args, client=pipe)
+        return list(pipe.execute())

@@ -1,8 +1,8 @@
 """`wirewatch dlq list|replay [--stories]`: the dead-letter topics of alerts (default) and of stories.
 
-Replaying alerts parks each one again in the Redis retry queue, due now, under its own webhook-id, so a
-running alerter delivers it and a receiver that got it before drops the repeat; alerts already
-delivered since are skipped. Replaying stories produces their original bytes to the stories topic, once:
+Replaying alerts queues each one again in its subscriber's outbox, due now, under its own webhook-id, so a
+running alerter delivers it and a receiver that got it before drops the repeat; a dead letter already
+replayed is skipped. Replaying stories produces their original bytes to the stories topic, once:
 each replayed value is remembered in Redis (its SHA-256, for the dead-letter retention), so a story the
 filter dead-letters again is not replayed again by the next run, and the DLQ does not grow run after run.
 Those marks share the ``{dlq}`` hash tag, so a run reads and writes them in one-slot pipelines (Redis Cluster);
@@ -45,15 +45,18 @@ def replay_alerts(
     names: Any,
     subscriber: str | None = None,
     only: Callable[[dict[str, Any]], bool] | None = None,
+    ttl: int = 30 * 86400,
 ) -> int:
-    """Park every dead-lettered alert (of one subscriber, or all; ``only`` picks among their envelopes, as the web
-    portal's replay of one alert or a time range does) again, due now; return how many."""
+    """Queue every dead-lettered alert (of one subscriber, or all; ``only`` picks among their envelopes, as the web
+    portal's replay of one alert or a time range does) again in its subscriber's outbox, due now; return how
+    many. Each dead letter is replayed once (its SHA-256 is remembered for ``ttl``): one that is dead-lettered
+    again is a new dead letter, replayed by the next run."""
     from workers.alerter.digest import payload_id
-    from workers.alerter.retryqueue import Parked, RetryQueue
+    from workers.alerter.outbox import Item, Outbox
     from workers.core.deadletter import parse
     from workers.infra.kafka import read_all
 
-    queue = RetryQueue(redis, names)
+    outbox = Outbox(redis, names, 3600)
     count = 0
     for rec in read_all(bootstrap, names.alerts_dlq):
         body = parse(rec)
@@ -64,10 +67,14 @@ def replay_alerts(
             continue
         if only is not None and not only(body):
             continue
-        aid = payload_id(payload["alert"])  # an alert's id, or a digest's
-        if redis.exists(names.sent(aid)):
+        mark = names.replayed(hashlib.sha256(rec.value or b"").hexdigest())
+        if redis.exists(mark):
             continue
-        queue.park(Parked(aid, str(payload["subscriber"]), payload["alert"], 0, "replayed"), time.time())
+        alert = payload["alert"]
+        clusters = [a.get("cluster", {}).get("id", "") for a in alert.get("alerts", [alert])]
+        item = Item(payload_id(alert), str(payload["subscriber"]), alert, 0, "replayed", time.time(), clusters)
+        outbox.put(item)
+        redis.set(mark, 1, ex=ttl)  # after the put: a failed put is replayed next time
         count += 1
     return count
 
@@ -93,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{rec.partition}:{rec.offset}\t{(rec.key or b'').decode(errors='replace')}\t{who}\t{body['reason']}")
         return 0
     if not args.stories:
-        print(f"parked {replay_alerts(env.kafka_bootstrap, redis, names)} alert(s) for delivery")
+        ttl = int(cfg.settings.kafka.dlq_retention_hours * 3600)
+        print(f"queued {replay_alerts(env.kafka_bootstrap, redis, names, ttl=ttl)} alert(s) for delivery")
         return 0
     from workers.infra.kafka import make_producer, send_all
 

@@ -1,6 +1,7 @@
 """`wirewatch subscribers list|test NAME|enable NAME|replay NAME`: endpoint state and recovery.
 
-``list`` shows each endpoint's state (ok, failing since, disabled and why) and its parked alerts;
+``list`` shows each endpoint's state (ok, failing since, disabled and why) and its outbox (queued, buffered,
+oldest item's age);
 ``test`` sends one signed ``webhook.test`` message and prints the answer; ``enable`` clears the
 disabled state; ``replay`` parks the subscriber's dead-lettered alerts again (see ``dlq replay``).
 Secrets are never printed.
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from workers.alerter.endpoints import Endpoints
-    from workers.alerter.retryqueue import RetryQueue
+    from workers.alerter.outbox import Outbox
     from workers.app.configure import load_config
     from workers.infra.redis import make_redis
     from workers.settings.env import Env
@@ -41,7 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     endpoints = Endpoints(redis, cfg.names, cfg.settings.alerter.disable_after_hours * 3600)
     by_name = {s.name: s for s in cfg.subscribers}
     if args.action == "list":
-        queue = RetryQueue(redis, cfg.names)
+        depths = Outbox(redis, cfg.names, int(cfg.settings.alerter.dedup_retention_hours * 3600)).depth(
+            [s.name for s in cfg.subscribers]
+        )
         for s in cfg.subscribers:
             st = endpoints.state(s.name)
             state = (
@@ -49,7 +52,10 @@ def _run(args: argparse.Namespace) -> int:
                 if st.disabled
                 else (f"failing since {time.ctime(st.failing_since)}" if st.failing_since else "ok")
             )
-            print(f"{s.name}\t{s.url}\ttopics={','.join(s.topics)}\tparked={queue.size(s.name)}\t{state}")
+            print(
+                f"{s.name}\t{s.url}\ttopics={','.join(s.topics)}\tqueued={depths[s.name].queued}\t"
+                f"buffered={depths[s.name].buffered}\toldest={depths[s.name].oldest_age_s:.0f}s\t{state}"
+            )
         return 0
     if not args.name or args.name not in by_name:
         raise ConfigError(f"{config_dir(args)}/subscribers.yaml: no subscriber named {args.name!r}")
@@ -62,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
         if endpoints.state(name).disabled:
             print(f"{name}: still disabled; alerts replayed now will be dead-lettered again (enable it first)")
-        print(f"{name}: parked {replay_alerts(env.kafka_bootstrap, redis, cfg.names, name)} alert(s) for delivery")
+        print(f"{name}: queued {replay_alerts(env.kafka_bootstrap, redis, cfg.names, name)} alert(s) for delivery")
     else:
         return _test(by_name[name], cfg.secrets[name].get_secret_value(), cfg.settings.alerter.delivery_timeout)
     return 0

@@ -1,0 +1,318 @@
+"""The outbox: each subscriber's durable queue of alerts in Redis, and its "cluster delivered" markers.
+
+A batch of matches ends here: ``enqueue`` checks each alert's cluster against the subscriber's markers and,
+for a cluster the subscriber has not had, writes the marker and appends the alert to the subscriber's queue
+in one script per subscriber. After that the batch's offsets are committed; no endpoint is ever waited for.
+
+An item lives in one hash (``items``: id -> payload, attempts, last error) and in one of two sorted sets:
+
+- ``q``: deliverable, scored by when it may be attempted: its enqueue time (so first in, first attempted), a
+  retry's due time, or, while a lane holds it, the end of its lease. ``take`` leases the first due items in
+  one script; the lane renews the leases of what it holds until each item is settled, so an item is never
+  due again while a lane still works on it, and an alerter killed with items in hand lets them fall due
+  again when their leases end.
+- ``buf``: a digest subscriber's alerts waiting to be sealed into one digest item of ``q``.
+
+``settle`` (or ``take``, which settles what a lane finished before it leases more) is the one place an item
+leaves the queue: delivered, or dead-lettered. A retry is the same item
+with a new due time (``reschedule``). The markers say "this cluster went to this subscriber": written with
+the enqueue, in hashes of time slices like the cluster index, 12-byte field (the cluster) and 12-byte value
+(the alert's first 8 bytes + time), so a later copy or a re-poll within retention is recognised. Every key
+of a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from workers.core.names import Names, as_text
+from workers.infra.redis import run_scripts
+
+QUEUED, REPEAT, COPY = 0, 1, 2  # what ``enqueue`` did with an alert: queued, already had it, had its cluster
+SLICES = 4
+
+ENQUEUE_LUA = """
+-- KEYS: the marker slices, oldest first (the last is the current one), then the target set (q or buf),
+--       then the items hash
+-- ARGV: 1 now, 2 retention s, 3 TTL of the current slice, then per alert: marker field, marker owner
+--       (8 bytes), item id, score, item json
+-- returns one state per alert: 0 queued, 1 this alert had the marker already, 2 another alert had it
+local now, ttl, slice_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local nslices = #KEYS - 2
+local target, items = KEYS[nslices + 1], KEYS[nslices + 2]
+local fields = {}
+for j = 4, #ARGV, 5 do fields[#fields + 1] = ARGV[j] end
+local got = {}
+for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
+local written = {}  -- markers written by this call, so copies within one batch see each other
+local stamp = struct.pack('>I4', now)
+local out, writes = {}, {}
+for a = 1, #fields do
+  local j = 4 + (a - 1) * 5
+  local f, mine = ARGV[j], ARGV[j + 1]
+  local owner = written[f]
+  if not owner then
+    for s = 1, nslices do
+      local v = got[s][a]
+      if v and struct.unpack('>I4', v, 9) + ttl > now then owner = string.sub(v, 1, 8) end
+    end
+  end
+  if not owner then
+    written[f] = mine
+    writes[#writes + 1] = f
+    writes[#writes + 1] = mine .. stamp
+    if redis.call('HSETNX', items, ARGV[j + 2], ARGV[j + 4]) == 1 then
+      redis.call('ZADD', target, ARGV[j + 3], ARGV[j + 2])
+    end
+    out[a] = 0
+  elseif owner == mine then
+    out[a] = 1
+  else
+    out[a] = 2
+  end
+end
+if #writes > 0 then
+  redis.call('HSET', KEYS[nslices], unpack(writes))
+  redis.call('EXPIRE', KEYS[nslices], slice_ttl)
+end
+return out
+"""
+
+TAKE_LUA = """
+-- KEYS: 1 queue, 2 items; ARGV: now, lease end, limit, then the ids of items to settle first.
+-- Settles those, then leases and returns the first due items, in order.
+if #ARGV > 3 then
+  local done = {unpack(ARGV, 4)}
+  redis.call('ZREM', KEYS[1], unpack(done))
+  redis.call('HDEL', KEYS[2], unpack(done))
+end
+local out = {}
+if tonumber(ARGV[3]) <= 0 then return out end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  local raw = redis.call('HGET', KEYS[2], id)
+  if raw then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    table.insert(out, raw)
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+"""
+
+SETTLE_LUA = """
+-- KEYS: 1 queue, 2 items; ARGV: the item ids
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+return redis.call('HDEL', KEYS[2], unpack(ARGV))
+"""
+
+RESCHEDULE_LUA = """
+-- KEYS: 1 queue, 2 items; ARGV: item id, item json, due. An item settled meanwhile stays settled.
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+PUT_LUA = """
+-- KEYS: 1 queue, 2 items; ARGV: item id, item json, due. Adds an item unless it is queued already.
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+SEAL_LUA = """
+-- KEYS: 1 buffer, 2 queue, 3 items; ARGV: 1 digest id, 2 digest item json, 3 due, then the alert ids
+for i = 4, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then return 0 end
+end
+for i = 4, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+
+@dataclass
+class Item:
+    """One entry of a subscriber's queue: an alert, or a digest of alerts."""
+
+    id: str  # the webhook-id: the alert id, or the digest id
+    subscriber: str
+    alert: dict[str, Any]
+    attempts: int = 0  # attempts made so far
+    last_error: str = ""
+    queued_at: float = 0.0
+    clusters: list[str] = field(default_factory=list)  # the cluster of each alert it carries (for `duplicates`)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Item:
+        return cls(**json.loads(raw))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An alert to enqueue: its item and the cluster it belongs to."""
+
+    item: Item
+    cluster: str  # ``cl_`` + hex
+
+
+@dataclass(frozen=True)
+class Depth:
+    queued: int  # items in the queue (new, retrying, leased)
+    buffered: int  # alerts waiting for their digest
+    oldest_age_s: float  # how long the oldest of them has waited (0 when empty)
+
+
+def marker_field(cluster: str) -> bytes:
+    return bytes.fromhex(cluster.removeprefix("cl_"))[:12]
+
+
+def marker_owner(alert_id: str) -> bytes:
+    return bytes.fromhex(alert_id.removeprefix("msg_"))[:8]
+
+
+class Outbox:
+    def __init__(self, redis: Any, names: Names, retention_s: int, *, clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.names = names
+        self.retention_s = max(1, retention_s)
+        self.slice_s = max(1, self.retention_s // SLICES)
+        self.clock = clock
+        self._enqueue = redis.register_script(ENQUEUE_LUA)
+        self._take = redis.register_script(TAKE_LUA)
+        self._settle = redis.register_script(SETTLE_LUA)
+        self._reschedule = redis.register_script(RESCHEDULE_LUA)
+        self._put = redis.register_script(PUT_LUA)
+        self._seal = redis.register_script(SEAL_LUA)
+
+    def marker_keys(self, subscriber: str, now: int) -> list[str]:
+        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
+        return [self.names.delivered_markers(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+
+    def _q(self, subscriber: str) -> list[str]:
+        return [self.names.outbox_queue(subscriber), self.names.outbox_items(subscriber)]
+
+    def enqueue(self, batches: Mapping[str, tuple[bool, Sequence[Outgoing]]]) -> dict[str, list[int]]:
+        """Per subscriber (name -> (digest?, alerts in batch order)): mark and enqueue its alerts, one script
+        per subscriber and one pipeline for all. Returns each alert's state (QUEUED, REPEAT, COPY)."""
+        now = self.clock()
+        t = int(now)
+        names = [n for n, (_, outs) in batches.items() if outs]
+        if not names:
+            return {}
+        ttl = (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
+        calls = []
+        for name in names:
+            digest, outs = batches[name]
+            target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
+            keys = [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
+            args: list[Any] = [t, self.retention_s, ttl]
+            for i, out in enumerate(outs):
+                out.item.queued_at = now
+                # scores a microsecond apart keep a batch's order within one subscriber
+                args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
+                args.append(out.item.to_json())
+            calls.append((self._enqueue, keys, args))
+        replies = run_scripts(self.redis, calls)
+        return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
+
+    def take(self, subscriber: str, limit: int, lease_s: float, settle: Sequence[str] = ()) -> list[Item]:
+        """Settle the items ``settle`` names (see ``settle``), then lease and return up to ``limit`` of a
+        subscriber's due items, first due first: a lane's one round trip per round."""
+        now = self.clock()
+        raws = self._take(keys=self._q(subscriber), args=[now, now + lease_s, limit, *settle])
+        return [Item.from_json(r) for r in raws]
+
+    def renew(self, subscriber: str, ids: Sequence[str], lease_s: float) -> None:
+        """Push the leases of items a lane still holds (only those still queued) to ``lease_s`` from now."""
+        if ids:
+            end = self.clock() + lease_s
+            self.redis.zadd(self.names.outbox_queue(subscriber), dict.fromkeys(ids, end), xx=True)
+
+    def settle(self, subscriber: str, ids: Sequence[str]) -> None:
+        """These items are done with: delivered (2xx) or dead-lettered. The only way out of the queue; a lane
+        settles what its workers finished since it last looked, in one call."""
+        if ids:
+            self._settle(keys=self._q(subscriber), args=list(ids))
+
+    def reschedule(self, item: Item, due: float) -> bool:
+        """Keep the item, with its attempts and last error, due again at ``due``."""
+        return bool(self._reschedule(keys=self._q(item.subscriber), args=[item.id, item.to_json(), due]))
+
+    def put(self, item: Item, due: float | None = None, *, buffered: bool = False) -> bool:
+        """Queue (or buffer for a digest) an item built elsewhere: a replayed dead letter, an item of the old
+        retry queue. An item already there is left as it is."""
+        due = self.clock() if due is None else due
+        n = item.subscriber
+        target = self.names.outbox_buffer(n) if buffered else self.names.outbox_queue(n)
+        return bool(self._put(keys=[target, self.names.outbox_items(n)], args=[item.id, item.to_json(), due]))
+
+    def buffered(self, subscriber: str, limit: int) -> tuple[float | None, list[Item]]:
+        """When the oldest buffered alert was buffered, and the first ``limit`` buffered items."""
+        entries: Any = self.redis.zrange(self.names.outbox_buffer(subscriber), 0, limit - 1, withscores=True)
+        if not entries:
+            return None, []
+        ids = [as_text(i) for i, _ in entries]
+        raws: Any = self.redis.hmget(self.names.outbox_items(subscriber), ids)
+        return float(entries[0][1]), [Item.from_json(r) for r in raws if r is not None]
+
+    def oldest_buffered(self, subscriber: str) -> float | None:
+        first: Any = self.redis.zrange(self.names.outbox_buffer(subscriber), 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    def seal(self, digest: Item, alert_ids: Sequence[str]) -> bool:
+        """Move buffered alerts into one digest item, due now; False when one of them left the buffer."""
+        keys = [self.names.outbox_buffer(digest.subscriber), *self._q(digest.subscriber)]
+        args = [digest.id, digest.to_json(), self.clock(), *alert_ids]
+        return bool(self._seal(keys=keys, args=args))
+
+    def depth(self, subscribers: Sequence[str]) -> dict[str, Depth]:
+        """Queue depth and oldest item's age per subscriber, one pipeline. The age is read from the first ten
+        items in line and the oldest buffered alert, not from every item."""
+        if not subscribers:
+            return {}
+        now = self.clock()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in subscribers:
+                pipe.zcard(self.names.outbox_queue(name))
+                pipe.zcard(self.names.outbox_buffer(name))
+                pipe.zrange(self.names.outbox_queue(name), 0, 9)
+                pipe.zrange(self.names.outbox_buffer(name), 0, 0, withscores=True)
+            replies = pipe.execute()
+        first: dict[str, list[Any]] = {}
+        with self.redis.pipeline(transaction=False) as pipe:
+            for i, name in enumerate(subscribers):
+                ids = replies[4 * i + 2]
+                first[name] = ids
+                if ids:
+                    pipe.hmget(self.names.outbox_items(name), ids)
+            heads = iter(pipe.execute())
+        out = {}
+        for i, name in enumerate(subscribers):
+            queued, buffered, _, head = replies[4 * i : 4 * i + 4]
+            times = [float(head[0][1])] if head else []
+            if first[name]:
+                times += [Item.from_json(r).queued_at for r in next(heads) if r is not None]
+            out[name] = Depth(int(queued), int(buffered), max(0.0, now - min(times)) if times else 0.0)
+        return out
+
+    def items(self, subscriber: str) -> list[tuple[Item, float]]:
+        """A subscriber's queued items with their due times, first due first (for the CLI and tests)."""
+        entries: Any = self.redis.zrange(self.names.outbox_queue(subscriber), 0, -1, withscores=True)
+        if not entries:
+            return []
+        raws: Any = self.redis.hmget(self.names.outbox_items(subscriber), [i for i, _ in entries])
+        return [(Item.from_json(r), float(s)) for (_, s), r in zip(entries, raws, strict=True) if r is not None]
