@@ -27,8 +27,10 @@ from redis import Redis
 from workers.alerter.worker import Alerter
 from workers.app.configure import load_config
 from workers.core.errors import ConfigError, WirewatchError
+from workers.core.names import Names
 from workers.filter.worker import FilterWorker
 from workers.infra import metrics
+from workers.infra.groupwatch import GroupWatch
 from workers.infra.health import HealthServer, Readiness
 from workers.infra.kafka import (
     client_id,
@@ -167,7 +169,7 @@ def _connect(
     stack.callback(producer.close, timeout=cfg.settings.daemon.shutdown_timeout)
     stack.callback(producer.flush, timeout=cfg.settings.daemon.shutdown_timeout)
     readiness.add("kafka", lambda: kafka_reachable(env.kafka_bootstrap))
-    return [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
+    return [_build(role, cfg, env, producer, redis, stopper, stack, readiness) for role in roles]
 
 
 def _run_loops(loops: list[Loop], stopper: Stopper, config_dir: Path) -> None:
@@ -221,6 +223,33 @@ STAGES: dict[str, type[Poller] | type[FilterWorker] | type[Alerter]] = {
 }
 
 
-def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Redis, stopper: Stopper, stack: ExitStack) -> Loop:
+# The group and topic of each consuming stage, watched for a stall (workers/infra/stall.py).
+CONSUMES: dict[str, Callable[[Names], tuple[str, str]]] = {
+    "filter": lambda n: (n.filter_group, n.stories),
+    "alert": lambda n: (n.alerter_group, n.matches),
+}
+
+
+def _build(
+    role: str,
+    cfg: Config,
+    env: Env,
+    producer: Any,
+    redis: Redis,
+    stopper: Stopper,
+    stack: ExitStack,
+    readiness: Readiness,
+) -> Loop:
     worker = STAGES[role].from_settings(cfg, env, producer, redis, stopper, stack)
-    return Loop(role, worker, worker.after_batch)
+    if not isinstance(worker, FilterWorker | Alerter):
+        return Loop(role, worker, worker.after_batch)
+    group, topic = CONSUMES[role](cfg.names)
+    watch = GroupWatch(env.kafka_bootstrap, group, topic, cfg.settings.kafka).start()
+    stack.callback(watch.close)
+    readiness.add(f"group {group}", lambda: watch.ready)
+
+    def after() -> None:
+        worker.after_batch()
+        watch.observe(worker.consumer)
+
+    return Loop(role, worker, after)

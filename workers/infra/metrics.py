@@ -53,6 +53,12 @@ DELIVERY_LATENCY = Histogram(
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag", "Records behind the end of the partition", ["group", "topic", "partition"]
 )
+CONSUMER_STALLS = Counter(
+    "wirewatch_consumer_stalls_total",
+    "Times a consumer was found stalled: its group lags and nothing advanced for longer than the bound",
+    ["group"],
+)
+CONSUMER_STALLED = Gauge("wirewatch_consumer_stalled", "1 while this consumer is stalled (see the counter)", ["group"])
 READY = Gauge("wirewatch_ready", "1 when connected to Kafka and Redis with config loaded", ["role"])
 CONFIG_RELOADS = Counter("wirewatch_config_reloads_total", "SIGHUP reloads by result (ok, error)", ["result"])
 
