@@ -5,6 +5,7 @@ session timeout; the group watch reports a group that lags without progress, onc
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 
@@ -34,17 +35,29 @@ def new_topic(bootstrap: str, partitions: int) -> str:
     return topic
 
 
-def held(consumer: KafkaConsumer) -> set[int]:
-    return {tp.partition for tp in consumer.assignment()}
+class Member(threading.Thread):
+    """A consumer polled by a thread of its own (kafka-python clients are not thread-safe): members join
+    together only while each keeps polling."""
 
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        super().__init__(daemon=True)
+        self.consumer = consumer
+        self.held: set[int] = set()
+        self.stop = threading.Event()
+        self.closed = threading.Event()
 
-def join_both(a: KafkaConsumer, b: KafkaConsumer) -> None:
-    def split() -> bool:
-        a.poll(timeout_ms=100)
-        b.poll(timeout_ms=100)
-        return len(held(a)) == 2 and len(held(b)) == 2
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                self.consumer.poll(timeout_ms=100)
+                self.held = {tp.partition for tp in self.consumer.assignment()}
+        finally:
+            self.consumer.close(autocommit=False)  # what a daemon does on SIGTERM
+            self.closed.set()
 
-    wait_until(split, timeout=30, interval=0, what="both members holding two partitions")
+    def close(self) -> None:
+        self.stop.set()
+        self.closed.wait(30)
 
 
 @pytest.mark.parametrize("leave", [False, True])
@@ -54,29 +67,26 @@ def test_a_closed_member_leaves_the_group_only_when_configured(
     topic = new_topic(bootstrap, 4)
     group = f"g-{uuid.uuid4().hex[:8]}"
     settings = KafkaSettings(session_timeout_ms=SESSION_MS, leave_group_on_close=leave)
-    a = make_consumer(bootstrap, topic, group, settings, "member-a")
-    b = make_consumer(bootstrap, topic, group, settings, "member-b")
+    a = Member(make_consumer(bootstrap, topic, group, settings, "member-a"))
+    b = Member(make_consumer(bootstrap, topic, group, settings, "member-b"))
+    a.start()
+    b.start()
     try:
-        join_both(a, b)
+        wait_until(lambda: len(a.held) == len(b.held) == 2, timeout=30, what="both members holding two partitions")
         caplog.set_level(logging.INFO, logger="kafka")
-        a.close(autocommit=False)  # what a daemon does on SIGTERM
+        a.close()
         stopped = time.monotonic()
         left = [r for r in caplog.records if r.getMessage().startswith("Leaving consumer group")]
         assert bool(left) is leave
         if leave:
             return  # the handover after a leave is the broker's business; only the request was in question
-        wait_until(
-            lambda: b.poll(timeout_ms=100) is not None and held(b) == {0, 1, 2, 3},
-            timeout=30,
-            interval=0,
-            what="the survivor holding every partition",
-        )
+        wait_until(lambda: b.held == {0, 1, 2, 3}, timeout=30, interval=0.05, what="the survivor holding all")
         moved = time.monotonic() - stopped
         # the coordinator drops the silent member after one session timeout, then the survivor rejoins
         assert SESSION_MS / 1000 * 0.8 < moved < SESSION_MS / 1000 * 3, moved
     finally:
-        a.close(autocommit=False)
-        b.close(autocommit=False)
+        a.close()
+        b.close()
 
 
 class Clock:
