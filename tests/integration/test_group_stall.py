@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.stage_support import SUBSCRIBERS, Replica, alerts, good_story, produce_stories, replica_starter, subscribers
-from tests.support import Daemon, wirewatch
+from tests.support import ROOT, Daemon
 from workers.core.names import Names
 from workers.devstack.receiver import Receiver
 from workers.infra.stall import probe_interval, stall_bound
@@ -45,8 +47,14 @@ def wait_for(predicate: Callable[[], Any], until: float, interval: float = 0.25)
     return bool(predicate())
 
 
+@pytest.mark.timeout(900 if LEAVE else 180)  # real stalls, each stage stopped, reset and started again
 def test_a_replica_stopped_during_a_rebalance_never_stalls_a_group_unseen(
-    make_config: Any, daemons: Callable[..., Daemon], receiver: Receiver, bootstrap: str, names: Names
+    make_config: Any,
+    daemons: Callable[..., Daemon],
+    daemon_env: dict[str, str],
+    receiver: Receiver,
+    bootstrap: str,
+    names: Names,
 ) -> None:
     cfg = make_config(
         feeds=[{"name": "wire", "url": "http://127.0.0.1:1/wire.xml"}],
@@ -101,6 +109,7 @@ def test_a_replica_stopped_during_a_rebalance_never_stalls_a_group_unseen(
 
         ok = wait_for(progressed_or_reported, stopped_at + BOUND + 3 * probe_interval(SESSION_MS) + 5)
         row: dict[str, Any] = {"round": rnd, "delivered": ok, "reported": {k: round(v, 1) for k, v in seen.items()}}
+        print(f"round {rnd}: {row}", flush=True)
         if not ok:
             # a stall: every stalled stage must have said so, within the bound, in /readyz and the metric
             assert seen, f"round {rnd}: alerts missing and no replica reports a stall: {alerts(receiver)}"
@@ -110,7 +119,14 @@ def test_a_replica_stopped_during_a_rebalance_never_stalls_a_group_unseen(
             for role in seen:  # the way out: stop the stage, reset its group, start it again
                 for r in stages[role]:
                     assert r.daemon.terminate() == 0
-                proc = wirewatch("kafka", "reset-group", role, "--config", str(cfg))
+                proc = subprocess.run(
+                    [sys.executable, "-m", "workers", "kafka", "reset-group", role, "--config", str(cfg)],
+                    capture_output=True,
+                    text=True,
+                    env=daemon_env,
+                    cwd=ROOT,
+                    timeout=120,
+                )
                 assert proc.returncode == 0, proc.stderr
                 stages[role] = [start(role), start(role)]
             assert wait_for(delivered, time.monotonic() + 90), alerts(receiver)
