@@ -5,8 +5,8 @@ SIGTERM meanwhile ends the start-up with exit 0); a consumer checks that kafka-p
 codec (exit 1 naming the missing package, since one such record would stall it); open the health port (``/readyz``
 says false until connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not
 a crash-loop); create the Kafka topics if missing (as `wirewatch kafka init` does: configured partitions,
-replication and retention); build each stage by its ``from_settings()``, with a group watch beside each consumer (``infra.groupwatch``:
-``/readyz`` says false while its group is stalled); then loop. ``wirewatch run`` runs the
+replication and retention); build each stage by its ``from_settings()``, with a group watch beside each consumer
+(``infra.groupwatch``: ``/readyz`` says false while its group is stalled); then loop. ``wirewatch run`` runs the
 three loops in threads of one process, sharing the producer and the Redis client. SIGHUP reloads feeds, topics
 and subscribers between batches (settings need a restart). Shutdown: each loop ends after its current batch,
 then the consumers close without committing more, the producer flushes, every client is closed, within the
