@@ -109,6 +109,8 @@ def test_a_replica_stopped_during_a_rebalance_never_stalls_a_group_unseen(
 
         ok = wait_for(progressed_or_reported, stopped_at + BOUND + 3 * probe_interval(SESSION_MS) + 5)
         row: dict[str, Any] = {"round": rnd, "delivered": ok, "reported": {k: round(v, 1) for k, v in seen.items()}}
+        if ok:
+            row["delivered_after_s"] = round(time.monotonic() - stopped_at, 1)
         print(f"round {rnd}: {row}", flush=True)
         if not ok:
             # a stall: every stalled stage must have said so, within the bound, in /readyz and the metric
