@@ -22,13 +22,14 @@ from workers.settings.config import DaemonSettings, Settings
 
 
 @pytest.mark.integration
-def test_run_all_three_in_one_process(servers, make_config, daemons, secret):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_run_all_three_in_one_process(servers, make_config, daemons, secret, names):  # type: ignore[no-untyped-def]  # noqa: F811
     _feeds, receiver, cfg = seed_pipeline(servers, make_config)
     port = free_port()
     proc = daemons("run", cfg, WIREWATCH_HEALTH_PORT=str(port), WIREWATCH_SHUTDOWN_TIMEOUT="15")
     wait_until(lambda: posts_for(receiver, "dprk-desk"), 60, what="the seed alert")
     status, body = wait_until(lambda: (r := readyz(port))[0] == 200 and r, 10, what="ready")
-    assert body["role"] == "run" and set(body["checks"]) == {"config", "kafka", "redis"}
+    groups = {f"group {n}" for n in (names.filter_group, names.alerter_group)}
+    assert body["role"] == "run" and set(body["checks"]) == {"config", "kafka", "redis"} | groups
     assert sample(port, "wirewatch_stories_new_total", feed="ani") == 1
     assert sample(port, "wirewatch_alerts_delivered_total", subscriber="dprk-desk") == 1
     assert proc.terminate(timeout=25) == 0

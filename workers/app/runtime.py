@@ -5,7 +5,8 @@ SIGTERM meanwhile ends the start-up with exit 0); a consumer checks that kafka-p
 codec (exit 1 naming the missing package, since one such record would stall it); open the health port (``/readyz``
 says false until connected); connect to Redis and Kafka with backoff (a server that is not up yet is waited for, not
 a crash-loop); create the Kafka topics if missing (as `wirewatch kafka init` does: configured partitions,
-replication and retention); build each stage by its ``from_settings()``; then loop. ``wirewatch run`` runs the
+replication and retention); build each stage by its ``from_settings()``, with a group watch beside each consumer
+(``infra.groupwatch``: ``/readyz`` says false while its group is stalled); then loop. ``wirewatch run`` runs the
 three loops in threads of one process, sharing the producer and the Redis client. SIGHUP reloads feeds, topics
 and subscribers between batches (settings need a restart). Shutdown: each loop ends after its current batch,
 then the consumers close without committing more, the producer flushes, every client is closed, within the
@@ -25,8 +26,10 @@ from typing import Any, TypeVar
 from workers.alerter.worker import Alerter
 from workers.app.configure import load_config
 from workers.core.errors import ConfigError, WirewatchError
+from workers.core.names import Names
 from workers.filter.worker import FilterWorker
 from workers.infra import metrics
+from workers.infra.groupwatch import GroupWatch
 from workers.infra.health import HealthServer, Readiness
 from workers.infra.kafka import (
     client_id,
@@ -199,7 +202,7 @@ def _connect(
     stack.callback(producer.close, timeout=cfg.settings.daemon.shutdown_timeout)
     stack.callback(producer.flush, timeout=cfg.settings.daemon.shutdown_timeout)
     readiness.add("kafka", lambda: kafka_reachable(env.kafka_bootstrap))
-    loops = [_build(role, cfg, env, producer, redis, stopper, stack) for role in roles]
+    loops = [_build(role, cfg, env, producer, redis, stopper, stack, readiness) for role in roles]
     for loop in loops:
         details = getattr(loop.worker, "readiness_details", None)
         if details is not None:  # e.g. the alerter's outbox depths
@@ -258,6 +261,33 @@ STAGES: dict[str, type[Poller] | type[FilterWorker] | type[Alerter]] = {
 }
 
 
-def _build(role: str, cfg: Config, env: Env, producer: Any, redis: Any, stopper: Stopper, stack: ExitStack) -> Loop:
+# The group and topic of each consuming stage, watched for a stall (workers/infra/stall.py).
+CONSUMES: dict[str, Callable[[Names], tuple[str, str]]] = {
+    "filter": lambda n: (n.filter_group, n.stories),
+    "alert": lambda n: (n.alerter_group, n.matches),
+}
+
+
+def _build(
+    role: str,
+    cfg: Config,
+    env: Env,
+    producer: Any,
+    redis: Any,
+    stopper: Stopper,
+    stack: ExitStack,
+    readiness: Readiness,
+) -> Loop:
     worker = STAGES[role].from_settings(cfg, env, producer, redis, stopper, stack)
-    return Loop(role, worker, worker.after_batch)
+    if not isinstance(worker, FilterWorker | Alerter):
+        return Loop(role, worker, worker.after_batch)
+    group, topic = CONSUMES[role](cfg.names)
+    watch = GroupWatch(env.kafka_bootstrap, group, topic, cfg.settings.kafka).start()
+    stack.callback(watch.close)
+    readiness.add(f"group {group}", lambda: watch.ready)
+
+    def after() -> None:
+        worker.after_batch()
+        watch.observe(worker.consumer)
+
+    return Loop(role, worker, after)

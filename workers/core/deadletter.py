@@ -30,12 +30,21 @@ def record_ref(rec: ConsumerRecord) -> dict[str, Any]:
     return {"topic": rec.topic, "partition": rec.partition, "offset": rec.offset}
 
 
+# The most of a record's value an envelope keeps. Base64 makes it 4/3 larger, and the envelope must stay under
+# the producer's 1 MiB limit: an oversize record's dead letter that could not be sent would make the stage redo
+# its batch forever (found by the poison-pill test, issue 12).
+MAX_KEPT_VALUE_BYTES = 600_000
+
+
 def dead_letter(reason: str, rec: ConsumerRecord | None = None, payload: Any = None) -> bytes:
     body: dict[str, Any] = {"schema": DEAD_LETTER_SCHEMA, "reason": reason, "at": time.time()}
     if rec is not None:
         body["source"] = record_ref(rec)
         raw = rec.value or b""
-        body["value_b64"] = base64.b64encode(raw).decode()
+        body["value_b64"] = base64.b64encode(raw[:MAX_KEPT_VALUE_BYTES]).decode()
+        if len(raw) > MAX_KEPT_VALUE_BYTES:  # kept cut, with its size: inspectable, not replayable
+            body["value_bytes"] = len(raw)
+            body["value_truncated"] = True
         body["headers"] = [
             {"key": str(key), "value_b64": None if value is None else base64.b64encode(value).decode()}
             for key, value in getattr(rec, "headers", None) or []

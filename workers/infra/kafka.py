@@ -72,7 +72,7 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 
 def make_consumer(bootstrap: str, topic: str, group: str, settings: KafkaSettings, client_id: str) -> KafkaConsumer:
     require_codecs()
-    return KafkaConsumer(
+    consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
         group_id=group,
@@ -84,6 +84,30 @@ def make_consumer(bootstrap: str, topic: str, group: str, settings: KafkaSetting
         max_poll_records=settings.max_poll_records,
         max_poll_interval_ms=settings.max_poll_interval_ms,
     )
+    if not settings.leave_group_on_close:
+        never_leave_group(consumer)
+    return consumer
+
+
+def never_leave_group(consumer: KafkaConsumer) -> None:
+    """Make the consumer drop out of its group silently: no LeaveGroup on close() (nor when a batch outlasts
+    max_poll_interval_ms); the coordinator drops the member after session_timeout_ms, as after a crash.
+
+    Why: on the embedded broker a LeaveGroup during a rebalance wedges the group for good (issue 12; 4 of 10
+    rounds here), while a member that just goes away was always replaced within 9-13 s. Static membership
+    (``group_instance_id``), which makes kafka-python skip the leave by design, wedged Tansu 0.6 as often (2 of
+    4 rounds), so this replaces the one coroutine that sends it (kafka-python 3.0.x's coordinator) with the part
+    that forgets the member locally."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or not hasattr(coordinator, "maybe_leave_group_async"):
+        raise WirewatchError(
+            "this kafka-python cannot skip LeaveGroup; set kafka.leave_group_on_close: true (see README, Kafka)"
+        )
+
+    async def forget(reason: str | None = None, timeout_ms: int | None = None) -> None:
+        coordinator.reset_generation()
+
+    coordinator.maybe_leave_group_async = forget
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,12 @@ DELIVERY_LATENCY = Histogram(
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag", "Records behind the end of the partition", ["group", "topic", "partition"]
 )
+CONSUMER_STALLS = Counter(
+    "wirewatch_consumer_stalls_total",
+    "Times a consumer was found stalled: its group lags and nothing advanced for longer than the bound",
+    ["group"],
+)
+CONSUMER_STALLED = Gauge("wirewatch_consumer_stalled", "1 while this consumer is stalled (see the counter)", ["group"])
 READY = Gauge("wirewatch_ready", "1 when connected to Kafka and Redis with config loaded", ["role"])
 CONFIG_RELOADS = Counter("wirewatch_config_reloads_total", "SIGHUP reloads by result (ok, error)", ["result"])
 
@@ -116,14 +122,29 @@ HOP_LATENCY = Histogram(
 
 ROLE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
     "poll": (STORIES_FETCHED, STORIES_NEW, STORIES_FAILED, FETCH_LATENCY, FEEDS_BY_STATE, HOP_LATENCY),
-    "filter": (FILTER_LATENCY, STORIES_FILTERED, MATCHES, DEAD_STORIES, CONSUMER_LAG, HOP_LATENCY),
+    "filter": (
+        FILTER_LATENCY,
+        STORIES_FILTERED,
+        MATCHES,
+        DEAD_STORIES,
+        CONSUMER_LAG,
+        CONSUMER_STALLS,
+        CONSUMER_STALLED,
+        HOP_LATENCY,
+    ),
     "alert": (
         ALERTS_DELIVERED,
         ALERTS_RETRIED,
         ALERTS_DEAD,
         ALERTS_DEDUPLICATED,
         DELIVERY_LATENCY,
+        DELIVERY_AGE,
+        OUTBOX_DEPTH,
+        OUTBOX_OLDEST,
+        CLUSTER_STORIES,
         CONSUMER_LAG,
+        CONSUMER_STALLS,
+        CONSUMER_STALLED,
         HOP_LATENCY,
     ),
 }

@@ -100,6 +100,8 @@ def gunzip_capped(data: bytes, max_bytes: int, *, feed: str, url: str) -> bytes:
         raise FeedFetchError(feed, url, f"corrupt compressed body: {exc}") from None
     if len(out) > max_bytes:
         raise FeedFetchError(feed, url, f"decompressed body exceeds {max_bytes} bytes")
+    if not d.eof:  # cut before the end of its stream: partial bytes, not the document
+        raise FeedFetchError(feed, url, "corrupt compressed body: truncated")
     return out
 
 
@@ -194,6 +196,8 @@ def _read_body(
             if inflater is not None and not piece:
                 break
     if compressed and inflater is None and head:  # a deflate body of one byte: not a valid stream
+        raise FeedFetchError(name, url, f"corrupt {encoding} body: truncated")
+    if inflater is not None and not inflater.eof:  # the stream stopped before its end: what came is partial
         raise FeedFetchError(name, url, f"corrupt {encoding} body: truncated")
     body = b"".join(chunks)
     if body.startswith(GZIP_MAGIC):  # a gzip file served as plain bytes

@@ -152,6 +152,10 @@ class KafkaSettings(_Strict):
     session_timeout_ms: int = Field(default=10000, ge=1000)
     max_poll_records: int = Field(default=100, ge=1)
     max_poll_interval_ms: int = Field(default=300000, ge=10000)
+    # false for the embedded broker: Tansu 0.6 wedges a group for good when a member leaves during a
+    # rebalance (issue 12); a stopped consumer's partitions then move after session_timeout_ms instead of
+    # at once. On a production Kafka set true: its coordinator handles the leave and hands them over at once.
+    leave_group_on_close: bool = False
 
 
 class RedisSettings(_Strict):

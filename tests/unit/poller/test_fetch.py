@@ -307,6 +307,27 @@ def test_raw_deflate_and_zlib_deflate_bodies_are_decoded(feed_server: FeedServer
         get(client, feed_server.url("/junk.xml"))
 
 
+@pytest.mark.parametrize(
+    "encoding, compress",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw RFC 1951
+        ("identity", gzip.compress),  # a .gz file served as plain bytes
+    ],
+    ids=["gzip", "zlib-deflate", "raw-deflate", "gzip-file"],
+)
+def test_a_truncated_compressed_body_is_a_feed_failure(
+    feed_server: FeedServer, client: Client, encoding: str, compress: Any
+) -> None:
+    """A body cut in its compressed stream (a proxy dropping the tail, a full disk) used to decode silently to the
+    part before the cut: the feed looked shorter, or parsed as garbage. It is a corrupt body, and the poll fails."""
+    wire = compress(rss(ITEMS * 20))
+    feed_server.routes["/cut.xml"] = Route(wire[: len(wire) * 2 // 3], headers={"content-encoding": encoding})
+    with pytest.raises(FeedFetchError, match="truncated"):
+        get(client, feed_server.url("/cut.xml"))
+
+
 @pytest.mark.parametrize("status", [203, 226])
 def test_200_like_statuses_are_read(feed_server: FeedServer, client: Client, status: int) -> None:
     feed_server.routes["/s.xml"] = Route(rss(ITEMS), status=status)
