@@ -268,10 +268,18 @@ class Matcher:
         """Distinct (spelling, language) forms the matcher holds."""
         return len(self._terms)
 
-    def warm(self, languages: Iterable[str]) -> None:
-        """Build the automata of these story languages now, instead of at their first story."""
-        for language in languages:
+    def warm(self, languages: Iterable[str]) -> frozenset[str]:
+        """Build the automata of these story languages now, instead of at their first story; the languages
+        built (as ``match`` looks them up: nb -> no)."""
+        built = frozenset(story_language(language) for language in languages if language != "und")
+        for language in sorted(built):
             self._language(language)
+        return built
+
+    @property
+    def warmed(self) -> frozenset[str]:
+        """The story languages whose automaton is built."""
+        return frozenset(self._languages)
 
     def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
         """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""
