@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -235,15 +236,42 @@ _DEMONYM_FROM_ADJECTIVE = {
 
 
 _SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"))
-_DERIVING_LANGUAGES = _SOLID_COMPOUND_LANGUAGES | {"sw"} | _DEMONYM_FROM_ADJECTIVE.keys()
+# Languages whose stories often come without their accents (typed on keyboards without them, old feeds, URLs
+# turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin.
+ACCENT_FOLD_LANGUAGES = frozenset(("es", "pt", "ca", "it", "fr", "ro", "tr"))
+ACCENT_FOLD_MIN_LETTERS = 4  # shorter folded words collide with other words
+# Devanagari spellings that differ only in vowel length (रूस and रुस, रशिया and रशीया): news writes both.
+VOWEL_LENGTH_LANGUAGES = frozenset(("hi", "ne", "mr"))
+_LONG_TO_SHORT = str.maketrans({"\u0942": "\u0941", "\u0940": "\u093f", "\u090a": "\u0909", "\u0908": "\u0907"})
+_SHORT_TO_LONG = str.maketrans({"\u0941": "\u0942", "\u093f": "\u0940", "\u0909": "\u090a", "\u0907": "\u0908"})
+_DERIVING_LANGUAGES = (
+    _SOLID_COMPOUND_LANGUAGES | {"sw"} | _DEMONYM_FROM_ADJECTIVE.keys() | ACCENT_FOLD_LANGUAGES | VOWEL_LENGTH_LANGUAGES
+)
+
+
+def _unaccented(text: str) -> str:
+    """``text`` without its combining accents (and Turkish dotless ı as i): for matching only."""
+    decomposed = unicodedata.normalize("NFD", text.replace("ı", "i"))
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _folds(text: str, language: str) -> list[str]:
+    """The spellings of ``text`` that ``language``'s stories often use instead (see the two tables above)."""
+    out: list[str] = []
+    if language in ACCENT_FOLD_LANGUAGES and sum(c.isalpha() for c in text) >= ACCENT_FOLD_MIN_LETTERS:
+        out.append(_unaccented(text))
+    elif language in VOWEL_LENGTH_LANGUAGES:
+        out += [text.translate(_LONG_TO_SHORT), text.translate(_SHORT_TO_LONG)]
+    return [t for t in dict.fromkeys(out) if t != text]
 
 
 def _derived(text: str, language: str, kind: str) -> list[str]:
     """Forms a rule derives from one lexicon text: a multi-word name written solid (Pohjois-Korea ->
-    pohjoiskorealaiset in Finnish, Nordkorea); a demonym from a Germanic adjective (russisk -> russerne)."""
+    pohjoiskorealaiset in Finnish, Nordkorea); a demonym from a Germanic adjective (russisk -> russerne); the
+    spellings without accents or with the other vowel length (``_folds``)."""
     if language not in _DERIVING_LANGUAGES:
         return []
-    out: list[str] = []
+    out: list[str] = _folds(text, language)
     words = text.replace("-", " ").split()
     if kind == "name" and len(words) == 2 and language in _SOLID_COMPOUND_LANGUAGES:
         out.append(words[0] + words[1].casefold())
