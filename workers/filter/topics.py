@@ -237,7 +237,8 @@ _DEMONYM_FROM_ADJECTIVE = {
 
 _SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"))
 # Languages whose stories often come without their accents (typed on keyboards without them, old feeds, URLs
-# turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin.
+# turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin,
+# and one without the accented letters at all, as text that went through a wrong charset comes (Mxico).
 ACCENT_FOLD_LANGUAGES = frozenset(("es", "pt", "ca", "it", "fr", "ro", "tr"))
 ACCENT_FOLD_MIN_LETTERS = 4  # shorter folded words collide with other words
 # Devanagari spellings that differ only in vowel length (रूस and रुस, रशिया and रशीया): news writes both.
@@ -260,6 +261,10 @@ def _folds(text: str, language: str) -> list[str]:
     out: list[str] = []
     if language in ACCENT_FOLD_LANGUAGES and sum(c.isalpha() for c in text) >= ACCENT_FOLD_MIN_LETTERS:
         out.append(_unaccented(text))
+        # Text that lost its non-ASCII letters on the way (a charset mistake upstream): Mxico, alemn.
+        dropped = "".join(c for c in text if c.isascii())
+        if sum(c.isalpha() for c in dropped) >= ACCENT_FOLD_MIN_LETTERS:
+            out.append(dropped)
     elif language in VOWEL_LENGTH_LANGUAGES:
         out += [text.translate(_LONG_TO_SHORT), text.translate(_SHORT_TO_LONG)]
     return [t for t in dict.fromkeys(out) if t != text]

@@ -133,6 +133,9 @@ FOLDS = [
     ("es", "El gobierno de Moscu respondio.", "ru-government", True),
     ("tr", "Turkiye ile yeni bir anlasma imzalandi.", "tr", True),
     ("pt", "O governo do Japao anunciou medidas.", "jp", True),
+    ("es", "Noticias relacionadas con Mxico y Guadalajara.", "mx", True),  # the accented letters lost upstream
+    ("es", "Un turista alemn visit la ciudad.", "de", True),
+    ("en", "Noticias relacionadas con Mxico.", "mx", False),  # only in the languages that fold
     ("ne", "रुसले नयाँ प्रतिबन्ध घोषणा गर्यो।", "ru", True),
     ("hi", "रुस ने नए प्रतिबंधों की घोषणा की।", "ru", True),
     ("hi", "रूसो एक प्रसिद्ध दार्शनिक थे।", "ru", False),  # Rousseau, whatever the vowel length
