@@ -82,6 +82,13 @@ ADJECTIVES = [
     ("de", "Die deutsche Regierung plant neue Gesetze.", "de", True),
     ("hu", "A német kancellár Párizsba utazott.", "de", True),
     ("hi", "रूसो एक प्रसिद्ध दार्शनिक थे।", "ru", False),  # Rousseau
+    # Hand-written, reviewed rows of scripts/lexicon_manual.tsv (no source has them):
+    ("tl", "Dumating ang mga Ruso sa Maynila kahapon.", "ru", True),
+    ("af", "Die Russe het die ooreenkoms onderteken.", "ru", True),
+    ("af", "Die Duitsers het die wedstryd gewen.", "de", True),
+    ("sq", "Qeveria e Koresë së Veriut njoftoi një provë të re.", "kp", True),
+    ("tl", "Maraming Tsino ang dumalo sa pista.", "cn", True),
+    ("sq", "Koresë i pëlqen muzika.", "kp", False),  # one word of the name is not the name
 ]
 
 PARTICLES_AND_MUTATIONS = [
