@@ -3,8 +3,8 @@
 Figures:
 - ``compile_s``: wall time of ``load_topics``-equivalent ``build_topics`` plus ``Matcher()`` (what a filter
   does at start before its first story);
-- ``warm_s``: building the per-language automata of the languages detection returns (done on first use, or
-  all at once by ``Matcher.warm``);
+- ``warm_s``: building the per-language automata of the languages detection returns (the filter does it at
+  start, ``worker.warmed_matcher``; so a filter is ready after ``compile_s + warm_s``);
 - ``match_ms_per_story``: ``Matcher.match`` over the corpus stories in their detected language, median of
   ``WIREWATCH_BENCH_ROUNDS`` rounds (detection is done once, before, and not counted);
 - ``filter_rss_mb``: peak RSS of this process after all of that (langdetect's profiles loaded too);

@@ -24,15 +24,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 import ahocorasick
 
 from workers.filter.inflection import RELATED
-from workers.filter.terms import Pattern, compile_forms, compile_term
+from workers.filter.terms import Pattern, compile_forms, compile_term, rules_key
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
 from workers.filter.topics import ANY_LANGUAGE, EXACT_KINDS, PROPER_KINDS, Topic, story_language
 
@@ -119,12 +119,13 @@ class _Automaton:
         self.patterns = patterns
         self.overrides = overrides  # pattern indices whose shared-automaton hits this one replaces
         self._automaton = ahocorasick.Automaton()
-        # Per key: its length and the (pattern index, bound match_at) pairs that start with it, as one tuple:
-        # no per-candidate lookup in ``find``'s hot loop, and no list per key (a filter holds hundreds of
-        # thousands of keys when topics name every country).
-        by_key: dict[str, list[tuple[int, Callable[[str, int], int | None]]]] = {}
+        # Per key: its length and the (pattern index, pattern) pairs that start with it, as one tuple: no
+        # per-candidate lookup in ``find``'s hot loop, and no list per key (a filter holds hundreds of thousands
+        # of keys when topics name every country). The pattern, not its bound ``match_at``: a bound method per
+        # entry was a fifth of the automata's memory.
+        by_key: dict[str, list[tuple[int, Pattern]]] = {}
         for p_index, pattern in patterns:
-            by_key.setdefault(pattern.key, []).append((p_index, pattern.match_at))
+            by_key.setdefault(pattern.key, []).append((p_index, pattern))
         for key, confirms in by_key.items():
             self._automaton.add_word(key, (len(key), tuple(confirms)))
         if patterns:
@@ -137,8 +138,8 @@ class _Automaton:
             return found
         for last, (key_len, confirms) in self._automaton.iter(text):
             start = last - key_len + 1
-            for p_index, match_at in confirms:
-                end = match_at(text, start)
+            for p_index, pattern in confirms:
+                end = pattern.match_at(text, start)
                 if end is not None:
                     found[p_index].append((start, end))
         return found
@@ -176,11 +177,13 @@ class Matcher:
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self._terms: list[str] = []  # per pattern index: the term as written
-        self._uses: list[list[_Use]] = []
+        self._keys: list[str | None] = []  # per pattern index: its normalised text when the topic computed it
+        uses_of: list[list[_Use]] = []
         self._scope: list[str | None] = []  # per pattern index: the story language it is for, None for all
-        self._exact: list[bool] = []  # per pattern index: a surface form, matched without language rules
-        self._cldr: list[bool] = []  # per pattern index: a CLDR name no topic lists itself (no language rules)
-        self._proper: list[bool] = []  # per pattern index: a lexicon or CLDR name: capitalised where case exists
+        # Flags per pattern index, a byte each (a list of bools costs eight):
+        self._exact = bytearray()  # a surface form, matched without language rules
+        self._cldr = bytearray()  # a CLDR name no topic lists itself (no language rules)
+        self._proper = bytearray()  # a lexicon or CLDR name: capitalised where case exists
         by_form: dict[tuple[str, str | None], int] = {}
 
         def index(term: str, scope: str | None, exact: bool, cldr: bool, proper: bool, key: str = "") -> int:
@@ -189,7 +192,8 @@ class Matcher:
             if p_index is None:
                 p_index = by_form[form] = len(self._terms)
                 self._terms.append(term)
-                self._uses.append([])
+                self._keys.append(key or None)
+                uses_of.append([])
                 self._scope.append(scope)
                 self._exact.append(exact)
                 self._cldr.append(cldr)
@@ -233,10 +237,16 @@ class Matcher:
                 order = order - 1_000_000 if scope is not None else order
                 proper = proper or (scope is None and normalize_term(term) in topic.proper_names)
                 p_index = index(term, scope, exact, cldr, proper or cldr, key)
-                self._uses[p_index].append(_Use(use.topic, use.role, use.group, order))
+                uses_of[p_index].append(_Use(use.topic, use.role, use.group, order))
+        # Tuples, not lists, and the topics without their lexicon forms (every form is a pattern now): at a
+        # countries topic per country, a quarter of a million patterns.
+        self._uses: list[tuple[_Use, ...]] = [tuple(u) for u in uses_of]
+        self.topics = tuple(replace(topic, scoped=()) for topic in self.topics)
         # Only the shared terms are compiled now; a language's own forms when its automaton is built.
         self._shared: dict[int, Pattern] = {
-            i: compile_term(term) for i, term in enumerate(self._terms) if self._scope[i] is None
+            i: compile_term(term, normalized=self._keys[i])
+            for i, term in enumerate(self._terms)
+            if self._scope[i] is None
         }
         shared = list(self._shared.items())
         self._default = _Automaton(shared)
@@ -246,6 +256,9 @@ class Matcher:
                 self._by_language[scope].append(i)
         self._languages: dict[str, _Automaton] = {}
         self._lock = threading.Lock()
+        # While ``warm`` builds several languages: (term, rules) -> its patterns, so languages sharing rules (hr,
+        # sr, bs; the many without) share the Pattern objects instead of compiling each again.
+        self._compiled: dict[tuple[str, object], list[Pattern]] | None = None
         normalize_term.cache_clear()  # its entries served the topic compile; the memory serves the automata
         logger.info("matcher built topics=%d patterns=%d shared=%d", len(self.topics), len(self._terms), len(shared))
 
@@ -270,12 +283,21 @@ class Matcher:
                 if len(forms) > 1 or forms[0].words != default.words or forms[0].proclitics:
                     patterns += [(i, p) for p in forms]
                     overrides.add(i)
+        memo = self._compiled
+        rules = rules_key(language)
         for lang in (language, *RELATED.get(language, ())):
             for i in self._by_language.get(lang, ()):
-                if self._exact[i]:
-                    patterns.append((i, compile_term(self._terms[i])))
+                exact = self._exact[i]
+                term, key = self._terms[i], self._keys[i]
+                memo_key = (term, None if exact else rules)
+                cached = memo.get(memo_key) if memo is not None else None
+                if cached is not None:
+                    forms = cached
                 else:
-                    patterns += [(i, p) for p in compile_forms(self._terms[i], language)]
+                    forms = [compile_term(term, normalized=key)] if exact else compile_forms(term, language, key)
+                    if memo is not None:
+                        memo[memo_key] = forms
+                patterns += [(i, p) for p in forms]
         return _Automaton(patterns, frozenset(overrides))
 
     @property
@@ -283,10 +305,24 @@ class Matcher:
         """Distinct (spelling, language) forms the matcher holds."""
         return len(self._terms)
 
-    def warm(self, languages: Iterable[str]) -> None:
-        """Build the automata of these story languages now, instead of at their first story."""
-        for language in languages:
-            self._language(language)
+    def warm(self, languages: Iterable[str]) -> frozenset[str]:
+        """Build the automata of these story languages now, instead of at their first story; the languages
+        built (as ``match`` looks them up: nb -> no)."""
+        built = frozenset(story_language(language) for language in languages if language != "und")
+        with self._lock:
+            self._compiled = {}
+        try:
+            for language in sorted(built):
+                self._language(language)
+        finally:
+            with self._lock:
+                self._compiled = None
+        return built
+
+    @property
+    def warmed(self) -> frozenset[str]:
+        """The story languages whose automaton is built."""
+        return frozenset(self._languages)
 
     def match(self, text: str, language: str = "und") -> dict[str, TopicMatch]:
         """Topic name -> match, for the topics ``text`` matches (see the module docstring for the rules)."""

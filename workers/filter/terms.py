@@ -266,9 +266,19 @@ def _language_word(rules: Rules, written: str, stem: str, last_of_many: bool) ->
     return Word(body, Ending.SUFFIX, endings=endings, compound=compound)
 
 
-def compile_forms(term: str, language: str | None = None) -> list[Pattern]:
-    """The patterns of ``term`` in a story of ``language``: ``compile_term``'s, plus one per initial mutation."""
-    pattern = compile_term(term, language=language)
+def rules_key(language: str | None) -> object:
+    """What ``compile_forms(term, language)`` depends on besides the term: languages sharing rules (hr, sr, bs;
+    the many without) compile a term to equal patterns, which a cache may then share."""
+    if language in WEST_SLAVIC_LANGUAGES:
+        return "west-slavic"
+    rules = rules_for(language) if language else None
+    return None if rules is None else id(rules)
+
+
+def compile_forms(term: str, language: str | None = None, normalized: str | None = None) -> list[Pattern]:
+    """The patterns of ``term`` in a story of ``language``: ``compile_term``'s, plus one per initial mutation.
+    ``normalized``: ``normalize_term(term)`` when the caller has it (see ``compile_term``)."""
+    pattern = compile_term(term, language=language, normalized=normalized)
     rules = rules_for(language) if language else None
     if rules is None or not rules.mutations:
         return [pattern]
@@ -280,23 +290,40 @@ def compile_forms(term: str, language: str | None = None) -> list[Pattern]:
     return out
 
 
-def compile_term(term: str, west_slavic: bool = False, language: str | None = None) -> Pattern:
+def _stems(term: str, normalized: str | None) -> list[tuple[str, str]]:
+    """(written word, normalised stem) per word of ``term``; from ``normalized`` when its words line up with the
+    written ones (a lexicon form's key, computed once when topics load), else normalising word by word."""
+    written = split_words(term.rstrip("*"))
+    if normalized is not None:
+        parts = normalized.rstrip("*").split()
+        if len(parts) == len(written):
+            return [(w, s) for w, s in zip(written, parts, strict=True) if any(is_word_char(c) for c in s)]
+    # A word of only dropped characters (an Arabic tatweel standing alone) or of punctuation is no word.
+    pairs = [(w, normalize_term(w).strip()) for w in written]
+    return [(w, s) for w, s in pairs if any(is_word_char(c) for c in s)]
+
+
+def compile_term(
+    term: str, west_slavic: bool = False, language: str | None = None, normalized: str | None = None
+) -> Pattern:
     """Turn a configured term into a Pattern (see the module docstring). Raises ValueError for a bad term.
 
     ``west_slavic``: Latin-script words take Slovak, Czech and Polish case endings (rule 8); so does a
-    ``language`` of sk, cs or pl. Another ``language`` with rules applies them (rule 9).
+    ``language`` of sk, cs or pl. Another ``language`` with rules applies them (rule 9). ``normalized``: the
+    term's normalised text, from a caller that checked it already (a lexicon form): it is not checked and not
+    normalised again, which is most of the time of compiling a few hundred thousand forms.
     """
-    term = check_term(term)
+    term = check_term(term) if normalized is None else term.strip()
     west_slavic = west_slavic or language in WEST_SLAVIC_LANGUAGES
     rules = rules_for(language) if language and not west_slavic else None
     prefix = term.endswith("*")
-    # A word of only dropped characters (an Arabic tatweel standing alone) or of punctuation is no word.
-    written_words = [w for w in split_words(term.rstrip("*")) if any(is_word_char(c) for c in normalize_term(w))]
+    stems = _stems(term, normalized)
+    if not stems:
+        raise ValueError(f"term has no letters or digits: {term!r}")
     words: list[Word] = []
-    for i, written in enumerate(written_words):
-        stem = normalize_term(written).strip()
-        is_last = i == len(written_words) - 1
-        last_of_many = is_last and len(written_words) > 1
+    for i, (written, stem) in enumerate(stems):
+        is_last = i == len(stems) - 1
+        last_of_many = is_last and len(stems) > 1
         language_word = _language_word(rules, written, stem, last_of_many) if rules else None
         if is_last and prefix:
             words.append(Word(stem, Ending.PREFIX))

@@ -291,11 +291,32 @@ def _normalize_segments(text: str) -> NormalizedText:
     return NormalizedText("".join(parts), n, nstart, nend, ostart, oend)
 
 
+# Every character a term has held so far -> its replacement (or a placeholder), for ``normalize_term``.
+_term_table: dict[int, str] = {}
+_term_chars: set[str] = set()
+
+
 @lru_cache(maxsize=1 << 17)
 def normalize_term(term: str) -> str:
     """The normalised form of a configured term (same rules as the text). Cached: compiling topics normalises
-    each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here."""
-    return normalize(term).text
+    each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here.
+
+    Only the text is wanted, not the offset map: ASCII is lowered with its separator runs collapsed, and NFC text
+    is mapped through one table kept across terms (``normalize`` builds one per text); anything that changes
+    length goes the general way."""
+    if term.isascii():
+        return _SEPARATOR_RE.sub(" ", term.lower())
+    if _DROPPED in term or _EXPANDED in term or not unicodedata.is_normalized("NFC", term):
+        return normalize(term).text
+    new = set(term).difference(_term_chars)
+    if new:
+        table, _expansions = _char_table(new)
+        _term_table.update(table)
+        _term_chars.update(new)
+    mapped = term.translate(_term_table)
+    if _DROPPED in mapped or _EXPANDED in mapped or "  " in mapped:
+        return normalize(term).text
+    return mapped
 
 
 @lru_cache(maxsize=8192)  # called per candidate hit and per letter after it: a C-level cache pays off

@@ -32,12 +32,14 @@ File format (see config/topics.yaml for a commented example)::
         veto: [..]            # if any of these hits anywhere, the topic does not match
         languages: [hi, en]   # only stories detected in these languages (default: all)
         min_hits: 1           # at least this many hits of terms and all-groups together
+        capitals: false       # true: the countries' capitals count as the country ("Moscow said")
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +117,7 @@ class TopicConfig(BaseModel):
     veto: list[Term] = Field(default_factory=list)
     languages: list[LanguageCode] | None = None
     min_hits: int = Field(default=1, ge=1)
+    capitals: bool = False  # the countries' capitals count as the country (docs/decisions/0006)
 
     @model_validator(mode="after")
     def _has_terms(self) -> TopicConfig:
@@ -232,12 +235,50 @@ _DEMONYM_FROM_ADJECTIVE = {
 }
 
 
+_SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"))
+# Languages whose stories often come without their accents (typed on keyboards without them, old feeds, URLs
+# turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin,
+# and one without the accented letters at all, as text that went through a wrong charset comes (Mxico).
+ACCENT_FOLD_LANGUAGES = frozenset(("es", "pt", "ca", "it", "fr", "ro", "tr"))
+ACCENT_FOLD_MIN_LETTERS = 4  # shorter folded words collide with other words
+# Devanagari spellings that differ only in vowel length (रूस and रुस, रशिया and रशीया): news writes both.
+VOWEL_LENGTH_LANGUAGES = frozenset(("hi", "ne", "mr"))
+_LONG_TO_SHORT = str.maketrans({"\u0942": "\u0941", "\u0940": "\u093f", "\u090a": "\u0909", "\u0908": "\u0907"})
+_SHORT_TO_LONG = str.maketrans({"\u0941": "\u0942", "\u093f": "\u0940", "\u0909": "\u090a", "\u0907": "\u0908"})
+_DERIVING_LANGUAGES = (
+    _SOLID_COMPOUND_LANGUAGES | {"sw"} | _DEMONYM_FROM_ADJECTIVE.keys() | ACCENT_FOLD_LANGUAGES | VOWEL_LENGTH_LANGUAGES
+)
+
+
+def _unaccented(text: str) -> str:
+    """``text`` without its combining accents (and Turkish dotless ı as i): for matching only."""
+    decomposed = unicodedata.normalize("NFD", text.replace("ı", "i"))
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _folds(text: str, language: str) -> list[str]:
+    """The spellings of ``text`` that ``language``'s stories often use instead (see the two tables above)."""
+    out: list[str] = []
+    if language in ACCENT_FOLD_LANGUAGES and sum(c.isalpha() for c in text) >= ACCENT_FOLD_MIN_LETTERS:
+        out.append(_unaccented(text))
+        # Text that lost its non-ASCII letters on the way (a charset mistake upstream): Mxico, alemn.
+        dropped = "".join(c for c in text if c.isascii())
+        if sum(c.isalpha() for c in dropped) >= ACCENT_FOLD_MIN_LETTERS:
+            out.append(dropped)
+    elif language in VOWEL_LENGTH_LANGUAGES:
+        out += [text.translate(_LONG_TO_SHORT), text.translate(_SHORT_TO_LONG)]
+    return [t for t in dict.fromkeys(out) if t != text]
+
+
 def _derived(text: str, language: str, kind: str) -> list[str]:
     """Forms a rule derives from one lexicon text: a multi-word name written solid (Pohjois-Korea ->
-    pohjoiskorealaiset in Finnish, Nordkorea); a demonym from a Germanic adjective (russisk -> russerne)."""
-    out: list[str] = []
+    pohjoiskorealaiset in Finnish, Nordkorea); a demonym from a Germanic adjective (russisk -> russerne); the
+    spellings without accents or with the other vowel length (``_folds``)."""
+    if language not in _DERIVING_LANGUAGES:
+        return []
+    out: list[str] = _folds(text, language)
     words = text.replace("-", " ").split()
-    if kind == "name" and len(words) == 2 and language in ("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"):
+    if kind == "name" and len(words) == 2 and language in _SOLID_COMPOUND_LANGUAGES:
         out.append(words[0] + words[1].casefold())
     if language == "sw" and kind == "name" and len(words) == 1 and len(text) > 4:
         # Swahili noun classes: U-rusi the country, Wa-rusi the people, M-rusi one, Ki-rusi the language or manner.
@@ -272,19 +313,36 @@ def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int)
     if not english or group == -2:
         return []
     have = {story_language(e.lang) for e in entries if e.kind == "capital"}
+    key = normalize_term(english[0])
     return [
-        ScopedTerm(english[0], language, "capital", "cldr-zone (en)", code, group)
+        ScopedTerm(english[0], language, "capital", "cldr-zone (en)", code, group, key)
         for language in sorted(LATIN_LANGUAGES - have)
     ]
 
 
-def _scoped(codes: list[str], group: int, found: dict[str, tuple[lexicon.Entry, ...]]) -> list[ScopedTerm]:
+def _capital_lemmas(entries: tuple[lexicon.Entry, ...]) -> frozenset[tuple[str, str]]:
+    """(language, text) of a country's capitals that are not also its name (Moskva, not Singapore): the
+    capital entries and the inflected forms whose lemma they are (Moskvasse) are left out by default."""
+    names = {(e.lang, e.text) for e in entries if e.kind == "name"}
+    return frozenset(k for e in entries if e.kind == "capital" and (k := (e.lang, e.text)) not in names)
+
+
+def _scoped(
+    codes: list[str], group: int, found: dict[str, tuple[lexicon.Entry, ...]], capitals: bool = False
+) -> list[ScopedTerm]:
     out: list[ScopedTerm] = []
     seen: set[tuple[str, str, int, bool]] = set()
     for code in codes:
-        out += _capital_fallback(found[code], code, group)
+        skipped = frozenset() if capitals else _capital_lemmas(found[code])
+        if capitals:
+            out += _capital_fallback(found[code], code, group)
         for entry in found[code]:
             if entry.kind not in SCOPED_KINDS:
+                continue
+            if skipped and (
+                (entry.kind == "capital" and (entry.lang, entry.text) in skipped)
+                or (entry.kind == "form" and (entry.lang, entry.lemma) in skipped)
+            ):
                 continue
             language = story_language(entry.lang)
             if language == "en" and entry.kind in UNIVERSAL_ENGLISH_KINDS:
@@ -344,8 +402,8 @@ def build_topics(config: TopicsFile, path: Path, *, expand: bool = True) -> list
             cldr_names=_cldr_names(cfg, names) if expand else frozenset(),
             scoped=tuple(
                 [
-                    *_scoped(list(cfg.countries), -1, found),
-                    *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, found)),
+                    *_scoped(list(cfg.countries), -1, found, cfg.capitals),
+                    *(t for i, g in enumerate(cfg.all) for t in _scoped(list(g.countries), i, found, cfg.capitals)),
                 ]
             )
             if expand

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,6 +34,7 @@ from workers.core.stories import Story, StoryFormatError
 from workers.core.tracing import child, from_headers, headers, iso, seconds_between
 from workers.filter import language
 from workers.filter.matcher import Matcher
+from workers.filter.topics import Topic
 from workers.infra import metrics
 from workers.infra.kafka import (
     Message,
@@ -112,6 +114,22 @@ def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: fl
     return Outcome(story=story, event=event, value=value)
 
 
+def warmed_matcher(topics: Sequence[Topic]) -> Matcher:
+    """The matcher with the automaton of every language detection can return built now: the first story of a
+    language would otherwise wait for its compile (seconds, with a countries topic per country)."""
+    started = time.perf_counter()
+    matcher = Matcher(topics)
+    compiled = time.perf_counter()
+    languages = matcher.warm(language.detectable_languages())
+    logger.info(
+        "matcher ready compile_s=%.2f warm_s=%.2f languages=%d",
+        compiled - started,
+        time.perf_counter() - compiled,
+        len(languages),
+    )
+    return matcher
+
+
 class FilterWorker:
     def __init__(
         self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names, stopper: Stopper
@@ -134,7 +152,7 @@ class FilterWorker:
             env.kafka_bootstrap, names.stories, names.filter_group, cfg.settings.kafka, client_id("filter")
         )
         stack.callback(consumer.close, autocommit=False)
-        worker = cls(consumer, producer, Matcher(cfg.topics), names, stopper)
+        worker = cls(consumer, producer, warmed_matcher(cfg.topics), names, stopper)
         stack.callback(worker.close)
         return worker
 

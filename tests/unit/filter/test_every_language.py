@@ -25,6 +25,12 @@ def countries() -> Matcher:
                 "cn": {"countries": ["CN"]},
                 "de": {"countries": ["DE"]},
                 "sy": {"countries": ["SY"]},
+                "mx": {"countries": ["MX"]},
+                "tr": {"countries": ["TR"]},
+                "jp": {"countries": ["JP"]},
+                "eg": {"countries": ["EG"]},
+                "ru-government": {"countries": ["RU"], "capitals": True},
+                "kp-government": {"countries": ["KP"], "capitals": True},
             }
         }
     )
@@ -76,6 +82,13 @@ ADJECTIVES = [
     ("de", "Die deutsche Regierung plant neue Gesetze.", "de", True),
     ("hu", "A német kancellár Párizsba utazott.", "de", True),
     ("hi", "रूसो एक प्रसिद्ध दार्शनिक थे।", "ru", False),  # Rousseau
+    # Hand-written, reviewed rows of scripts/lexicon_manual.tsv (no source has them):
+    ("tl", "Dumating ang mga Ruso sa Maynila kahapon.", "ru", True),
+    ("af", "Die Russe het die ooreenkoms onderteken.", "ru", True),
+    ("af", "Die Duitsers het die wedstryd gewen.", "de", True),
+    ("sq", "Qeveria e Koresë së Veriut njoftoi një provë të re.", "kp", True),
+    ("tl", "Maraming Tsino ang dumalo sa pista.", "cn", True),
+    ("sq", "Koresë i pëlqen muzika.", "kp", False),  # one word of the name is not the name
 ]
 
 PARTICLES_AND_MUTATIONS = [
@@ -114,6 +127,60 @@ SHORT_FORMS = [
     ("zh", "延边朝鲜族自治州举办了民俗节。", "kp", False),  # ethnic Koreans of China
     ("ru", "На Камчатке открылась путина.", "ru", False),  # путина, the fishing season, is no name here
 ]
+
+
+# Spellings a language's stories use besides the dictionary's: accents dropped (Spanish, Portuguese, Turkish...),
+# Devanagari vowel length (रूस/रुस). The folds are per language: an unaccented form is no form elsewhere.
+FOLDS = [
+    ("es", "El primer ministro de Japon llego ayer.", "jp", True),
+    ("de", "Moscu heißt das neue Café am Markt.", "ru-government", False),  # the Spanish fold, not in German
+    ("fr", "La Coree du Nord a tire un nouveau missile.", "kp", True),
+    ("ro", "Federatia Rusa a anuntat noi sanctiuni.", "ru", True),
+    ("es", "El gobierno de Moscu y el de Pekin firmaron.", "ru", False),  # capitals are opt-in (see CAPITALS)
+    ("es", "El gobierno de Moscu respondio.", "ru-government", True),
+    ("tr", "Turkiye ile yeni bir anlasma imzalandi.", "tr", True),
+    ("pt", "O governo do Japao anunciou medidas.", "jp", True),
+    ("es", "Noticias relacionadas con Mxico y Guadalajara.", "mx", True),  # the accented letters lost upstream
+    ("es", "Un turista alemn visit la ciudad.", "de", True),
+    ("en", "Noticias relacionadas con Mxico.", "mx", False),  # only in the languages that fold
+    ("ne", "रुसले नयाँ प्रतिबन्ध घोषणा गर्यो।", "ru", True),
+    ("hi", "रुस ने नए प्रतिबंधों की घोषणा की।", "ru", True),
+    ("hi", "रूसो एक प्रसिद्ध दार्शनिक थे।", "ru", False),  # Rousseau, whatever the vowel length
+    ("es", "La rusa vive en Madrid.", "ru", True),
+    ("es", "Compró un rusco en el mercado.", "ru", False),
+    ("tr", "Kardesim turk kahvesi yapti.", "tr", True),
+    ("it", "Il turco rispose subito.", "tr", True),
+]
+
+# A capital is mostly a city; ``capitals: true`` makes it stand for the country (docs/decisions/0006).
+CAPITALS = [
+    ("en", "Moscow said the talks had failed.", "ru-government", True),
+    ("en", "Moscow said the talks had failed.", "ru", False),
+    ("et", "Miks sa Moskvasse ei läinud?", "ru", False),
+    ("et", "Moskva lükkas süüdistused tagasi.", "ru-government", True),
+    ("de", "Pjöngjang droht mit weiteren Atomtests.", "kp-government", True),
+    ("de", "Pjöngjang droht mit weiteren Atomtests.", "kp", False),
+    ("ko", "평양은 한미 연합훈련을 비난했다.", "kp-government", True),
+    ("ko", "태평양 연안 국가들이 모였다.", "kp-government", False),  # 평양 inside 태평양 (Pacific)
+    ("fr", "La Russie et Moscou", "ru", True),  # the country's name still counts
+]
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), FOLDS)
+def test_spelling_folds(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+@pytest.mark.parametrize(("language", "text", "topic", "expected"), CAPITALS)
+def test_capitals_are_opt_in(countries: Matcher, language: str, text: str, topic: str, expected: bool) -> None:
+    _check(countries, language, text, topic, expected)
+
+
+def test_a_capital_that_is_the_country_name_still_counts() -> None:
+    cfg = TopicsFile.model_validate({"topics": {"sg": {"countries": ["SG"]}, "lu": {"countries": ["LU"]}}})
+    matcher = Matcher(build_topics(cfg, Path("topics.yaml")))
+    assert "sg" in matcher.match("Singapore raised its rates.", "en")
+    assert "lu" in matcher.match("Le gouvernement du Luxembourg a démissionné.", "fr")
 
 
 @pytest.mark.parametrize(("language", "text", "topic", "expected"), INFLECTION)

@@ -277,3 +277,24 @@ def test_huge_cyrillic_text_is_total() -> None:
     text = "Монгол улсын нийслэл Улаанбаатар хот юм. " * 50_000
     found = detect(text)
     assert found.language == "mn" and 0.0 < found.probability <= 1.0
+
+
+def test_short_texts_get_langdetects_default_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under FULL_TRIALS_CHARS, 7 trials at once, as plain langdetect runs them: 3 on few n-grams can agree on a
+    language that 7 split over. A longer text takes 3 (and 7 again only when unsure)."""
+    asked: list[int] = []
+    ranked = language._ranked
+
+    def spy(text: str, n_trial: int = language.N_TRIAL) -> dict[str, float]:
+        asked.append(n_trial)
+        return ranked(text, n_trial)
+
+    monkeypatch.setattr(language, "_ranked", spy)
+    short = "Der Zug kam heute zu spät an."
+    detect(short)
+    assert asked == [language.RECHECK_TRIALS]
+    asked.clear()
+    long = " ".join(["Der Zug kam heute wegen eines Unwetters im Norden des Landes zu spät an."] * 4)
+    assert len(long) >= language.FULL_TRIALS_CHARS
+    assert detect(long).language == "de"
+    assert asked == [language.N_TRIAL]

@@ -86,10 +86,17 @@ def entries(codes: Iterable[str], path: Path = LEXICON_FILE) -> dict[str, tuple[
         return {code: _cache[(path, code)] for code in wanted}
 
 
+_STORY_CODES = {"nb": "no", "nn": "no", "fil": "tl", "yue": "zh", "iw": "he"}
+_story_languages: dict[str, str] = {}  # asked once per lexicon row when topics compile: a few hundred codes
+
+
 def story_language(lexicon_language: str) -> str:
     """The code a story in a lexicon (CLDR) language is detected as: sr-Latn -> sr, zh-Hant -> zh, nb -> no."""
-    base = lexicon_language.split("-")[0].split("_")[0]
-    return {"nb": "no", "nn": "no", "fil": "tl", "yue": "zh", "iw": "he"}.get(base, base)
+    found = _story_languages.get(lexicon_language)
+    if found is None:
+        base = lexicon_language.split("-")[0].split("_")[0]
+        found = _story_languages[lexicon_language] = _STORY_CODES.get(base, base)
+    return found
 
 
 def clear_cache() -> None:
