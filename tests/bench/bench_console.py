@@ -23,7 +23,7 @@ from redis import Redis
 from tests.bench import emit
 from tests.console_support import app_of, dead_alert_record, make_console, serving
 from workers.alerter.endpoints import Endpoints
-from workers.alerter.retryqueue import Parked, RetryQueue
+from workers.alerter.outbox import Item, Outbox
 from workers.app.configure import load_config
 from workers.console.security import portal_token
 from workers.core.signing import new_secret
@@ -89,13 +89,14 @@ def fill(redis: Redis, cfg: object) -> None:
                     pipe=pipe,
                 )
         pipe.execute()
-    endpoints, queue, log = Endpoints(redis, names, 3600), RetryQueue(redis, names), AttemptLog(redis, names)
+    endpoints, queue, log = Endpoints(redis, names, 3600), Outbox(redis, names, 3600), AttemptLog(redis, names)
     for i in range(SUBSCRIBERS):
         name = f"sub-{i:04d}"
         if i % 40 == 0:
             endpoints.disable(name, "endpoint answered 410 Gone")
         for j in range(i % 5):
-            queue.park(Parked(f"a-{i}-{j}", name, {"story": {"title": f"story {j}"}}, 1, "endpoint answered 503"), now)
+            alert = {"story": {"title": f"story {j}"}}
+            queue.put(Item(f"a-{i}-{j}", name, alert, 1, "endpoint answered 503", now), now + 60)
         for j in range(10):
             log.record(name, f"a-{i}-{j}", status=200 if j % 3 else 503, latency_s=0.02, outcome="delivered")
 

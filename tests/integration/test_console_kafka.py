@@ -12,7 +12,7 @@ import pytest
 from tests.alerter_support import match
 from tests.console_support import console_config, make_console
 from tests.support import wait_until
-from workers.alerter.retryqueue import RetryQueue
+from workers.alerter.outbox import Outbox
 from workers.app.configure import load_config
 from workers.infra.kafka import ensure_topics, make_producer, send_all, topic_specs
 
@@ -50,18 +50,19 @@ def test_reader_and_replay_on_the_real_broker(
         wait_until(lambda: console.tail.last_seq == 2, 30, what="the matches")
         assert sum(console.tail.hourly()["dprk"]) == 2 and console.tail.hourly()["dprk"][-1] == 2
         assert [m.title for m in console.tail.recent_matches()] == ["North Korea dispatch 2", "North Korea dispatch 1"]
-        queue = RetryQueue(redis, names)
+        queue = Outbox(redis, names, 3600)
         # a time range: "mid" and "new" of desk-a, never desk-b's letter of the same hour
         assert console.state.replay("desk-a", since=now - 5400, until=now) == 2
-        assert sorted(p.alert_id for p, _ in queue.items("desk-a")) == ["mid", "new"]
+        assert sorted(p.id for p, _ in queue.items("desk-a")) == ["mid", "new"]
         assert queue.items("desk-b") == []
         # one alert, by its dead letter's place; desk-a cannot replay desk-b's by naming it
         ref = next(d.ref for d in console.tail.dead_letters(names.alerts_dlq) if d.alert_id == "old")
         other = next(d.ref for d in console.tail.dead_letters(names.alerts_dlq) if d.alert_id == "other")
         assert console.state.replay("desk-a", ref=other) == 0
         assert console.state.replay("desk-a", ref=ref) == 1
-        assert sorted(p.alert_id for p, _ in queue.items("desk-a")) == ["mid", "new", "old"]
-        redis.set(names.sent("other"), 1)  # delivered since: replay skips it
+        assert sorted(p.id for p, _ in queue.items("desk-a")) == ["mid", "new", "old"]
+        # each dead letter is replayed once: a second replay of the same range queues nothing
+        assert console.state.replay("desk-b", since=now - 86400) == 1
         assert console.state.replay("desk-b", since=now - 86400) == 0
     finally:
         console.tail.stop()

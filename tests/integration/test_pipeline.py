@@ -4,12 +4,14 @@ alerter -> Redis dedup -> signed webhook to a local receiver. The daemons are re
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from tests.support import group_caught_up, rss, seed_text, wait_until
 from workers.core.signing import verify
+from workers.core.tracing import seconds_between, trace_id
 from workers.devstack.feedserver import FeedServer, Route
 from workers.devstack.receiver import Receiver
 
@@ -104,6 +106,15 @@ def test_seed_story_gives_exactly_one_signed_alert(servers, make_config, daemons
     assert first["term"] in body["topics"]["dprk"]["terms"]
     assert story_text[first["start"] : first["end"]].strip(), "hit offsets point into the story's title + text"
     assert body["topics"]["dprk"]["snippet"]
+    # How late it is, hop by hop, and one trace from the poller to the receiver
+    t = body["timings"]
+    assert t["published"] in ("2023-09-17T10:00:00Z", "2023-09-17T11:30:00Z")  # whichever copy was first
+    hops = [t["fetched"], t["produced"], t["matched"], t["enqueued"], t["sent"]]
+    gaps = [seconds_between(a, b) for a, b in pairwise(hops)]
+    assert all(g is not None and g >= -0.5 for g in gaps), t  # in order, give or take clock rounding
+    assert 0 <= (seconds_between(t["fetched"], t["sent"]) or -1) < 60
+    assert trace_id(alert.headers["traceparent"]) == trace_id(body["trace"]["traceparent"]) is not None
+    assert alert.headers["traceparent"] != body["trace"]["traceparent"], "the POST is its own span"
     assert posts_for(receiver, "english-only") == []
     # The conditional GET was used on re-polls.
     assert any("if-none-match" in h for path, h in feeds.requests if path == "/ani.xml")

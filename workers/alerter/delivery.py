@@ -43,6 +43,7 @@ from workers.core.deadletter import dead_letter
 from workers.core.errors import DeliveryError
 from workers.core.names import Names
 from workers.core.stories import compact_json
+from workers.core.tracing import child, iso, seconds_between
 from workers.infra import metrics
 from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import send_all
@@ -113,6 +114,12 @@ class Deliverer:
         if time.time() - item.queued_at >= FRESH_S:  # it waited (a retry, a digest, a backlog): copies may have come
             refresh_duplicates(item, self.clusters.counts(item.clusters))
         sub = lane.sub
+        sent_at = time.time()
+        timings = item.alert.get("timings")
+        if isinstance(timings, dict):  # a digest has none of its own: its alerts carry theirs
+            timings["sent"] = iso(sent_at)
+        trace = item.alert.get("trace")
+        parent = trace.get("traceparent") if isinstance(trace, dict) else None
         started = time.monotonic()
         try:
             result = deliver(
@@ -123,6 +130,7 @@ class Deliverer:
                 item.id,
                 compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
+                traceparent=child(parent) if parent else None,
             )
         except DeliveryError as exc:
             metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
@@ -137,6 +145,9 @@ class Deliverer:
             return outcome
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
         self._log(sub.name, item.id, result.status, result.elapsed_s, "", DELIVERED)
+        if isinstance(timings, dict):
+            metrics.observe_hop("enqueued_to_sent", seconds_between(timings.get("enqueued"), timings["sent"]))
+            metrics.observe_hop("fetched_to_sent", seconds_between(timings.get("fetched"), timings["sent"]))
         lane.settle_later(item.id)
         if lane.failing or lane.maybe_failing_in_redis:
             self.endpoints.succeeded(sub.name)

@@ -33,6 +33,7 @@ def deliver(
     body: bytes,
     *,
     timeout: float,
+    traceparent: str | None = None,
 ) -> DeliveryResult:
     """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx.
 
@@ -41,6 +42,8 @@ def deliver(
     started = time.monotonic()
     headers = [(k.encode(), v.encode()) for k, v in signed_headers(secret, msg_id, body).items()]
     headers.append((b"user-agent", USER_AGENT))
+    if traceparent:  # W3C Trace Context: the receiver's logs can name our trace
+        headers.append((b"traceparent", traceparent.encode("ascii")))
     try:
         resp = client.request(
             "POST",

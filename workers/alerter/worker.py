@@ -37,6 +37,7 @@ from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
 from workers.core.stories import StoryFormatError
+from workers.core.tracing import child, from_headers, iso, seconds_between
 from workers.infra import metrics
 from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
@@ -66,27 +67,38 @@ class Routed:
     event: MatchEvent | None
     subscribers: list[Subscriber]
     problem: str = ""
+    trace: str | None = None  # the match record's traceparent header
 
     @property
     def reason(self) -> str:
         return f"malformed match: {self.problem}"
 
 
-def route(raw: bytes, subscribers: Sequence[Subscriber]) -> Routed:
-    """The alerter's decision on one record's value, before Redis: the event and who wants it."""
+def route(raw: bytes, subscribers: Sequence[Subscriber], trace: str | None = None) -> Routed:
+    """The alerter's decision on one record's value (and its traceparent), before Redis: the event and who wants
+    it."""
     try:
         event = MatchEvent.from_json(raw)
     except StoryFormatError as exc:
         return Routed(None, [], str(exc))
-    return Routed(event, [sub for sub in subscribers if covers(sub, event)])
+    return Routed(event, [sub for sub in subscribers if covers(sub, event)], trace=trace)
 
 
 def build_alert(
-    sub: Subscriber, event: MatchEvent, aid: str, excerpt_chars: int, duplicates: int = 0, cluster: str = ""
+    sub: Subscriber,
+    event: MatchEvent,
+    aid: str,
+    excerpt_chars: int,
+    duplicates: int = 0,
+    cluster: str = "",
+    trace: str | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
     """The alert payload (docs/alert.schema.json). ``duplicates`` and ``cluster.stories`` are refreshed from
-    the live cluster when the alert is sent (``delivery.refresh_duplicates``)."""
+    the live cluster when the alert is sent (``delivery.refresh_duplicates``), and ``timings.sent`` is set then.
+    ``trace`` is the match record's traceparent: the alert carries its trace id, the POST a child span."""
     story = event.story
+    timings = {**event.timings, "enqueued": iso(time.time() if now is None else now)}
     excerpt = story.text[:excerpt_chars].rstrip() + ("…" if len(story.text) > excerpt_chars else "")
     return {
         "schema": ALERT_SCHEMA_VERSION,
@@ -110,6 +122,8 @@ def build_alert(
         },
         "duplicates": duplicates,
         "cluster": {"id": cluster or "", "stories": duplicates + 1},
+        "timings": timings,
+        "trace": {"traceparent": child(trace)},
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
 
@@ -144,6 +158,7 @@ class Alerter:
         self.outbox = Outbox(redis, names, retention)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
+        self._traces: dict[str, str | None] = {}  # story id -> its match record's traceparent, for one batch
         self._totals_lock = threading.Lock()  # lanes count their outcomes from their own threads
         self.deliverer = Deliverer(
             self.outbox,
@@ -230,14 +245,16 @@ class Alerter:
     def _process(self, records: list[Any]) -> None:
         wanted: list[tuple[Subscriber, MatchEvent]] = []
         dead: list[tuple[str, bytes, bytes]] = []
+        self._traces = {}
         for rec in records:
-            routed = route(rec.value or b"", self.subscribers)
+            routed = route(rec.value or b"", self.subscribers, from_headers(getattr(rec, "headers", None)))
             if routed.event is None:
                 logger.warning("dead letter offset=%s reason=%s", rec.offset, routed.problem)
                 dead.append((self.names.alerts_dlq, rec.key or b"", dead_letter(routed.reason, rec)))
                 metrics.ALERTS_DEAD.labels(subscriber="-").inc()
                 continue
             wanted.extend((sub, routed.event) for sub in routed.subscribers)
+            self._traces[routed.event.story.id] = routed.trace
         if wanted:
             self._enqueue(wanted)
         if dead:
@@ -258,7 +275,10 @@ class Alerter:
                 continue
             res = resolved[event.story.id]
             aid = alert_id(sub.name, event.story.id)
-            alert = build_alert(sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster)
+            trace = self._traces.get(event.story.id)
+            alert = build_alert(sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster, trace)
+            hop = seconds_between(event.timings.get("matched"), alert["timings"]["enqueued"])
+            metrics.observe_hop("matched_to_enqueued", hop)
             item = Item(aid, sub.name, alert, clusters=[res.cluster])
             batches.setdefault(sub.name, (sub.digest_seconds is not None, []))[1].append(Outgoing(item, res.cluster))
             order.append((sub, event))

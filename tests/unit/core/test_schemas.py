@@ -60,7 +60,7 @@ def test_every_schema_ref_resolves_offline() -> None:
 
 
 def alert() -> dict[str, Any]:
-    return build_alert(sub("desk", "http://127.0.0.1/x"), match(1), "msg_" + "0" * 32, 20)
+    return build_alert(sub("desk", "http://127.0.0.1/x"), match(1), "msg_" + "0" * 32, 20, cluster="cl_" + "a" * 32)
 
 
 def test_an_alert_and_a_digest_of_alerts_validate() -> None:
