@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench lint deps redis-server jq promtool chromium screenshots clean
+.PHONY: run test bench lint deps test-tools redis-server jq promtool chromium screenshots clean
 
 run: deps
 	$(VENV)/bin/wirewatch demo
 
-test: deps
+test: deps test-tools
 	$(PY) -m pytest
 
 bench: deps
@@ -22,7 +22,10 @@ lint: deps
 	$(VENV)/bin/mypy workers
 	$(VENV)/bin/lint-imports
 
-deps: $(VENV)/.installed redis-server jq promtool chromium
+deps: $(VENV)/.installed redis-server
+
+# What only the tests use (the demo needs none of it): jq, promtool, and a browser for the console's pages.
+test-tools: jq promtool chromium
 
 # pip's own output is long (one line per requirement) or silent (-q): one line per package downloaded or
 # installed instead, so a first install (a few minutes on a slow link) shows that it is moving.
@@ -74,7 +77,7 @@ chromium:
 	  else echo "chromium is missing (browser tests will skip): sudo apt-get install -y chromium chromium-driver"; fi; }
 
 # The README's console screenshots, taken by the browser tests into docs/screenshots/.
-screenshots: deps
+screenshots: deps chromium
 	WIREWATCH_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/integration/test_console_browser.py
 
 clean:
