@@ -116,3 +116,11 @@ def test_a_reworded_paragraph_is_an_edit_not_an_addition() -> None:
     change = describe("T", BODY, "T", new)
     assert change.added == [] and change.removed == [] and len(change.edited) == 1
     assert change.changed_words >= 8 and worth_sending(change, "material")
+
+
+def test_a_typo_fixed_under_the_same_slug_is_not_material() -> None:
+    old = "UPDATE 1-North Korea fires missiles"
+    change = describe(old, BODY.replace("military", "militray"), old, BODY)
+    assert len(change.edited) == 1 and not change.slug_changed
+    assert not worth_sending(change, "material") and worth_sending(change, "all")
+    assert worth_sending(describe(old, BODY, "UPDATE 2-North Korea fires missiles", BODY), "material")
