@@ -5,6 +5,7 @@ duplicate; a redone batch sends nothing twice."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -13,10 +14,11 @@ from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
 from tests.schema_support import validator
-from tests.support import wait_until
+from tests.support import group_caught_up, rss, wait_until
 from workers.alerter.dedup import alert_id
 from workers.core.events import MatchEvent
 from workers.core.names import Names
+from workers.devstack.feedserver import Route
 from workers.devstack.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -112,5 +114,91 @@ def test_versions_give_matched_updated_updated_withdrawn_and_a_copy_stays_a_dupl
         typo = by_path["all"][2]["changes"]
         assert typo["paragraphs_edited"] == [{"old": TYPO, "new": P2}] and typo["paragraphs_added"] == []
         assert [e["type"] for e in by_path["silent"]] == ["story.matched"], "updates=none: the first alert only"
+    finally:
+        receiver.stop()
+
+
+def feed_item(title: str, paras: list[str], guid: str = "wire-nk-engine", link: str = "") -> dict[str, str]:
+    return {
+        "title": title,
+        "link": link or "http://127.0.0.1/wire/north-korea-engine",
+        "guid": guid,
+        "description": "".join(f"<p>{p}</p>" for p in paras),
+        "pubDate": "Sun, 17 Sep 2023 10:00:00 GMT",
+    }
+
+
+@pytest.mark.slow
+def test_a_rewritten_feed_item_across_kill_9_of_each_daemon(  # type: ignore[no-untyped-def]
+    secret: str, make_config, daemons, feed_server, bootstrap: str, names: Names
+) -> None:
+    """The whole pipeline: the poller notices each rewrite, the filter matches every version, the alerter
+    sends matched, updated, updated, withdrawn; the filter, the poller and the alerter are each killed
+    (SIGKILL) while a version is in flight, and a copy under another URL is still a duplicate."""
+    receiver = Receiver(secret=secret)
+    port = receiver.start()
+    title2 = "UPDATE 1-North Korea tests new missile engine, Seoul says"
+    steps = [
+        feed_item("North Korea tests engine", [P1, TYPO]),
+        feed_item(title2, [P1, TYPO]),
+        feed_item(title2, [P1, P2]),
+        feed_item("UPDATE 2-North Korea tests new missile engine, Seoul says", [P1, P2, P3, P4]),
+        feed_item("KILL-North Korea tests new missile engine", ["STORY WITHDRAWN. The story is withdrawn."]),
+    ]
+    copy = feed_item("North Korea tests engine", [P1, TYPO], guid="partner-1", link="http://127.0.0.1/p/nk.html")
+    feed_server.routes["/wire.xml"] = Route(rss([steps[0]]))
+    feed_server.routes["/partner.xml"] = Route(rss([]))
+    cfg = make_config(
+        feeds=[
+            {"name": "wire", "url": feed_server.url("/wire.xml"), "interval": 1},
+            {"name": "partner", "url": feed_server.url("/partner.xml"), "interval": 1},
+        ],
+        subscribers=[
+            {"name": "desk", "url": f"http://127.0.0.1:{port}/desk", "secret_env": "WIREWATCH_TEST_SECRET"}
+            | {"topics": ["dprk"], "local": True}
+        ],
+    )
+    running = {role: daemons(role, cfg) for role in ("poll", "filter", "alert")}
+
+    def restart(role: str, after: float) -> None:
+        time.sleep(after)
+        running[role].kill()
+        running[role] = daemons(role, cfg)
+
+    def polled(n: int) -> None:
+        before = len(feed_server.requests)
+        wait_until(lambda: len(feed_server.requests) >= before + n, 30, what="re-polls")
+
+    def caught_up() -> None:
+        for group, topic in ((names.filter_group, names.stories), (names.alerter_group, names.matches)):
+            wait_until(lambda g=group, t=topic: group_caught_up(bootstrap, g, t), 60, what=f"{group} caught up")
+
+    try:
+        wait_until(lambda: len(receiver.unique()) == 1, 90, what="the first alert")
+        feed_server.routes["/wire.xml"] = Route(rss([steps[1]]))
+        restart("filter", 0.5)  # the new headline is in flight between the poller and the filter
+        wait_until(lambda: len(receiver.unique()) == 2, 90, what="the new headline's update")
+        feed_server.routes["/wire.xml"] = Route(rss([steps[2]]))
+        polled(2)
+        restart("poll", 0.0)  # the typo fix is polled (and maybe produced) when the poller dies
+        polled(4)
+        caught_up()
+        feed_server.routes["/wire.xml"] = Route(rss([steps[3]]))
+        restart("alert", 1.0)  # the added paragraphs are on their way to (or in) the alerter
+        wait_until(lambda: len(receiver.unique()) == 3, 90, what="the added paragraphs' update")
+        feed_server.routes["/partner.xml"] = Route(rss([copy]))
+        feed_server.routes["/wire.xml"] = Route(rss([steps[4]]))
+        wait_until(lambda: len(receiver.unique()) == 4, 90, what="the withdrawal")
+        polled(4)
+        caught_up()
+        time.sleep(1)
+        events = events_by_subscriber(receiver)["desk"]
+        assert [e["type"] for e in events] == ["story.matched", "story.updated", "story.updated", "story.withdrawn"]
+        assert [e["version"] for e in events[1:]] == [2, 4, 5], "the typo fix (version 3) sent nothing"
+        assert events[2]["changes"]["paragraphs_added"] == [P3, P4]
+        assert events[3]["previous_alert_id"] == events[2]["alert_id"]
+        assert {e["story"]["url"] for e in events} == {"http://127.0.0.1/wire/north-korea-engine"}, "copy: dup"
+        # a kill between a 2xx and its settling may send an event again, under the same webhook-id
+        assert len({r.webhook_id for r in receiver.received}) == 4
     finally:
         receiver.stop()
