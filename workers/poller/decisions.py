@@ -83,7 +83,8 @@ def new_versions(
     version of one whose title or body changed (version n+1, with the hash it replaces), or nothing. Each id
     once (some feeds repeat a guid). Returns (to produce, to re-mark only): a mark of the layout before
     versions (``1``, no hash) or of the content hash is upgraded in place without producing, so the next
-    change is noticed; so is an entry past ``max_versions`` (a feed whose summary changes on every fetch must not flood the topics)."""
+    change is noticed; so is an entry past ``max_versions`` (a feed whose summary changes on every fetch must
+    not flood the topics)."""
     out: list[Story] = []
     remark: list[Story] = []
     ids: set[str] = set()
