@@ -164,8 +164,9 @@ def describe(old_title: str, old_text: str, new_title: str, new_text: str) -> Ch
     removed = [p for p in old_paras if _fold(p) not in new_set]
     edited, changed = _pair_edits(added, removed)
     longest = max([len(p.split()) for p in added + removed] + changed, default=0)
-    numbers_changed = sorted(_NUMBER.findall(old_title + " " + old_text)) != sorted(
-        _NUMBER.findall(new_title + " " + new_text)
+    # the slug's own number (UPDATE 1 -> UPDATE 2) is no changed figure
+    numbers_changed = sorted(_NUMBER.findall(parse_slug(old_title).title + " " + old_text)) != sorted(
+        _NUMBER.findall(slug.title + " " + new_text)
     )
     return Change(
         old_title=old_title,

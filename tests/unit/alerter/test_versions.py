@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.alerter_support import match, sub
+from tests.schema_support import validator
 from workers.alerter.dedup import Resolved, alert_id
 from workers.alerter.outbox import Had, marker_owner
 from workers.alerter.versions import build_event, change_of, previous_alert_id
@@ -53,3 +54,13 @@ def test_a_kill_is_a_withdrawn_event() -> None:
     aid, payload = build_event(DESK, ev, change, CL, Had(marker_owner(alert_id("desk", "story-1")), 1))
     assert payload["type"] == "story.withdrawn" and aid == alert_id("desk", "story-1", 4) == payload["alert_id"]
     assert payload["previous_alert_id"] == alert_id("desk", "story-1")
+
+
+def test_built_events_validate_against_their_schemas() -> None:
+    had = Had(marker_owner(alert_id("desk", "story-1")), 1)
+    for title, kind in (("UPDATE 1-North Korea dispatch 1, Seoul says", "updated"), ("KILL-North Korea", "withdrawn")):
+        ev = version(2, title)
+        change = change_of(ev, Resolved(CL, "exact", False, 1, "new", ("North Korea dispatch 1", "Earlier text.")))
+        assert change is not None
+        _, payload = build_event(DESK, ev, change, CL, had)
+        validator(f"story.{kind}.schema.json").validate(payload)

@@ -124,3 +124,9 @@ def test_a_typo_fixed_under_the_same_slug_is_not_material() -> None:
     assert len(change.edited) == 1 and not change.slug_changed
     assert not worth_sending(change, "material") and worth_sending(change, "all")
     assert worth_sending(describe(old, BODY, "UPDATE 2-North Korea fires missiles", BODY), "material")
+
+
+def test_the_slug_number_is_no_changed_figure() -> None:
+    change = describe("UPDATE 1-Quake kills 12", BODY, "UPDATE 2-Quake kills 12", BODY)
+    assert not change.numbers_changed and worth_sending(change, "material"), "a new slug is material by itself"
+    assert describe("UPDATE 1-Quake kills 12", BODY, "UPDATE 2-Quake kills 15", BODY).numbers_changed
