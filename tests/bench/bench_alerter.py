@@ -11,6 +11,10 @@ broker's; the receiver runs in its own process (as a subscriber's would), answer
   subscriber (the cluster index, the cluster record and that subscriber's marker);
 - ``redis_bytes_per_extra_subscriber_per_story``: the growth with 10 subscribers less that with 1, per story and
   extra subscriber;
+- ``redis_bytes_per_story_cluster_600_words``: the same with 600-word bodies (the cluster record keeps the
+  latest version's title and bounded body, compressed, since story versions);
+- ``alerts_per_s_with_versions_1_subscriber`` (code with story versions only): each story followed by a version
+  with a new headline, so half the events are ``story.updated``; events delivered per second;
 - ``healthy_p99_ms_{alone,with_slow_neighbour}``: poll-to-2xx latency of a subscriber's alerts at a steady rate,
   alone and next to one whose endpoint answers 2xx after ``SLOW_S``.
 
@@ -29,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,15 +106,24 @@ class ListConsumer:
         pass
 
 
-def records(tag: str, n: int, words: int = 0, seed: int = 5) -> list[Any]:
+def records(tag: str, n: int, words: int = 0, seed: int = 5, versions: bool = False) -> list[Any]:
+    """Match records of ``n`` stories; with ``versions``, each story is followed by its version 2 (a new
+    headline), a batch later."""
     rnd = random.Random(seed)
     vocab = [f"w{i}" for i in range(5000)]
-    out = []
+    events = []
     for i in range(n):
         text = " ".join(rnd.choice(vocab) for _ in range(words)) if words else None
-        ev = match(i, text=text, link=f"http://news.example/{tag}/{i}")
-        out.append(SimpleNamespace(topic="m", partition=0, offset=i, key=b"", value=ev.to_json(), polled=0.0))
-    return out
+        events.append(match(i, text=text, link=f"http://news.example/{tag}/{i}"))
+    if versions:
+        later = [
+            replace(e, story=replace(e.story, title="UPDATE 1-" + e.story.title + " again", version=2)) for e in events
+        ]
+        events = [e for pair in zip(events, later, strict=True) for e in pair]
+    return [
+        SimpleNamespace(topic="m", partition=0, offset=i, key=b"", value=ev.to_json(), polled=0.0)
+        for i, ev in enumerate(events)
+    ]
 
 
 class Bench:
@@ -121,10 +135,19 @@ class Bench:
         self.lock = lock
         self.runs = 0
 
-    def run(self, subs: list[Any], recs: list[Any], rate: float = 0.0, wait_for: list[str] | None = None) -> float:
-        """Feed the records through an alerter until every alert of ``wait_for`` (default: all) is received;
-        return the seconds from the first poll to the last 2xx."""
+    def run(
+        self,
+        subs: list[Any],
+        recs: list[Any],
+        rate: float = 0.0,
+        wait_for: list[str] | None = None,
+        versions: tuple[int, ...] = (1,),
+    ) -> float:
+        """Feed the records through an alerter until every alert of ``wait_for`` (default: all) is received, for
+        each story version of ``versions``; return the seconds from the first poll to the last 2xx."""
         from workers.alerter.dedup import alert_id
+
+        n_stories = len(recs) // len(versions)
 
         self.runs += 1
         with self.lock:  # every run sends the same webhook-ids (same subscriber names and story ids)
@@ -136,7 +159,10 @@ class Bench:
         secrets = {s.name: SecretStr(self.secret) for s in subs}
         alerter = Alerter(consumer, None, self.redis, clients, subs, secrets, names, settings, Stopper())  # type: ignore[arg-type]
         wanted = {
-            alert_id(name, f"story-{i}") for name in (wait_for or [s.name for s in subs]) for i in range(len(recs))
+            alert_id(name, f"story-{i}", *((v,) if v > 1 else ()))
+            for name in (wait_for or [s.name for s in subs])
+            for i in range(n_stories)
+            for v in versions
         }
         started = time.monotonic()
         try:
@@ -169,12 +195,12 @@ class Bench:
         with self.lock:
             return [(self.received[alert_id("healthy", f"story-{i}")] - r.polled) * 1000 for i, r in enumerate(recs)]
 
-    def memory(self, n_subs: int) -> float:
+    def memory(self, n_subs: int, words: int = 60) -> float:
         self.redis.flushdb()
         time.sleep(0.2)
         before = int(self.redis.info("memory")["used_memory"])
         subs = [sub(f"desk{i}", f"{self.url}/desk{i}", concurrency=8) for i in range(n_subs)]
-        self.run(subs, records("mem", N_MEMORY, words=60))
+        self.run(subs, records("mem", N_MEMORY, words=words))
         time.sleep(0.5)  # the last settles
         return int(self.redis.info("memory")["used_memory"]) - before
 
@@ -193,6 +219,13 @@ def serve(secret: str, ports: Any, stamps: Any) -> None:
     receiver = Receiver(secret=secret, respond=respond)
     ports.put(receiver.start())
     threading.Event().wait()
+
+
+def has_versions() -> bool:
+    """Whether the code measured sends story.updated (the baseline of an earlier version does not)."""
+    import importlib.util
+
+    return importlib.util.find_spec("workers.alerter.versions") is not None
 
 
 def p99(values: list[float]) -> float:
@@ -229,6 +262,10 @@ def measure(label: str) -> None:
         try:
             one = [sub("desk", f"{url}/desk", concurrency=8)]
             out("alerts_per_s_1_subscriber", N_ONE / bench.run(one, records("one", N_ONE)), "alerts/s")
+            if has_versions():
+                recs = records("ver", N_ONE // 2, versions=True)
+                elapsed = bench.run(one, recs, versions=(1, 2))
+                out("alerts_per_s_with_versions_1_subscriber", len(recs) / elapsed, "alerts/s")
             ten = [sub(f"desk{i}", f"{url}/desk{i}", concurrency=8) for i in range(10)]
             CountingConnection.round_trips = 0
             elapsed = bench.run(ten, records("ten", N_TEN))
@@ -245,6 +282,7 @@ def measure(label: str) -> None:
             m10 = bench.memory(10)
             out("redis_bytes_per_story_cluster", m1 / N_MEMORY, "bytes")
             out("redis_bytes_per_extra_subscriber_per_story", (m10 - m1) / (9 * N_MEMORY), "bytes")
+            out("redis_bytes_per_story_cluster_600_words", bench.memory(1, words=600) / N_MEMORY, "bytes")
         finally:
             child.kill()
             redis.close()

@@ -11,10 +11,11 @@ from redis import Redis
 
 from tests.support import read_topic, rss
 from workers.core.names import Names
-from workers.core.stories import content_hash
+from workers.core.stories import Story
 from workers.devstack.feedserver import Route
 from workers.infra import metrics
 from workers.infra.lifecycle import Stopper
+from workers.poller.decisions import version_hash
 from workers.poller.fetch import feed_client
 from workers.poller.worker import Poller, next_delay
 from workers.settings.config import Feed, PollerSettings
@@ -63,7 +64,7 @@ def test_new_stories_once_then_conditional_get(feed_server, producer, redis, nam
     g0 = [json.loads(r.value) for r in records if json.loads(r.value)["guid"] == "g0"]
     assert [v["version"] for v in g0] == [1, 2] and g0[0]["id"] == g0[1]["id"]
     assert g0[0]["text"] == "Body 0 & more" and "<script>" not in g0[0]["text"], "clean text, scripts dropped"
-    assert g0[1]["text"] == "edited body" and g0[1]["previous_hash"] == content_hash(g0[0]["title"], g0[0]["text"])
+    assert g0[1]["text"] == "edited body" and g0[1]["previous_hash"] == version_hash(Story.from_dict(g0[0]))
     poller.close()
     poller.http.close()
 

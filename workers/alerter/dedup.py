@@ -9,8 +9,10 @@ credit line, an edited number); else the story founds a cluster of its own, whos
 story id. The story's fingerprints are then filed under that cluster, so its later copies find it too.
 
 The cluster record (``Names.cluster``) keeps its members: story id -> feed, URL, first seen, at most
-``MAX_MEMBERS`` of them, and the count of every story the cluster gathered. An alert reports that count
-minus one as ``duplicates`` when it is sent: the copies seen before this alert went out.
+``MAX_MEMBERS`` of them, and the count of every story the cluster gathered. It also keeps the latest version
+of the story that founded it (``#vs`` story id, ``#vn`` version, ``#v`` title and bounded body, ``#vp`` the
+version before), so a new version is described once against the last, whatever the number of subscribers.
+An alert reports that count minus one as ``duplicates`` when it is sent: the copies seen before this alert went out.
 
 What is per subscriber is only "this cluster went to this subscriber", in ``workers.alerter.outbox``.
 
@@ -32,11 +34,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workers.alerter import neardup
+from workers.core import revisions
 from workers.core.names import Names, as_text
 from workers.core.stories import Story, normalise_for_fingerprint, normalised_content_hash
 from workers.core.urls import canonical_url
@@ -129,10 +133,18 @@ return {cluster, how, known[1] and 0 or 1}
 
 MEMBER_LUA = """
 -- KEYS[1] the cluster record; ARGV: 1 story id, 2 member json, 3 max members, 4 TTL, 5 '1' when the story
--- was new to the index (past the member bound, only that tells a new copy from a re-poll)
+-- was new to the index (past the member bound, only that tells a new copy from a re-poll), 6 the story's
+-- version, 7 that version's state (title and bounded body, compressed)
+-- returns {count, how the version relates to the one the record keeps, the state to compare it with}:
+-- 'base' (the record keeps this version now, nothing before it), 'new' (a later version of the kept story:
+-- it replaces the kept one, which is returned), 'redo' (this version is the kept one: the one before it is
+-- returned, so a redone batch describes the same change), 'other' (a version of another story of the
+-- cluster: a copy's revision), 'stale' (older than the kept one)
 local added = false
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  if redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[3]) then  -- the count field is one of the entries
+  -- the count and the kept version's fields are entries too
+  local extra = redis.call('HEXISTS', KEYS[1], '#vs') * 3 + redis.call('HEXISTS', KEYS[1], '#vp')
+  if redis.call('HLEN', KEYS[1]) - extra <= tonumber(ARGV[3]) then
     redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
     added = true
   elseif ARGV[5] == '1' then
@@ -142,14 +154,52 @@ end
 local count
 if added then count = redis.call('HINCRBY', KEYS[1], '#n', 1)
 else count = tonumber(redis.call('HGET', KEYS[1], '#n') or '1') end
+local n = tonumber(ARGV[6])
+local kept = redis.call('HMGET', KEYS[1], '#vs', '#vn', '#v', '#vp')
+local how, old = 'base', ''
+if not kept[1] then
+  redis.call('HSET', KEYS[1], '#vs', ARGV[1], '#vn', n, '#v', ARGV[7])
+elseif kept[1] ~= ARGV[1] then
+  how = 'other'
+else
+  local have = tonumber(kept[2])
+  if n > have then
+    redis.call('HSET', KEYS[1], '#vn', n, '#v', ARGV[7], '#vp', kept[3])
+    how, old = 'new', kept[3]
+  elseif n == have then
+    if kept[4] then how, old = 'redo', kept[4] end
+  else
+    how = 'stale'
+  end
+end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return count
+return {count, how, old}
 """
 
+# The kept version's body, bounded: enough paragraphs to tell what a later version added or removed.
+KEPT_PARAGRAPHS = 20
+KEPT_BYTES = 8 * 1024
 
-def alert_id(subscriber: str, story_id: str) -> str:
-    """The webhook-id: stable for a (subscriber, story), so a receiver can drop repeats."""
-    return "msg_" + hashlib.sha256(f"{subscriber}\x1f{story_id}".encode()).hexdigest()[:32]
+
+def version_state(story: Story) -> bytes:
+    """What a cluster record keeps of its story's latest version: title and bounded body, zlib-compressed
+    (Lua only moves it; Python compares it)."""
+    body = "\n\n".join(revisions.paragraphs(story.text)[:KEPT_PARAGRAPHS])
+    raw = body.encode()[:KEPT_BYTES].decode(errors="ignore")
+    return zlib.compress(json.dumps({"t": story.title, "b": raw}, ensure_ascii=False).encode())
+
+
+def read_state(blob: bytes) -> tuple[str, str]:
+    """(title, body) of a kept version."""
+    data = json.loads(zlib.decompress(blob))
+    return str(data["t"]), str(data["b"])
+
+
+def alert_id(subscriber: str, story_id: str, version: int = 1) -> str:
+    """The webhook-id: stable for a (subscriber, story, version), so a receiver can drop repeats; version 1
+    (the story's first alert) keeps the id it had before versions existed."""
+    key = f"{subscriber}\x1f{story_id}" + (f"\x1f{version}" if version > 1 else "")
+    return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def founding_cluster(story_id: str) -> bytes:
@@ -190,6 +240,8 @@ class Resolved:
     how: str  # 'new', 'exact' or 'near'
     new_story: bool  # the story id was not in the index yet (not a re-poll or a redone batch)
     count: int = 1  # stories in the cluster, this one included, once members are recorded
+    version: str = "base"  # how the story's version relates to the one the record keeps (MEMBER_LUA)
+    previous: tuple[str, str] | None = None  # (title, body) of the version before this one, when known
 
 
 @dataclass(frozen=True)
@@ -264,9 +316,13 @@ class Clusters:
         for story, res in zip(stories, resolved, strict=True):
             member = json.dumps({"feed": story.feed, "url": story.link, "first_seen": now}, ensure_ascii=False)
             args = [story.id, member, MAX_MEMBERS, self.retention_s + self.slice_s, int(res.new_story)]
+            args += [story.version, version_state(story)]
             members.append((self._member, [self.names.cluster(res.cluster)], args))
-        counts = run_scripts(self.redis, members)
-        return [Resolved(r.cluster, r.how, r.new_story, int(c)) for r, c in zip(resolved, counts, strict=True)]
+        replies = run_scripts(self.redis, members)
+        return [
+            Resolved(r.cluster, r.how, r.new_story, int(c), as_text(how), read_state(bytes(old)) if old else None)
+            for r, (c, how, old) in zip(resolved, replies, strict=True)
+        ]
 
     def resolve(self, story: Story) -> Resolved:
         return self.resolve_many([story])[0]
@@ -284,7 +340,7 @@ class Clusters:
         raw: dict[Any, Any] = self.redis.hgetall(self.names.cluster(cluster))
         members = []
         for k, v in raw.items():
-            if bytes(k) == COUNT_FIELD:
+            if bytes(k).startswith(b"#"):  # the count and the kept version
                 continue
             members.append({"story": as_text(k), **json.loads(v)})
         members.sort(key=lambda m: (m.get("first_seen", 0), m["story"]))

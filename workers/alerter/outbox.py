@@ -17,7 +17,8 @@ An item lives in one hash (``items``: id -> payload, attempts, last error) and i
 leaves the queue: delivered, or dead-lettered. A retry is the same item
 with a new due time (``reschedule``). The markers say "this cluster went to this subscriber": written with
 the enqueue, in hashes of time slices like the cluster index, 12-byte field (the cluster) and 12-byte value
-(the alert's first 8 bytes + time), so a later copy or a re-poll within retention is recognised. Every key
+(the alert's first 8 bytes + time), so a later copy or a re-poll within retention is recognised; once a later
+version of the story went to the subscriber (``enqueue_updates``), 4 more bytes say which. Every key
 of a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
 """
 
@@ -80,6 +81,26 @@ if #writes > 0 then
   redis.call('EXPIRE', KEYS[nslices], slice_ttl)
 end
 return out
+"""
+
+UPDATE_LUA = """
+-- KEYS: 1 the current marker slice, 2 queue, 3 items
+-- ARGV: 1 TTL of the slice, then per event: marker field, marker value (owner, time, version sent), item id,
+--       score, item json. Queues each event and records in the subscriber's marker which version it got,
+--       in one step, so a redone batch sees the event as sent.
+local writes = {}
+for j = 2, #ARGV, 5 do
+  writes[#writes + 1] = ARGV[j]
+  writes[#writes + 1] = ARGV[j + 1]
+  if redis.call('HSETNX', KEYS[3], ARGV[j + 2], ARGV[j + 4]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j + 2])
+  end
+end
+if #writes > 0 then
+  redis.call('HSET', KEYS[1], unpack(writes))
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return #writes / 2
 """
 
 TAKE_LUA = """
@@ -170,6 +191,15 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Had:
+    """What a subscriber's marker says of a cluster it received: whose alert it was, and the latest version
+    of the cluster's story it was sent since (1: only the first alert)."""
+
+    owner: bytes  # the first 8 bytes of the first alert's id
+    version: int
+
+
+@dataclass(frozen=True)
 class Depth:
     queued: int  # items in the queue (new, retrying, leased)
     buffered: int  # alerts waiting for their digest
@@ -192,6 +222,7 @@ class Outbox:
         self.slice_s = max(1, self.retention_s // SLICES)
         self.clock = clock
         self._enqueue = redis.register_script(ENQUEUE_LUA)
+        self._update = redis.register_script(UPDATE_LUA)
         self._take = redis.register_script(TAKE_LUA)
         self._settle = redis.register_script(SETTLE_LUA)
         self._reschedule = redis.register_script(RESCHEDULE_LUA)
@@ -228,6 +259,49 @@ class Outbox:
             calls.append((self._enqueue, keys, args))
         replies = run_scripts(self.redis, calls)
         return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
+
+    def _slice_ttl(self, t: int) -> int:
+        return (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
+
+    def had(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, list[Had | None]]:
+        """Per subscriber (name -> clusters): whether it received each cluster within retention, and which
+        version it got last; one pipeline. The newest live marker wins (an update rewrites it)."""
+        t = int(self.clock())
+        names = [n for n, cl in wanted.items() if cl]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                fields = [marker_field(c) for c in wanted[name]]
+                for key in self.marker_keys(name, t):
+                    pipe.hmget(key, fields)
+            replies = iter(pipe.execute())
+        out: dict[str, list[Had | None]] = {}
+        for name in names:
+            found: list[Had | None] = [None] * len(wanted[name])
+            for _ in self.marker_keys(name, t):  # oldest slice first: a newer live marker overwrites
+                for i, v in enumerate(next(replies)):
+                    if v is not None and int.from_bytes(v[8:12], "big") + self.retention_s > t:
+                        found[i] = Had(bytes(v[:8]), int.from_bytes(v[12:16], "big") if len(v) >= 16 else 1)
+            out[name] = found
+        return out
+
+    def enqueue_updates(self, updates: Mapping[str, Sequence[tuple[Outgoing, Had, int]]]) -> None:
+        """Per subscriber: queue each (event, what its marker said, the version it carries) and record the
+        version in the marker, one script per subscriber, one pipeline."""
+        now = self.clock()
+        t = int(now)
+        calls = []
+        for name, ups in updates.items():
+            if not ups:
+                continue
+            keys = [self.marker_keys(name, t)[-1], *self._q(name)]
+            args: list[Any] = [self._slice_ttl(t)]
+            for i, (out, had, version) in enumerate(ups):
+                out.item.queued_at = now
+                value = had.owner + t.to_bytes(4, "big") + version.to_bytes(4, "big")
+                args += [marker_field(out.cluster), value, out.item.id, now + i * 1e-6, out.item.to_json()]
+            calls.append((self._update, keys, args))
+        if calls:
+            run_scripts(self.redis, calls)
 
     def take(self, subscriber: str, limit: int, lease_s: float, settle: Sequence[str] = ()) -> list[Item]:
         """Settle the items ``settle`` names (see ``settle``), then lease and return up to ``limit`` of a

@@ -28,14 +28,16 @@ import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 
-from workers.alerter.dedup import Clusters, alert_id
+from workers.alerter.dedup import Clusters, Resolved, alert_id
 from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
-from workers.alerter.outbox import QUEUED, REPEAT, Depth, Item, Outbox, Outgoing
+from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
+from workers.alerter.versions import build_event, change_of, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
+from workers.core.revisions import worth_sending
 from workers.core.stories import StoryFormatError
 from workers.core.tracing import child, from_headers, iso, seconds_between
 from workers.infra import metrics
@@ -110,22 +112,27 @@ def build_alert(
             name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet, "hit_count": hit.hit_count}
             for name, hit in event.topics.items()
         },
-        "story": {
-            "id": story.id,
-            "title": story.title,
-            "url": story.link,
-            "feed": story.feed,
-            "language": event.language,
-            "language_probability": event.probability,
-            "published": story.published,
-            "excerpt": excerpt,
-        },
+        "story": {**story_fields(event), "language_probability": event.probability, "excerpt": excerpt},
         "duplicates": duplicates,
         "cluster": {"id": cluster or "", "stories": duplicates + 1},
         "timings": timings,
         "trace": {"traceparent": child(trace)},
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
+
+
+def runs(wanted: list[tuple[Subscriber, MatchEvent]]) -> list[list[tuple[Subscriber, MatchEvent]]]:
+    """The batch in runs that hold one version per story id, in order: a version must find the one before it
+    recorded and marked before it is compared (two versions of a story can share a batch after a lag)."""
+    out: list[list[tuple[Subscriber, MatchEvent]]] = []
+    versions: dict[str, int] = {}
+    for sub, ev in wanted:
+        if not out or versions.get(ev.story.id, ev.story.version) != ev.story.version:
+            out.append([])
+            versions = {}
+        versions[ev.story.id] = ev.story.version
+        out[-1].append((sub, ev))
+    return out
 
 
 class Alerter:
@@ -255,8 +262,8 @@ class Alerter:
                 continue
             wanted.extend((sub, routed.event) for sub in routed.subscribers)
             self._traces[routed.event.story.id] = routed.trace
-        if wanted:
-            self._enqueue(wanted)
+        for run in runs(wanted):
+            self._enqueue(run)
         if dead:
             send_all(self.producer, dead)
             self._count(DEAD)
@@ -266,6 +273,7 @@ class Alerter:
         resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
+        wanted = self._revisions(wanted, resolved)
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}
         order: list[tuple[Subscriber, MatchEvent]] = []
@@ -292,10 +300,50 @@ class Alerter:
                 self._count("buffered" if sub.digest_seconds is not None else "queued")
             else:
                 self._duplicate(sub, event, "a re-poll" if state == REPEAT else "a copy of a story it had")
-        for name in queued:
+        self._wake(queued)
+
+    def _wake(self, names: set[str]) -> None:
+        for name in names:
             lane = self.lanes.get(name)
             if lane is not None:
                 lane.wake.set()
+
+    def _revisions(
+        self, wanted: list[tuple[Subscriber, MatchEvent]], resolved: dict[str, Resolved]
+    ) -> list[tuple[Subscriber, MatchEvent]]:
+        """Queue the later versions of stories their subscribers received (``workers.alerter.versions``);
+        returns the rest, for the ordinary path (a version newly matching a subscriber is a plain match)."""
+        changes = {sid: c for sid, res in resolved.items() if (c := change_of(self._event(wanted, sid), res))}
+        if not changes:
+            return wanted
+        revised = [(sub, ev) for sub, ev in wanted if ev.story.id in changes]
+        asked: dict[str, list[str]] = {}
+        for sub, ev in revised:
+            asked.setdefault(sub.name, []).append(resolved[ev.story.id].cluster)
+        had = {name: iter(found) for name, found in self.outbox.had(asked).items()}
+        rest = [(sub, ev) for sub, ev in wanted if ev.story.id not in changes]
+        updates: dict[str, list[tuple[Outgoing, Had, int]]] = {}
+        for sub, ev in revised:
+            got = next(had[sub.name])
+            change, res = changes[ev.story.id], resolved[ev.story.id]
+            if got is None:
+                rest.append((sub, ev))
+            elif got.version >= ev.story.version:
+                self._duplicate(sub, ev, f"version {ev.story.version} was sent")
+            elif not worth_sending(change, sub.updates):
+                self._duplicate(sub, ev, f"version {ev.story.version} is no change for updates={sub.updates}")
+            else:
+                aid, payload = build_event(sub, ev, change, res.cluster, got)
+                item = Item(aid, sub.name, payload)
+                updates.setdefault(sub.name, []).append((Outgoing(item, res.cluster), got, ev.story.version))
+                self._count(str(payload["type"]))
+        self.outbox.enqueue_updates(updates)
+        self._wake(set(updates))
+        return rest
+
+    @staticmethod
+    def _event(wanted: list[tuple[Subscriber, MatchEvent]], story_id: str) -> MatchEvent:
+        return next(ev for _, ev in wanted if ev.story.id == story_id)
 
     def _old_seen(self, wanted: list[tuple[Subscriber, MatchEvent]]) -> list[bool]:
         if self.old is None or not self.old.active:

@@ -9,9 +9,9 @@ numbers changed), and decide by a subscriber's ``updates`` policy whether it is 
 - ``none``: never;
 - ``all``: any change of title or body;
 - ``material`` (the default): a changed title (beyond its slug and case), a changed number, a paragraph
-  added or removed with at least ``MIN_MATERIAL_WORDS`` words, a slug that announces a change (UPDATE n,
-  CORRECTED, WRAPUP), or a kill. A typo fix, a re-filing (REFILE, which agencies use to fix formatting) or
-  whitespace is not material.
+  added or removed with at least ``MIN_MATERIAL_WORDS`` words, a new slug that announces a change (UPDATE n,
+  CORRECTED, WRAPUP; the same slug filed again, as with a typo fixed under UPDATE 1, is not), or a kill. A
+  typo fix, a re-filing (REFILE, which agencies use to fix formatting) or whitespace is not material.
 
 A withdrawal is always sent, whatever the policy except ``none``: a subscriber who acted on a story must
 learn that it was killed.
@@ -119,6 +119,7 @@ class Change:
     numbers_changed: bool = False
     body_changed: bool = False
     withdrawn: bool = False
+    slug_changed: bool = True  # the slug differs from the old headline's (UPDATE 1 -> UPDATE 2)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -163,8 +164,9 @@ def describe(old_title: str, old_text: str, new_title: str, new_text: str) -> Ch
     removed = [p for p in old_paras if _fold(p) not in new_set]
     edited, changed = _pair_edits(added, removed)
     longest = max([len(p.split()) for p in added + removed] + changed, default=0)
-    numbers_changed = sorted(_NUMBER.findall(old_title + " " + old_text)) != sorted(
-        _NUMBER.findall(new_title + " " + new_text)
+    # the slug's own number (UPDATE 1 -> UPDATE 2) is no changed figure
+    numbers_changed = sorted(_NUMBER.findall(parse_slug(old_title).title + " " + old_text)) != sorted(
+        _NUMBER.findall(slug.title + " " + new_text)
     )
     return Change(
         old_title=old_title,
@@ -178,6 +180,7 @@ def describe(old_title: str, old_text: str, new_title: str, new_text: str) -> Ch
         numbers_changed=numbers_changed,
         body_changed=_fold(old_text) != _fold(new_text),
         withdrawn=is_withdrawal(new_title, new_text),
+        slug_changed=parse_slug(old_title).to_dict() != slug.to_dict(),
     )
 
 
@@ -188,7 +191,7 @@ def is_material(change: Change) -> bool:
         or change.title_changed
         or change.numbers_changed
         or change.changed_words >= MIN_MATERIAL_WORDS
-        or change.slug.kind in _MATERIAL_SLUGS
+        or (change.slug.kind in _MATERIAL_SLUGS and change.slug_changed)
     )
 
 

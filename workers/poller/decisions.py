@@ -65,9 +65,15 @@ def polite_delay(delay: float, floor: float | None, ceiling: float) -> float:
 MAX_VERSIONS = 20  # the default of ``max_versions``
 
 
+def version_hash(story: Story) -> str:
+    """The fingerprint of one version: title and body both. ``content_hash`` leaves a long body's title out
+    (copies rewrite headlines), so a new headline on the same body would not be a new version by it."""
+    return hashlib.sha256(f"{story.title}\x1f{story.text}".encode()).hexdigest()[:32]
+
+
 def seen_mark(story: Story) -> str:
-    """What Redis keeps for a story id produced: its version and the content hash of that version."""
-    return f"{story.version}:{content_hash(story.title, story.text)}"
+    """What Redis keeps for a story id produced: its version and the fingerprint of that version."""
+    return f"{story.version}:{version_hash(story)}"
 
 
 def new_versions(
@@ -76,8 +82,9 @@ def new_versions(
     """Decide, per parsed entry and the mark Redis holds for its id: a story never seen (version 1), a new
     version of one whose title or body changed (version n+1, with the hash it replaces), or nothing. Each id
     once (some feeds repeat a guid). Returns (to produce, to re-mark only): a mark of the layout before
-    versions (``1``, no hash) is upgraded in place without producing, so the next change is noticed; so is
-    an entry past ``max_versions`` (a feed whose summary changes on every fetch must not flood the topics)."""
+    versions (``1``, no hash) or of the content hash is upgraded in place without producing, so the next
+    change is noticed; so is an entry past ``max_versions`` (a feed whose summary changes on every fetch must
+    not flood the topics)."""
     out: list[Story] = []
     remark: list[Story] = []
     ids: set[str] = set()
@@ -89,9 +96,13 @@ def new_versions(
             out.append(story)
             continue
         version, _, old_hash = mark.decode("ascii", "replace").partition(":")
-        new_hash = content_hash(story.title, story.text)
+        new_hash = version_hash(story)
         n = int(version) if version.isdigit() else 1
-        if not old_hash:
+        if old_hash == new_hash:
+            continue
+        if not old_hash or old_hash == content_hash(story.title, story.text):
+            # a mark of an earlier layout (no hash; the content hash, which ignored a long body's title)
+            # of what may be this very text: upgraded in place, the next change is noticed
             remark.append(replace(story, version=n))
         elif old_hash != new_hash:
             if n >= max_versions:

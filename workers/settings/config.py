@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from workers.core.errors import ConfigError
 from workers.core.names import Names
+from workers.core.revisions import DEFAULT_UPDATES, UpdatePolicy
 from workers.core.signing import check_secret
 from workers.core.urls import mask_url, wire_url
 from workers.settings import env, yamlfile
@@ -105,6 +106,8 @@ class Subscriber(_Strict):
     concurrency: int = Field(default=4, ge=1, le=64, description="deliveries in flight to this endpoint at once")
     # None: one POST per alert; else alerts are buffered in Redis and sent as one digest this long after the first
     digest_seconds: float | None = Field(default=None, gt=0, description="seconds an alert may wait for its digest")
+    # which later versions of a story it received become story.updated / story.withdrawn (workers.core.revisions)
+    updates: UpdatePolicy = Field(default=DEFAULT_UPDATES, description="none, material or all")
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)

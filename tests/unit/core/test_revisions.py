@@ -116,3 +116,17 @@ def test_a_reworded_paragraph_is_an_edit_not_an_addition() -> None:
     change = describe("T", BODY, "T", new)
     assert change.added == [] and change.removed == [] and len(change.edited) == 1
     assert change.changed_words >= 8 and worth_sending(change, "material")
+
+
+def test_a_typo_fixed_under_the_same_slug_is_not_material() -> None:
+    old = "UPDATE 1-North Korea fires missiles"
+    change = describe(old, BODY.replace("military", "militray"), old, BODY)
+    assert len(change.edited) == 1 and not change.slug_changed
+    assert not worth_sending(change, "material") and worth_sending(change, "all")
+    assert worth_sending(describe(old, BODY, "UPDATE 2-North Korea fires missiles", BODY), "material")
+
+
+def test_the_slug_number_is_no_changed_figure() -> None:
+    change = describe("UPDATE 1-Quake kills 12", BODY, "UPDATE 2-Quake kills 12", BODY)
+    assert not change.numbers_changed and worth_sending(change, "material"), "a new slug is material by itself"
+    assert describe("UPDATE 1-Quake kills 12", BODY, "UPDATE 2-Quake kills 15", BODY).numbers_changed

@@ -62,6 +62,10 @@ def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
             {"feeds": GOOD_FEEDS, "subscribers": sub(secret_env="WW_UNSET_VAR")},
             "subscribers.yaml: subscribers[0].secret_env: environment variable WW_UNSET_VAR is not set",
         ),
+        (
+            {"feeds": GOOD_FEEDS, "subscribers": sub(updates="sometimes")},
+            "subscribers.yaml: subscribers[0].updates: Input should be 'none', 'material' or 'all'",
+        ),
         ({"feeds": GOOD_FEEDS, "settings": {"kafka": {"partitions": 0}}}, "settings.yaml: kafka.partitions"),
         (
             {"feeds": GOOD_FEEDS, "settings": {"poller": {"proxy_url": "socks5://127.0.0.1:1080"}}},
