@@ -39,9 +39,11 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
 @pytest.mark.integration
 def test_sigterm_mid_stream_exits_0_commits_and_loses_nothing(servers, make_config, daemons, bootstrap, names, redis):  # type: ignore[no-untyped-def]  # noqa: F811
     receiver = servers[1]
-    n = 16
+    n = 24
     items = nk_items(n)
-    cfg = slow_stream(servers, make_config, items, delay=0.1)  # keeps the alerter mid-batch when the signal comes
+    # 0.5 s an alert, 4 at once: the lane is still draining the outbox when the signal comes (since the outbox,
+    # a batch no longer waits for its deliveries, so a faster receiver had them all before the signal)
+    cfg = slow_stream(servers, make_config, items, delay=0.5)
     env = {"WIREWATCH_SHUTDOWN_TIMEOUT": SHUTDOWN_TIMEOUT}
     daemons("poll", cfg, **env)
     filt = daemons("filter", cfg, **env)
