@@ -33,6 +33,7 @@ from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, l
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
+from workers.alerter.spreading import Spreads, build_spreading, pickup, step
 from workers.alerter.versions import build_event, change_of, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
@@ -149,6 +150,7 @@ class Alerter:
             min_tokens=settings.near_duplicate_min_words,
         )
         self.outbox = Outbox(redis, names, retention)
+        self.spreads = Spreads(redis, names, retention)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._totals_lock = threading.Lock()  # lanes count their outcomes from their own threads
@@ -256,6 +258,7 @@ class Alerter:
         resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
+        self._spreading(wanted, resolved)
         wanted = self._revisions(wanted, resolved)
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}
@@ -320,6 +323,30 @@ class Alerter:
         self.outbox.enqueue_updates(updates)
         self._wake(set(updates))
         return rest
+
+    def _spreading(self, wanted: list[tuple[Subscriber, MatchEvent]], resolved: dict[str, Resolved]) -> None:
+        """Queue ``story.spreading`` for the clusters of this run that reached a subscriber's threshold
+        (``workers.alerter.spreading``). Not only for new stories: a redone batch must still send it."""
+        candidates: dict[tuple[str, str], tuple[Subscriber, MatchEvent]] = {}
+        for sub, ev in wanted:
+            res = resolved[ev.story.id]
+            if sub.spreading is not None and res.count >= sub.spreading.outlets:
+                candidates.setdefault((sub.name, res.cluster), (sub, ev))
+        if not candidates:
+            return
+        members = self.spreads.members(sorted({c for _, c in candidates}))
+        now = int(self.clusters.clock())
+        events: dict[str, list[tuple[str, int, Item]]] = {}
+        for sub, ev in candidates.values():
+            assert sub.spreading is not None
+            res = resolved[ev.story.id]
+            seen = pickup(members[res.cluster], now, sub.spreading.within_minutes * 60)
+            n = step(len(seen.feeds), sub.spreading.outlets)
+            if n >= 1:
+                payload = build_spreading(sub, ev, res, seen, n, story_fields(ev))
+                events.setdefault(sub.name, []).append((res.cluster, n, Item(payload["alert_id"], sub.name, payload)))
+        self.spreads.enqueue(events, time.time())
+        self._wake(set(events))
 
     @staticmethod
     def _event(wanted: list[tuple[Subscriber, MatchEvent]], story_id: str) -> MatchEvent:
