@@ -109,16 +109,20 @@ def build_alert(
 
 
 def runs(wanted: list[tuple[Subscriber, MatchEvent]]) -> list[list[tuple[Subscriber, MatchEvent]]]:
-    """The batch in runs that hold one version per story id, in order: a version must find the one before it
-    recorded and marked before it is compared (two versions of a story can share a batch after a lag)."""
+    """The batch in runs that hold one version per story id: run k holds the k-th version of each story the
+    batch carries, in batch order, so a version finds the one before it recorded and marked before it is
+    compared (two versions of a story can share a batch after a lag), in as few runs as that needs."""
+    layer: dict[tuple[str, int], int] = {}
+    used: dict[str, int] = {}
     out: list[list[tuple[Subscriber, MatchEvent]]] = []
-    versions: dict[str, int] = {}
     for sub, ev in wanted:
-        if not out or versions.get(ev.story.id, ev.story.version) != ev.story.version:
+        key = (ev.story.id, ev.story.version)
+        if key not in layer:
+            layer[key] = used.get(ev.story.id, 0)
+            used[ev.story.id] = layer[key] + 1
+        while len(out) <= layer[key]:
             out.append([])
-            versions = {}
-        versions[ev.story.id] = ev.story.version
-        out[-1].append((sub, ev))
+        out[layer[key]].append((sub, ev))
     return out
 
 

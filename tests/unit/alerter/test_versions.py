@@ -25,6 +25,9 @@ def test_two_versions_of_a_story_never_share_a_run() -> None:
     got = [[(ev.story.id, ev.story.version) for _, ev in run] for run in runs(wanted)]
     assert got == [[("story-1", 1), ("story-2", 1)], [("story-1", 2), ("story-1", 2)], [("story-1", 3)]]
     assert runs([]) == []
+    interleaved = [(DESK, version(1)), (DESK, version(2)), (DESK, version(1, i=2)), (DESK, version(2, i=2))]
+    got = [[(ev.story.id, ev.story.version) for _, ev in run] for run in runs(interleaved)]
+    assert got == [[("story-1", 1), ("story-2", 1)], [("story-1", 2), ("story-2", 2)]], "two runs, not four"
 
 
 def test_only_a_later_version_of_the_kept_story_has_a_change() -> None:
