@@ -34,7 +34,8 @@ from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
-from workers.alerter.versions import build_event, change_of, story_fields
+from workers.alerter.topicspikes import TopicSpikes
+from workers.alerter.versions import build_event, change_of, runs, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
@@ -108,24 +109,6 @@ def build_alert(
     }
 
 
-def runs(wanted: list[tuple[Subscriber, MatchEvent]]) -> list[list[tuple[Subscriber, MatchEvent]]]:
-    """The batch in runs that hold one version per story id: run k holds the k-th version of each story the
-    batch carries, in batch order, so a version finds the one before it recorded and marked before it is
-    compared (two versions of a story can share a batch after a lag), in as few runs as that needs."""
-    layer: dict[tuple[str, int], int] = {}
-    used: dict[str, int] = {}
-    out: list[list[tuple[Subscriber, MatchEvent]]] = []
-    for sub, ev in wanted:
-        key = (ev.story.id, ev.story.version)
-        if key not in layer:
-            layer[key] = used.get(ev.story.id, 0)
-            used[ev.story.id] = layer[key] + 1
-        while len(out) <= layer[key]:
-            out.append([])
-        out[layer[key]].append((sub, ev))
-    return out
-
-
 class Alerter:
     def __init__(
         self,
@@ -155,6 +138,7 @@ class Alerter:
         )
         self.outbox = Outbox(redis, names, retention)
         self.spreads = Spreads(redis, names, retention)
+        self.spikes = TopicSpikes(redis, names, self.outbox, clock=self.clusters.clock)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._totals_lock = threading.Lock()  # lanes count their outcomes from their own threads
@@ -263,6 +247,10 @@ class Alerter:
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
         self._spreading(wanted, resolved)
+        founded = {ev.story.id: ev for _, ev in wanted if resolved[ev.story.id].how == "new" and ev.story.version == 1}
+        founded = {sid: ev for sid, ev in founded.items() if resolved[sid].new_story}
+        if founded:
+            self._wake(self.spikes.count(founded.values(), self.subscribers))
         wanted = self._revisions(wanted, resolved)
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}

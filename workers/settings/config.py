@@ -117,6 +117,7 @@ class Subscriber(_Strict):
     # which later versions of a story it received become story.updated / story.withdrawn (workers.core.revisions)
     updates: UpdatePolicy = Field(default=DEFAULT_UPDATES, description="none, material or all")
     spreading: Spreading | None = None  # None: no story.spreading events
+    spikes: bool = False  # topic.spike when one of its topics has a burst of story clusters
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)

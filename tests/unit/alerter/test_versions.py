@@ -8,8 +8,7 @@ from tests.alerter_support import match, sub
 from tests.schema_support import validator
 from workers.alerter.dedup import Resolved, alert_id
 from workers.alerter.outbox import Had, marker_owner
-from workers.alerter.versions import build_event, change_of, previous_alert_id
-from workers.alerter.worker import runs
+from workers.alerter.versions import build_event, change_of, previous_alert_id, runs
 
 CL = "cl_" + "ab" * 16
 DESK = sub("desk", "http://127.0.0.1/x")
