@@ -16,7 +16,7 @@ from workers.core.names import Names
 from workers.devstack.receiver import Receiver
 from workers.settings.config import Spreading
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
 
 TEXT = "Pyongyang said on Sunday that North Korea had tested a new solid-fuel engine at its western launch site."
 
