@@ -247,7 +247,8 @@ class Alerter:
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
         self._spreading(wanted, resolved)
-        founded = {ev.story.id: ev for _, ev in wanted if resolved[ev.story.id].how == "new" and ev.story.version == 1}
+        # clusters founded now (a version founds one only when the alerter never saw the story before)
+        founded = {ev.story.id: ev for _, ev in wanted if resolved[ev.story.id].how == "new"}
         founded = {sid: ev for sid, ev in founded.items() if resolved[sid].new_story}
         if founded:
             self._wake(self.spikes.count(founded.values(), self.subscribers))
