@@ -88,6 +88,7 @@ def assert_lifecycle(events: list[dict[str, Any]], subscriber: str) -> None:
     assert len({e["alert_id"] for e in events}) == 4
 
 
+@pytest.mark.redis_cluster
 def test_versions_give_matched_updated_updated_withdrawn_and_a_copy_stays_a_duplicate(
     secret: str, names: Names, bootstrap: str, redis: Redis
 ) -> None:

@@ -79,3 +79,21 @@ def build_event(
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     return aid, payload
+
+
+def runs(wanted: list[tuple[Subscriber, MatchEvent]]) -> list[list[tuple[Subscriber, MatchEvent]]]:
+    """The batch in runs that hold one version per story id: run k holds the k-th version of each story the
+    batch carries, in batch order, so a version finds the one before it recorded and marked before it is
+    compared (two versions of a story can share a batch after a lag), in as few runs as that needs."""
+    layer: dict[tuple[str, int], int] = {}
+    used: dict[str, int] = {}
+    out: list[list[tuple[Subscriber, MatchEvent]]] = []
+    for sub, ev in wanted:
+        key = (ev.story.id, ev.story.version)
+        if key not in layer:
+            layer[key] = used.get(ev.story.id, 0)
+            used[ev.story.id] = layer[key] + 1
+        while len(out) <= layer[key]:
+            out.append([])
+        out[layer[key]].append((sub, ev))
+    return out

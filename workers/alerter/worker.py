@@ -33,7 +33,9 @@ from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, l
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
-from workers.alerter.versions import build_event, change_of, story_fields
+from workers.alerter.spreading import Spreads, build_spreading, pickup, step
+from workers.alerter.topicspikes import TopicSpikes
+from workers.alerter.versions import build_event, change_of, runs, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
@@ -121,20 +123,6 @@ def build_alert(
     }
 
 
-def runs(wanted: list[tuple[Subscriber, MatchEvent]]) -> list[list[tuple[Subscriber, MatchEvent]]]:
-    """The batch in runs that hold one version per story id, in order: a version must find the one before it
-    recorded and marked before it is compared (two versions of a story can share a batch after a lag)."""
-    out: list[list[tuple[Subscriber, MatchEvent]]] = []
-    versions: dict[str, int] = {}
-    for sub, ev in wanted:
-        if not out or versions.get(ev.story.id, ev.story.version) != ev.story.version:
-            out.append([])
-            versions = {}
-        versions[ev.story.id] = ev.story.version
-        out[-1].append((sub, ev))
-    return out
-
-
 class Alerter:
     def __init__(
         self,
@@ -163,6 +151,8 @@ class Alerter:
             min_tokens=settings.near_duplicate_min_words,
         )
         self.outbox = Outbox(redis, names, retention)
+        self.spreads = Spreads(redis, names, retention)
+        self.spikes = TopicSpikes(redis, names, self.outbox, clock=self.clusters.clock)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._traces: dict[str, str | None] = {}  # story id -> its match record's traceparent, for one batch
@@ -273,6 +263,12 @@ class Alerter:
         resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
+        self._spreading(wanted, resolved)
+        # clusters founded now (a version founds one only when the alerter never saw the story before)
+        founded = {ev.story.id: ev for _, ev in wanted if resolved[ev.story.id].how == "new"}
+        founded = {sid: ev for sid, ev in founded.items() if resolved[sid].new_story}
+        if founded:
+            self._wake(self.spikes.count(founded.values(), self.subscribers))
         wanted = self._revisions(wanted, resolved)
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}
@@ -340,6 +336,30 @@ class Alerter:
         self.outbox.enqueue_updates(updates)
         self._wake(set(updates))
         return rest
+
+    def _spreading(self, wanted: list[tuple[Subscriber, MatchEvent]], resolved: dict[str, Resolved]) -> None:
+        """Queue ``story.spreading`` for the clusters of this run that reached a subscriber's threshold
+        (``workers.alerter.spreading``). Not only for new stories: a redone batch must still send it."""
+        candidates: dict[tuple[str, str], tuple[Subscriber, MatchEvent]] = {}
+        for sub, ev in wanted:
+            res = resolved[ev.story.id]
+            if sub.spreading is not None and res.count >= sub.spreading.outlets:
+                candidates.setdefault((sub.name, res.cluster), (sub, ev))
+        if not candidates:
+            return
+        members = self.spreads.members(sorted({c for _, c in candidates}))
+        now = int(self.clusters.clock())
+        events: dict[str, list[tuple[str, int, Item]]] = {}
+        for sub, ev in candidates.values():
+            assert sub.spreading is not None
+            res = resolved[ev.story.id]
+            seen = pickup(members[res.cluster], now, sub.spreading.within_minutes * 60)
+            n = step(len(seen.feeds), sub.spreading.outlets)
+            if n >= 1:
+                payload = build_spreading(sub, ev, res, seen, n, story_fields(ev))
+                events.setdefault(sub.name, []).append((res.cluster, n, Item(payload["alert_id"], sub.name, payload)))
+        self.spreads.enqueue(events, time.time())
+        self._wake(set(events))
 
     @staticmethod
     def _event(wanted: list[tuple[Subscriber, MatchEvent]], story_id: str) -> MatchEvent:

@@ -140,6 +140,15 @@ class Names:
         """Hash of "this cluster went to this subscriber" markers written in one time slice."""
         return f"{self.key_prefix}{{s:{subscriber}}}:m:{width_s}:{index}"
 
+    def spreading_marks(self, subscriber: str) -> str:
+        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber (no repeat after a restart)."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:sp"
+
+    def topic_spikes(self, topic: str) -> str:
+        """String: a topic's spike detector state (baseline per hour of the week, the open window and its
+        stories), one slot per topic."""
+        return f"{self.key_prefix}{{t:{topic}}}:spike"
+
     def replayed(self, digest: str) -> str:
         """A story dead letter's value already replayed by ``wirewatch dlq replay --stories`` (its SHA-256)."""
         return f"{self.key_prefix}{DLQ_TAG}:replayed:{digest}"

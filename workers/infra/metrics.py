@@ -91,6 +91,12 @@ CLUSTER_STORIES = Histogram(
     "Stories in a story's cluster when the alerter resolved it (1: the first of its kind)",
     buckets=(1, 2, 3, 5, 10, 20, 50, 100),
 )
+TOPIC_WINDOW_CLUSTERS = Gauge(
+    "wirewatch_topic_window_clusters",
+    "Story clusters matching a topic in its open spike window (workers.alerter.spikes), and the spike threshold",
+    ["topic", "kind"],  # kind: count | threshold
+)
+TOPIC_SPIKING = Gauge("wirewatch_topic_spiking", "1 while a topic's open window is a reported spike", ["topic"])
 DELIVERY_LATENCY = Histogram(
     "wirewatch_delivery_seconds", "Webhook POST time per attempt", ["subscriber"], buckets=_NETWORK_BUCKETS
 )
@@ -142,6 +148,8 @@ ROLE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         OUTBOX_DEPTH,
         OUTBOX_OLDEST,
         CLUSTER_STORIES,
+        TOPIC_WINDOW_CLUSTERS,
+        TOPIC_SPIKING,
         CONSUMER_LAG,
         CONSUMER_STALLS,
         CONSUMER_STALLED,

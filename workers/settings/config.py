@@ -93,6 +93,14 @@ class FeedsFile(_Strict):
     feeds: list[Feed] = Field(min_length=1)
 
 
+class Spreading(_Strict):
+    """``story.spreading`` when a story cluster reaches this many outlets (distinct feeds) within the window;
+    again at each further multiple of ``outlets``."""
+
+    outlets: int = Field(ge=2, le=50, description="distinct feeds carrying the story (a cluster keeps 50 members)")
+    within_minutes: float = Field(default=60, gt=0, description="the window the outlets are counted in")
+
+
 class Subscriber(_Strict):
     name: str
     url: str
@@ -108,6 +116,8 @@ class Subscriber(_Strict):
     digest_seconds: float | None = Field(default=None, gt=0, description="seconds an alert may wait for its digest")
     # which later versions of a story it received become story.updated / story.withdrawn (workers.core.revisions)
     updates: UpdatePolicy = Field(default=DEFAULT_UPDATES, description="none, material or all")
+    spreading: Spreading | None = None  # None: no story.spreading events
+    spikes: bool = False  # topic.spike when one of its topics has a burst of story clusters
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)

@@ -8,8 +8,7 @@ from tests.alerter_support import match, sub
 from tests.schema_support import validator
 from workers.alerter.dedup import Resolved, alert_id
 from workers.alerter.outbox import Had, marker_owner
-from workers.alerter.versions import build_event, change_of, previous_alert_id
-from workers.alerter.worker import runs
+from workers.alerter.versions import build_event, change_of, previous_alert_id, runs
 
 CL = "cl_" + "ab" * 16
 DESK = sub("desk", "http://127.0.0.1/x")
@@ -25,6 +24,9 @@ def test_two_versions_of_a_story_never_share_a_run() -> None:
     got = [[(ev.story.id, ev.story.version) for _, ev in run] for run in runs(wanted)]
     assert got == [[("story-1", 1), ("story-2", 1)], [("story-1", 2), ("story-1", 2)], [("story-1", 3)]]
     assert runs([]) == []
+    interleaved = [(DESK, version(1)), (DESK, version(2)), (DESK, version(1, i=2)), (DESK, version(2, i=2))]
+    got = [[(ev.story.id, ev.story.version) for _, ev in run] for run in runs(interleaved)]
+    assert got == [[("story-1", 1), ("story-2", 1)], [("story-1", 2), ("story-2", 2)]], "two runs, not four"
 
 
 def test_only_a_later_version_of_the_kept_story_has_a_change() -> None:

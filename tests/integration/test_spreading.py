@@ -1,0 +1,59 @@
+"""Pickup on the real broker, Redis and HTTP: a story carried by 12 feeds within minutes gives its subscriber one
+``story.spreading`` at 10 outlets and none at 11 or 12, and none again after a restart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from redis import Redis
+
+from tests.alerter_support import match, produce, running_alerter, sub
+from tests.schema_support import validator
+from tests.support import wait_until
+from workers.core.events import MatchEvent
+from workers.core.names import Names
+from workers.devstack.receiver import Receiver
+from workers.settings.config import Spreading
+
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
+
+TEXT = "Pyongyang said on Sunday that North Korea had tested a new solid-fuel engine at its western launch site."
+
+
+def outlet(i: int) -> MatchEvent:
+    """The same wire story as outlet ``i`` carries it: its own feed, URL and story id."""
+    ev = match(100 + i, text=TEXT, title="North Korea tests engine")
+    return replace(ev, story=replace(ev.story, feed=f"outlet-{i}", link=f"http://127.0.0.1/outlet-{i}/nk"))
+
+
+def test_twelve_outlets_give_one_spreading_at_ten(secret: str, names: Names, bootstrap: str, redis: Redis) -> None:
+    receiver = Receiver(secret=secret)
+    port = receiver.start()
+    desk = sub("desk", f"http://127.0.0.1:{port}/desk", spreading=Spreading(outlets=10, within_minutes=60))
+    plain = sub("plain", f"http://127.0.0.1:{port}/plain")
+
+    def of(kind: str) -> list[dict]:  # type: ignore[type-arg]
+        return [r.json for r in receiver.unique().values() if r.json["type"] == kind]
+
+    try:
+        with running_alerter(bootstrap, redis, names, [desk, plain], secret) as alerter:
+            for i in range(12):  # one outlet after another, as they pick the story up
+                produce(bootstrap, names, [outlet(i)])
+                wait_until(lambda i=i: alerter.totals["duplicates"] >= 2 * i, 30, what=f"outlet {i} seen")
+            wait_until(lambda: len(of("story.spreading")) >= 1, 30, what="the spreading event")
+            assert not alerter.loop_errors
+        with running_alerter(bootstrap, redis, names, [desk, plain], secret) as again:  # a restart, then redos
+            produce(bootstrap, names, [outlet(i) for i in range(12)])
+            wait_until(lambda: again.totals["duplicates"] >= 24, 30, what="the redone outlets seen")
+        spreads = of("story.spreading")
+        assert len(spreads) == 1 and len(receiver.received) == len(receiver.unique()) == 3
+        event = spreads[0]
+        validator("story.spreading.schema.json").validate(event)
+        assert event["subscriber"] == "desk" and event["step"] == 1 and event["outlet_count"] == 10
+        assert event["outlets"][:2] == ["outlet-0", "outlet-1"] and event["story"]["feed"] == "outlet-9"
+        assert event["threshold"] == {"outlets": 10, "within_minutes": 60}
+        assert sorted(a["subscriber"] for a in of("story.matched")) == ["desk", "plain"], "one alert each"
+        assert all(r.verified for r in receiver.received)
+    finally:
+        receiver.stop()
