@@ -198,6 +198,8 @@ class ConsoleState:
         for aid, tries in by_alert.items():
             newest = tries[0]
             state = newest.outcome or ("delivered" if not newest.error else "failed")
+            if state == "dead":  # "dead" (with its replay button) once the dead letter itself is read below
+                state = "failed"
             views[aid] = AlertView(aid, "", state, newest.at, tries[::-1], newest.error)
         queued = set()
         for item, due in self._parked(name):
