@@ -86,9 +86,16 @@ def sign_in(driver: Any, base: str, path: str, token: str) -> None:
 
 
 def text_of(driver: Any) -> str:
+    """The page's text; a page that is being replaced (the POST-redirect of an action) is read again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    return str(driver.find_element(By.TAG_NAME, "body").text)
+    for _ in range(20):
+        try:
+            return str(driver.find_element(By.TAG_NAME, "body").text)
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return ""
 
 
 def test_every_page_loads_and_a_live_match_appears_without_reload(stack: Any, tmp_path: Path) -> None:
