@@ -186,3 +186,20 @@ def test_promtool_check_metrics_is_clean_for_each_role() -> None:
         metrics.use_role(role)
         proc = subprocess.run([tool, "check", "metrics"], input=generate_latest(REGISTRY), capture_output=True)
         assert proc.returncode == 0 and not proc.stdout.strip() and not proc.stderr.strip(), (role, proc)
+
+
+@pytest.mark.usefixtures("role_metrics")
+def test_removed_subscribers_series_go() -> None:
+    metrics.use_role("alert")
+    for sub in ("desk", "gone"):
+        metrics.ALERTS_DELIVERED.labels(subscriber=sub).inc()
+        metrics.OUTBOX_DEPTH.labels(subscriber=sub).set(3)
+        metrics.DELIVERY_LATENCY.labels(subscriber=sub).observe(0.1)
+    metrics.ALERTS_DEAD.labels(subscriber=metrics.NO_SUBSCRIBER).inc()  # a malformed match belongs to nobody
+    metrics.configure_subscribers(["desk"])
+    text = generate_latest(REGISTRY).decode()
+    assert 'subscriber="gone"' not in text
+    assert 'wirewatch_alerts_delivered_total{subscriber="desk"}' in text and 'subscriber="desk"' in text
+    assert 'wirewatch_alerts_dead_lettered_total{subscriber="-"}' in text
+    labelled = {m for m in metrics.ALL_METRICS if "subscriber" in m._labelnames}
+    assert labelled == set(metrics.PER_SUBSCRIBER), "a metric with a subscriber label is missing from PER_SUBSCRIBER"

@@ -32,6 +32,7 @@ import httpcore
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from workers.alerter import spans
 from workers.alerter.dedup import Clusters
 from workers.alerter.digest import is_digest, seal_due
 from workers.alerter.endpoints import Endpoints
@@ -44,7 +45,7 @@ from workers.core.errors import DeliveryError
 from workers.core.names import Names
 from workers.core.stories import compact_json
 from workers.core.tracing import child, iso, seconds_between
-from workers.infra import metrics
+from workers.infra import metrics, otel
 from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import send_all
 from workers.settings.config import AlerterSettings, Subscriber
@@ -120,6 +121,7 @@ class Deliverer:
             timings["sent"] = iso(sent_at)
         trace = item.alert.get("trace")
         parent = trace.get("traceparent") if isinstance(trace, dict) else None
+        post_trace = child(parent) if parent else None
         started = time.monotonic()
         try:
             result = deliver(
@@ -130,10 +132,12 @@ class Deliverer:
                 item.id,
                 compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
-                traceparent=child(parent) if parent else None,
+                traceparent=post_trace,
             )
         except DeliveryError as exc:
             metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
+            if otel.enabled():
+                spans.deliver(post_trace, parent, sent_at, time.time(), item, exc.status or 0, "failed")
             outcome = self._failed(lane, item, exc)
             self._log(sub.name, item.id, exc.status or 0, time.monotonic() - started, exc.reason, outcome)
             return outcome
@@ -144,6 +148,8 @@ class Deliverer:
             self._log(sub.name, item.id, 0, time.monotonic() - started, error.reason, outcome)
             return outcome
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
+        if otel.enabled():
+            spans.deliver(post_trace, parent, sent_at, time.time(), item, result.status, DELIVERED)
         self._log(sub.name, item.id, result.status, result.elapsed_s, "", DELIVERED)
         if isinstance(timings, dict):
             metrics.observe_hop("enqueued_to_sent", seconds_between(timings.get("enqueued"), timings["sent"]))

@@ -28,6 +28,7 @@ import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 
+from workers.alerter import spans
 from workers.alerter.dedup import Clusters, Resolved, alert_id
 from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
 from workers.alerter.endpoints import Endpoints
@@ -42,7 +43,7 @@ from workers.core.names import Names
 from workers.core.revisions import worth_sending
 from workers.core.stories import StoryFormatError
 from workers.core.tracing import child, from_headers, iso, seconds_between
-from workers.infra import metrics
+from workers.infra import metrics, otel
 from workers.infra.attemptlog import AttemptLog
 from workers.infra.kafka import client_id, commit_records, make_consumer, poll_records, rewind, send_all, update_lag
 from workers.infra.lifecycle import Stopper
@@ -178,6 +179,7 @@ class Alerter:
             self.old.drain(self.outbox, {s.name: s.digest_seconds is not None for s in subscribers})
         self._depth_at = 0.0
         self.depths: dict[str, Depth] = {}
+        metrics.configure_subscribers(s.name for s in subscribers)
 
     @classmethod
     def from_settings(
@@ -248,7 +250,7 @@ class Alerter:
             if routed.event is None:
                 logger.warning("dead letter offset=%s reason=%s", rec.offset, routed.problem)
                 dead.append((self.names.alerts_dlq, rec.key or b"", dead_letter(routed.reason, rec)))
-                metrics.ALERTS_DEAD.labels(subscriber="-").inc()
+                metrics.ALERTS_DEAD.labels(subscriber=metrics.NO_SUBSCRIBER).inc()
                 continue
             wanted.extend((sub, routed.event) for sub in routed.subscribers)
             self._traces[routed.event.story.id] = routed.trace
@@ -259,6 +261,7 @@ class Alerter:
             self._count(DEAD)
 
     def _enqueue(self, wanted: list[tuple[Subscriber, MatchEvent]]) -> None:
+        started = time.time()
         stories = list({ev.story.id: ev.story for _, ev in wanted}.values())
         resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
         for r in resolved.values():
@@ -287,6 +290,8 @@ class Alerter:
             batches.setdefault(sub.name, (sub.digest_seconds is not None, []))[1].append(Outgoing(item, res.cluster))
             order.append((sub, event))
         states = self.outbox.enqueue(batches)
+        if otel.enabled():
+            spans.enqueue(batches, self._traces, started, time.time())
         at = {name: iter(s) for name, s in states.items()}
         queued: set[str] = set()
         for sub, event in order:
@@ -386,6 +391,8 @@ class Alerter:
                 del self.lanes[name]
                 lane.close(close_client=True)
         self.subscribers = list(cfg.subscribers)
+        metrics.configure_subscribers(wanted)  # after the removed lanes closed: they count nothing more
+        self.depths = {name: d for name, d in self.depths.items() if name in wanted}
         for name, sub in wanted.items():
             if name not in self.lanes:
                 self.lanes[name] = Lane(sub, cfg.secrets[name], new_client(sub), self.deliverer).start()

@@ -28,7 +28,7 @@ from workers.app.configure import load_config
 from workers.core.errors import ConfigError, WirewatchError
 from workers.core.names import Names
 from workers.filter.worker import FilterWorker
-from workers.infra import metrics
+from workers.infra import metrics, otel
 from workers.infra.groupwatch import GroupWatch
 from workers.infra.health import HealthServer, Readiness
 from workers.infra.kafka import (
@@ -44,7 +44,7 @@ from workers.infra.redis import RedisClient, RedisProbe, connect_redis, redacted
 from workers.poller.worker import Poller
 from workers.settings import env
 from workers.settings.config import Config, Settings
-from workers.settings.env import Env
+from workers.settings.env import Env, otlp_endpoint, otlp_metrics_interval
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,12 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         require_codecs()  # before waiting for any server: a consumer without every codec could stall for good
     stopper.shutdown_timeout = shutdown_timeout(cfg.settings, options)
     env = Env.from_environ()
+    otlp = otlp_endpoint()
+    if otlp and not otel.available():
+        raise ConfigError(
+            "environment WIREWATCH_OTLP_ENDPOINT: set, but the extra otel is not installed "
+            "(pip install 'wirewatch[otel]')"
+        )
     web = _web_address() if role == "run" else None  # a wrong host exits 2 here, before anything connects
     port = health_port(role, cfg.settings, options)
     readiness = Readiness(role)
@@ -124,6 +130,8 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
             health.start()
         except OSError as exc:
             raise WirewatchError(f"cannot open the health port {port}: {exc.strerror}") from None
+    if otlp:
+        otel.configure(otlp, role, otlp_metrics_interval())
     try:
         with ExitStack() as stack:
             loops = _connect(roles, cfg, env, stopper, stack, readiness, uses_redis)
@@ -136,6 +144,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     finally:
         if health is not None:
             health.stop()
+        otel.shutdown()  # after the loops and the producer's flush: their last spans go too
         stopper.disarm()
     logger.info("%s exited cleanly", role)
     return 0

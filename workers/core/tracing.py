@@ -2,8 +2,8 @@
 
 The poller starts a trace per story version it produces and sends it in the record's ``traceparent`` header;
 the filter and the alerter each continue it as a child (same trace id, a new span id), and the alerter sends
-it on the webhook request, so a subscriber's logs and ours name the same trace. Only the header is
-propagated here; exporting spans (OpenTelemetry) is a deployment's choice.
+it on the webhook request, so a subscriber's logs and ours name the same trace. With the extra ``otel`` and
+``WIREWATCH_OTLP_ENDPOINT`` set, ``workers.infra.otel`` exports spans with exactly these ids.
 
 Timings are ISO 8601 UTC instants, one per hop, so a receiver can say how late an alert is:
 ``published`` (the feed's own date), ``fetched`` (first seen by the poller), ``produced`` (the story record's
@@ -25,8 +25,16 @@ def new_traceparent() -> str:
 
 
 def trace_id(traceparent: str | None) -> str | None:
+    ids = parse(traceparent)
+    return ids[0] if ids else None
+
+
+def parse(traceparent: str | None) -> tuple[str, str] | None:
+    """(trace id, span id) of a valid traceparent; None when missing, malformed or all zeros (invalid in W3C)."""
     m = _TRACEPARENT.match(traceparent or "")
-    return m.group(1) if m and m.group(1) != "0" * 32 else None
+    if not m or m.group(1) == "0" * 32 or m.group(2) == "0" * 16:
+        return None
+    return m.group(1), m.group(2)
 
 
 def child(traceparent: str | None) -> str:

@@ -35,7 +35,7 @@ from workers.core.tracing import child, from_headers, headers, iso, seconds_betw
 from workers.filter import language
 from workers.filter.matcher import Matcher
 from workers.filter.topics import Topic
-from workers.infra import metrics
+from workers.infra import metrics, otel
 from workers.infra.kafka import (
     Message,
     client_id,
@@ -199,7 +199,20 @@ class FilterWorker:
         metrics.observe_hop(
             "produced_to_matched", seconds_between(event.timings.get("produced"), event.timings["matched"])
         )
-        trace = child(from_headers(getattr(rec, "headers", None)))  # the poller's trace, continued
+        parent = from_headers(getattr(rec, "headers", None))
+        trace = child(parent)  # the poller's trace, continued
+        if otel.enabled():
+            wall = time.time()
+            otel.span(
+                "match",
+                trace,
+                parent,
+                wall - (time.perf_counter() - started),
+                wall,
+                story=story.id,
+                language=event.language,
+                topics=",".join(sorted(event.topics)),
+            )
         return [(self.names.matches, story.id.encode(), outcome.value, headers(trace))]
 
     def _dead(self, rec: Any, reason: str) -> list[Message]:

@@ -10,7 +10,8 @@ bounded further:
 - above ``poller.per_feed_metrics_max`` feeds, every per-feed series is folded into ``feed="_all"``: the
   metric names stay and ``sum()`` queries give the same totals, but a 10,000-feed install has a few dozen
   poller series instead of ~17 per feed (``configure_feeds``);
-- ``configure_feeds`` (at start and on each reload) drops the series of feeds no longer configured;
+- ``configure_feeds`` (at start and on each reload) drops the series of feeds no longer configured, and
+  ``configure_subscribers`` those of removed subscribers;
 - counters export no ``_created`` series (nothing reads them, and they doubled every counter).
 """
 
@@ -192,6 +193,27 @@ def configure_feeds(names: Iterable[str], per_feed_max: int) -> None:
     keep = feeds if _per_feed else {ALL_FEEDS}
     for metric in PER_FEED:
         drop_series(metric, "feed", keep)
+
+
+PER_SUBSCRIBER = (
+    ALERTS_DELIVERED,
+    ALERTS_RETRIED,
+    ALERTS_DEAD,
+    ALERTS_DEDUPLICATED,
+    DELIVERY_AGE,
+    OUTBOX_DEPTH,
+    OUTBOX_OLDEST,
+    DELIVERY_LATENCY,
+)
+NO_SUBSCRIBER = "-"  # the subscriber label of dead letters that belong to none (a malformed match)
+
+
+def configure_subscribers(names: Iterable[str]) -> None:
+    """Drop the series of subscribers not in ``names`` (removed from subscribers.yaml), at start and on each
+    reload: a removed subscriber's queue gauges would otherwise stay at their last value for good."""
+    keep = {*names, NO_SUBSCRIBER}
+    for metric in PER_SUBSCRIBER:
+        drop_series(metric, "subscriber", keep)
 
 
 def drop_series(metric: MetricWrapperBase, label: str, keep: set[str]) -> int:

@@ -41,8 +41,8 @@ from kafka import KafkaProducer
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
 from workers.core.stories import Story
-from workers.core.tracing import headers, new_traceparent, seconds_between
-from workers.infra import metrics
+from workers.core.tracing import child, headers, new_traceparent, seconds_between
+from workers.infra import metrics, otel
 from workers.infra.kafka import send_all
 from workers.infra.lifecycle import Stopper
 from workers.infra.redis import RedisClient
@@ -69,6 +69,14 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_EVERY_S = 60.0
 PARSE_SLOTS = 2  # feeds parsed at once: fetches overlap, CPU-bound parses only cost memory when they do
+
+
+def spans(feed: str, stories: list[Story], traces: list[str], polled: float, sending: float, acked: float) -> None:
+    """Each story version's root span ``poll`` (fetch to Kafka's acknowledgement; its id is the record's header)
+    and its child ``produce`` (send to acknowledgement), for the OpenTelemetry export."""
+    for story, tp in zip(stories, traces, strict=True):
+        otel.span("poll", tp, None, polled, acked, feed=feed, story=story.id, version=story.version)
+        otel.span("produce", child(tp), tp, sending, acked, story=story.id)
 
 
 class Poller:
@@ -310,7 +318,7 @@ class Poller:
     def _poll(self, feed: Feed, state: FeedState) -> tuple[Fetched, int, str | None]:
         """Fetch, parse and produce; the response, the stories produced, and the body's digest (None: a 304)."""
         s = self.settings
-        started = time.monotonic()
+        started, polled_at = time.monotonic(), time.time()
         fetched = fetch(
             self.http,
             feed.name,
@@ -335,10 +343,17 @@ class Poller:
         metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
         fresh, remark = new_versions(stories, self._seen_marks(feed, stories), s.max_versions)
         if fresh:  # each version starts its trace here (workers.core.tracing)
+            traces = [new_traceparent() for _ in fresh]
+            sending = time.time()
             send_all(
                 self.producer,
-                [(self.names.stories, st.id.encode(), st.to_json(), headers(new_traceparent())) for st in fresh],
+                [
+                    (self.names.stories, st.id.encode(), st.to_json(), headers(tp))
+                    for st, tp in zip(fresh, traces, strict=True)
+                ],
             )
+            if otel.enabled():
+                spans(feed.name, fresh, traces, polled_at, sending, time.time())
             for st in fresh:
                 if st.version == 1:
                     metrics.observe_hop("published_to_fetched", seconds_between(st.published, st.fetched_at))

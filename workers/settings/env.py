@@ -41,6 +41,7 @@ class Env:
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
 _NUMBERS: dict[str, type[int] | type[float]] = {
     "WIREWATCH_HEALTH_PORT": int,
+    "WIREWATCH_OTLP_METRICS_INTERVAL": float,
     "WIREWATCH_SHUTDOWN_TIMEOUT": float,
     "WIREWATCH_WEB_PORT": int,
 }
@@ -63,6 +64,9 @@ def problems() -> list[str]:
         out.append(f"environment REDIS_URL: {problem}")
     if problem := _bootstrap_problem(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)):
         out.append(f"environment KAFKA_BOOTSTRAP_SERVERS: {problem}")
+    endpoint = otlp_endpoint()
+    if endpoint and not re.match(r"^https?://[^/\s]+(/\S*)?$", endpoint):
+        out.append(f"environment WIREWATCH_OTLP_ENDPOINT: {endpoint!r} is not an http(s):// URL of an OTLP collector")
     for name, kind in _NUMBERS.items():
         try:
             number(name, kind)
@@ -119,6 +123,18 @@ def demo_ports() -> tuple[int, int]:
             raise ConfigError(f"environment {name}: {port} is not a port (1-65535)")
         ports.append(port or default)
     return ports[0], ports[1]
+
+
+def otlp_endpoint() -> str | None:
+    """The OTLP/HTTP collector's base URL (``WIREWATCH_OTLP_ENDPOINT``, e.g. ``http://collector:4318``); None: no
+    OpenTelemetry export."""
+    return text("WIREWATCH_OTLP_ENDPOINT")
+
+
+def otlp_metrics_interval() -> float:
+    """Seconds between two OTLP metric exports (``WIREWATCH_OTLP_METRICS_INTERVAL``, default 30)."""
+    value = number("WIREWATCH_OTLP_METRICS_INTERVAL", float)
+    return value if value is not None and value > 0 else 30.0
 
 
 def web_token() -> str | None:
