@@ -114,3 +114,12 @@ def _service(resource: Any) -> str:
 def _value(v: Any) -> Any:
     kind = v.WhichOneof("value")
     return getattr(v, kind) if kind else None
+
+
+if __name__ == "__main__":  # a receiver in its own process (the latency bench): its URL, then the span count
+    import sys
+
+    r = OtlpReceiver().start()
+    print(r.url, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    print(len(r.spans), flush=True)

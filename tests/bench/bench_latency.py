@@ -5,7 +5,8 @@ polled every second by a real poller, a real filter and a real alerter, and a re
 alert arrived. From each alert's own ``timings``: p50 and p99 of fetched -> sent (our part) and of fetched
 -> receipt (what the subscriber sees), and of each hop. Then the CPU of the tracing work a story costs
 (a trace started, continued twice, its header parsed, the timings written and read back), beside the
-filter's CPU per story, measured in the same run. Tracing has no off switch: the figure is its whole cost.
+filter's CPU per story, measured in the same run: with the OpenTelemetry export off (the header work alone:
+it has no off switch) and on (five spans a story exported over OTLP/HTTP to a receiver in another process).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from workers.devstack.stack import EmbeddedBroker, EmbeddedRedis, free_port
 from workers.filter.matcher import Matcher
 from workers.filter.topics import load_topics
 from workers.filter.worker import decide
+from workers.infra import otel
 
 BENCH = "latency"
 STORIES = int(os.environ.get("WIREWATCH_BENCH_LATENCY_STORIES", "60"))
@@ -149,8 +151,39 @@ def pipeline(tmp: Path) -> None:
         emit(BENCH, f"{hop}_p99", round(percentile(values, 0.99) * 1000, 1), "ms")
 
 
+def trace_story() -> None:
+    """The tracing work of one story: a trace started, continued twice, its header parsed, the timings written
+    and read back, and the five spans handed to the OpenTelemetry export (a no-op while it is off)."""
+    now = time.time()
+    tp = new_traceparent()  # poller
+    h = headers(tp)
+    parent = from_headers(h)
+    forwarded = child(parent)  # filter
+    alert = child(from_headers(headers(forwarded)))  # alerter: the alert's span
+    posted = child(alert)  # on the POST
+    timings = {"fetched": iso(now), "matched": iso(now), "sent": iso(now)}
+    seconds_between(timings["fetched"], timings["sent"])
+    if otel.enabled():  # as the stages call it
+        otel.span("poll", tp, None, now, now, feed="f", story="s", version=1)
+        otel.span("produce", child(tp), tp, now, now, story="s")
+        otel.span("match", forwarded, parent, now, now, story="s", language="en", topics="dprk")
+        otel.span("enqueue", alert, forwarded, now, now, subscriber="desk", alert="msg_1")
+        otel.span("deliver", posted, alert, now, now, subscriber="desk", alert="msg_1", status=200, attempt=1)
+
+
+def traced_cpu(n: int, otel_on: bool) -> float:
+    """Process CPU per story of ``trace_story``, the export thread's included (flushed inside the timing)."""
+    start = time.process_time()
+    for _ in range(n):
+        trace_story()
+    if otel_on:
+        otel.flush()
+    return (time.process_time() - start) / n
+
+
 def tracing_cost() -> None:
-    """CPU per story of the tracing work, beside the filter's CPU per story on the same stories."""
+    """CPU per story of the tracing work with the OTLP export off and on (to a real receiver in another
+    process, so its decoding is not counted), beside the filter's CPU per story on the same stories."""
     matcher = Matcher(load_topics(ROOT / "config" / "topics.yaml"))
     stories = [
         Story(id=f"s{i}", feed="f", feed_url="http://f/", title=it["title"], link=it["link"], text=it["description"])
@@ -160,27 +193,38 @@ def tracing_cost() -> None:
     for raw in raws[:20]:
         decide(raw, matcher)  # warm the detector and the automata
     n = len(raws)
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "tests.otlp_receiver"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert collector.stdout is not None and collector.stdin is not None
+    url = collector.stdout.readline().strip()
     rounds = []
-    for _ in range(3):
-        start = time.process_time()
-        for raw in raws:
-            decide(raw, matcher, produced_ms=int(time.time() * 1000))
-        filter_s = (time.process_time() - start) / n
-        start = time.process_time()
-        for _raw in raws:
-            tp = new_traceparent()  # poller
-            h = headers(tp)
-            forwarded = child(from_headers(h))  # filter
-            posted = child(from_headers(headers(forwarded)))  # alerter, on the POST
-            timings = {"fetched": iso(time.time()), "matched": iso(time.time()), "sent": iso(time.time())}
-            seconds_between(timings["fetched"], timings["sent"])
-            del posted
-        rounds.append(((time.process_time() - start) / n, filter_s))
-    trace_s = statistics.median(r[0] for r in rounds)
-    filter_s = statistics.median(r[1] for r in rounds)
-    emit(BENCH, "tracing_cpu_per_story", round(trace_s * 1e6, 1), "us")
+    try:
+        for _ in range(3):
+            start = time.process_time()
+            for raw in raws:
+                decide(raw, matcher, produced_ms=int(time.time() * 1000))
+            filter_s = (time.process_time() - start) / n
+            off_s = traced_cpu(n, otel_on=False)
+            otel.configure(url, "bench", metric_interval_s=3600)
+            on_s = traced_cpu(n, otel_on=True)
+            otel.shutdown()
+            rounds.append((off_s, on_s, filter_s))
+    finally:
+        collector.stdin.close()
+        received = int(collector.stdout.readline() or 0)
+        collector.wait(10)
+    off_s, on_s, filter_s = (statistics.median(r[i] for r in rounds) for i in range(3))
+    emit(BENCH, "tracing_cpu_per_story", round(off_s * 1e6, 1), "us")
+    emit(BENCH, "tracing_otlp_cpu_per_story", round(on_s * 1e6, 1), "us")
+    emit(BENCH, "tracing_otlp_spans_received", received, "spans")  # 3 rounds x 300 stories x 5 spans when none dropped
     emit(BENCH, "filter_cpu_per_story", round(filter_s * 1e6, 1), "us")
-    emit(BENCH, "tracing_share_of_filter", round(trace_s / filter_s, 4), "ratio")
+    emit(BENCH, "tracing_share_of_filter", round(off_s / filter_s, 4), "ratio")
+    emit(BENCH, "tracing_otlp_share_of_filter", round(on_s / filter_s, 4), "ratio")
 
 
 def main() -> None:

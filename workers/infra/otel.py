@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 # (name, own traceparent, parent traceparent or None, start s, end s, attributes) -> None, while export is on
 _export: Callable[[str, str, str | None, float, float, dict[str, Any]], None] | None = None
 _shutdown: list[Callable[[], None]] = []
+_flush: list[Callable[[], object]] = []
 
 
 def enabled() -> bool:
@@ -103,7 +104,14 @@ def configure(endpoint: str, role: str, metric_interval_s: float = 30.0) -> None
     pusher.start()
     _export = export
     _shutdown[:] = [pusher.stop, processor.shutdown, metrics_exporter.shutdown]
+    _flush[:] = [processor.force_flush]
     logger.info("opentelemetry export on endpoint=%s role=%s", base, role)
+
+
+def flush() -> None:
+    """Export the queued spans now (the batch processor sends every 5 s or 512 spans otherwise)."""
+    for step in _flush:
+        step()
 
 
 def shutdown() -> None:
@@ -116,6 +124,7 @@ def shutdown() -> None:
         except Exception as exc:  # a collector gone at exit costs its last batch, never the exit
             logger.warning("opentelemetry flush failed error=%s", type(exc).__name__)
     _shutdown.clear()
+    _flush.clear()
 
 
 class _MetricPusher:
