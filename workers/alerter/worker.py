@@ -33,6 +33,7 @@ from workers.alerter.dedup import Clusters, Resolved, alert_id
 from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
+from workers.alerter.opsevents import OpsEvents
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
 from workers.alerter.topicspikes import TopicSpikes
@@ -154,6 +155,7 @@ class Alerter:
         self.outbox = Outbox(redis, names, retention)
         self.spreads = Spreads(redis, names, retention)
         self.spikes = TopicSpikes(redis, names, self.outbox, clock=self.clusters.clock)
+        self.ops = OpsEvents(redis, names, self.outbox, self.spikes.params, clock=self.clusters.clock)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._traces: dict[str, str | None] = {}  # story id -> its match record's traceparent, for one batch
@@ -206,6 +208,8 @@ class Alerter:
 
     def after_batch(self) -> None:
         update_lag(self.consumer, self.names.alerter_group)
+        if self.ops.due():  # feed.quiet and topic.quiet (workers.alerter.opsevents)
+            self._wake(self.ops.check(self.subscribers))
         if time.monotonic() - self._depth_at >= DEPTH_EVERY_S:
             self._depth_at = time.monotonic()
             self.queue_depths()
@@ -226,7 +230,8 @@ class Alerter:
             "outbox": {
                 name: {"queued": d.queued, "buffered": d.buffered, "oldest_age_s": round(d.oldest_age_s, 1)}
                 for name, d in self.depths.items()
-            }
+            },
+            "quiet_topics": sorted(self.ops.quiet_topics),
         }
 
     def run_once(self) -> int:
@@ -272,6 +277,7 @@ class Alerter:
         founded = {sid: ev for sid, ev in founded.items() if resolved[sid].new_story}
         if founded:
             self._wake(self.spikes.count(founded.values(), self.subscribers))
+            self.ops.count(founded.values())
         wanted = self._revisions(wanted, resolved)
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}

@@ -11,6 +11,7 @@ wirewatch only ever touches keys of one slot, so the tags below say what is used
 - ``{f<feed tag>}`` (one per feed, from its canonical URL): the feed's seen marks, checked and written per
   poll. Many small keys, spread over the cluster feed by feed.
 - ``{dlq}``: the replayed-story marks of ``wirewatch dlq replay --stories``, read and written per run.
+- ``{topics}``: each day's story clusters per topic (``topic.quiet``), incremented by the alerter per batch.
 
 No name is ever built inside Lua: scripts get every key in KEYS. Keys of an older layout (``legacy_*``)
 are read only while upgrading (README "Upgrading"). The key prefix holds no ``{`` or ``}`` (checked with
@@ -26,6 +27,7 @@ from workers.core.urls import canonical_url
 
 FEEDS_TAG = "{feeds}"
 DLQ_TAG = "{dlq}"
+TOPICS_TAG = "{topics}"
 
 
 def feed_tag(feed_url: str) -> str:
@@ -148,6 +150,19 @@ class Names:
         """String: a topic's spike detector state (baseline per hour of the week, the open window and its
         stories), one slot per topic."""
         return f"{self.key_prefix}{{t:{topic}}}:spike"
+
+    def quiet_feed_events(self) -> str:
+        """The feeds that fell quiet, waiting for the alerter to send ``feed.quiet`` (a sorted set, member = the
+        record's JSON): in ``{feeds}``, written in the poller's health pipeline."""
+        return f"{self.key_prefix}{FEEDS_TAG}:ops:quiet"
+
+    def topic_day_counts(self, day: int) -> str:
+        """Story clusters per topic founded on one UTC day (a hash, field = topic), for ``topic.quiet``."""
+        return f"{self.key_prefix}{TOPICS_TAG}:day:{day}"
+
+    def ops_sent(self, subscriber: str, event_id: str) -> str:
+        """The mark that an ops event was queued for a subscriber, so a restart or a second alerter queues it once."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:ops:{event_id}"
 
     def replayed(self, digest: str) -> str:
         """A story dead letter's value already replayed by ``wirewatch dlq replay --stories`` (its SHA-256)."""

@@ -98,6 +98,11 @@ TOPIC_WINDOW_CLUSTERS = Gauge(
     ["topic", "kind"],  # kind: count | threshold
 )
 TOPIC_SPIKING = Gauge("wirewatch_topic_spiking", "1 while a topic's open window is a reported spike", ["topic"])
+TOPIC_QUIET = Gauge(
+    "wirewatch_topic_quiet",
+    "1 when a topic's last whole UTC day had under a fraction of its baseline's story clusters (topic.quiet)",
+    ["topic"],
+)
 DELIVERY_LATENCY = Histogram(
     "wirewatch_delivery_seconds", "Webhook POST time per attempt", ["subscriber"], buckets=_NETWORK_BUCKETS
 )
@@ -151,6 +156,7 @@ ROLE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         CLUSTER_STORIES,
         TOPIC_WINDOW_CLUSTERS,
         TOPIC_SPIKING,
+        TOPIC_QUIET,
         CONSUMER_LAG,
         CONSUMER_STALLS,
         CONSUMER_STALLED,

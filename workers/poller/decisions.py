@@ -8,6 +8,7 @@ import logging
 import random
 from dataclasses import dataclass, field, replace
 
+from workers.core.opsevents import QuietFeed
 from workers.core.stories import Story, content_hash
 from workers.poller.quiet import Activity
 
@@ -46,6 +47,7 @@ class PollOutcome:
     activity: Activity | None = None  # after a success: the publishing record with this poll folded in
     quiet: bool = False
     validators: dict[str, str] | None = None  # the response's validators and body digest to store; None: keep
+    fell_quiet: QuietFeed | None = None  # quiet since this poll: noted for feed.quiet with the health
 
 
 def next_delay(interval: float, consecutive_errors: int, rand: random.Random, max_backoff: float = 3600.0) -> float:

@@ -11,7 +11,8 @@ by now: a weekday-only feed is not quiet on Sunday, and a feed that publishes ev
 after an hour of silence. With ``k`` = 10 a feed whose gaps are irregular (Poisson) crosses the line by
 chance once in e^10 ≈ 22,000 gaps. Nothing is decided before ``MIN_WATCHED_H`` hours of watching.
 
-Pure: the caller keeps the ``Activity`` (in the feed's health hash) and passes the clock.
+Pure but for ``note_quiet``: the caller keeps the ``Activity`` (in the feed's health hash) and passes the clock.
+A feed that falls quiet is noted (``note_quiet``) for the alerter's ``feed.quiet`` (workers.core.opsevents).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
+
+from workers.core.opsevents import QuietFeed
 
 SLOTS = 48
 TAU_S = 14 * 86400.0
@@ -107,3 +111,15 @@ def is_quiet(act: Activity, now: float, k: float = DEFAULT_K) -> bool:
     if act.last_new_at is None or sum(act.watched_h) < MIN_WATCHED_H:
         return False
     return expected_since(act, act.last_new_at, now) >= k
+
+
+QUIET_NOTES_KEPT = 1000  # the alerter drains the notes within seconds; this bounds them while none runs
+QUIET_NOTES_TTL_S = 7 * 86400
+
+
+def note_quiet(pipe: Any, key: str, record: QuietFeed) -> None:
+    """Note a feed that fell quiet in the poller's health pipeline (``Names.quiet_feed_events``, a sorted set by
+    time): the alerter sends it as ``feed.quiet`` and removes it."""
+    pipe.zadd(key, {record.to_json(): record.at})
+    pipe.zremrangebyrank(key, 0, -QUIET_NOTES_KEPT - 1)
+    pipe.expire(key, QUIET_NOTES_TTL_S)

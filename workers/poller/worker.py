@@ -40,6 +40,7 @@ from kafka import KafkaProducer
 
 from workers.core.errors import FeedFetchError, FeedParseError
 from workers.core.names import Names, as_text
+from workers.core.opsevents import QuietFeed
 from workers.core.stories import Story
 from workers.core.tracing import child, headers, new_traceparent, seconds_between
 from workers.infra import metrics, otel
@@ -59,7 +60,7 @@ from workers.poller.decisions import (  # noqa: F401 - next_delay, polite_delay,
 )
 from workers.poller.feed_health import HealthStore
 from workers.poller.fetch import FeedGoneError, FeedThrottledError, Fetched, feed_client, fetch
-from workers.poller.quiet import Activity, fold, is_quiet
+from workers.poller.quiet import Activity, expected_since, fold, is_quiet, note_quiet
 from workers.poller.schedule import Schedule
 from workers.poller.upgrade import legacy_seen_until
 from workers.settings.config import Config, Feed, PollerSettings
@@ -240,8 +241,11 @@ class Poller:
             activity = fold(state.activity, now, new > 0)
             quiet = s.quiet_after_gaps > 0 and is_quiet(activity, now, s.quiet_after_gaps)
             was_quiet = is_quiet(state.activity, state.activity.folded_at or now, s.quiet_after_gaps or 1)
-            if quiet and not was_quiet:  # one line when it falls quiet, not one per poll
+            fell_quiet = None
+            if quiet and not was_quiet:  # one line (and one feed.quiet) when it falls quiet, not one per poll
                 logger.warning("feed quiet feed=%s last_new=%s", feed.name, activity.last_new_at)
+                expected = expected_since(activity, activity.last_new_at or now, now)
+                fell_quiet = QuietFeed(feed.name, feed.url, now, activity.last_new_at, expected, s.quiet_after_gaps)
             # a 304 keeps the stored validators and digest; a 200 stores its own (also when its body was unchanged)
             validators = None if digest is None else {**fetched.validators, BODY_DIGEST: digest}
             outcome = PollOutcome(
@@ -253,6 +257,7 @@ class Poller:
                 activity=activity,
                 quiet=quiet,
                 validators=validators,
+                fell_quiet=fell_quiet,
             )
         with self._lock:
             self.totals["polls"] += 1
@@ -285,6 +290,8 @@ class Poller:
                 self.schedule.reschedule(o.feed, now + o.next_in, pipe)
                 if o.validators is not None and o.feed in self.feeds:
                     self._store_validators(self.feeds[o.feed].url, o.validators, pipe)
+                if o.fell_quiet is not None:  # before the health that says quiet: a lost write notes it again
+                    note_quiet(pipe, self.names.quiet_feed_events(), o.fell_quiet)
                 if o.error is not None:
                     self.health.record_error(o.feed, o.error, errors=o.errors, next_poll=now + o.next_in, pipe=pipe)
                 else:

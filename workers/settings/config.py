@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from workers.core.errors import ConfigError
 from workers.core.names import Names
@@ -107,7 +107,7 @@ class Subscriber(_Strict):
     # one name, or several during a key rotation (newest first): every POST is signed with each
     secret_env: str | list[str] | None = Field(default=None, description="variable(s) holding the whsec_ secret")
     secret_file: str | list[str] | None = Field(default=None, description="file(s) holding the whsec_ secret")
-    topics: list[str] = Field(min_length=1)
+    topics: list[str] = []  # at least one, unless an ops-only subscriber (checked below)
     languages: list[str] = []  # empty: every language
     min_hits: int = Field(default=1, ge=1)
     local: bool = False  # may deliver to loopback/private addresses (the demo's receiver)
@@ -118,6 +118,8 @@ class Subscriber(_Strict):
     updates: UpdatePolicy = Field(default=DEFAULT_UPDATES, description="none, material or all")
     spreading: Spreading | None = None  # None: no story.spreading events
     spikes: bool = False  # topic.spike when one of its topics has a burst of story clusters
+    # the operators' endpoint: feed.quiet and topic.quiet (workers.alerter.opsevents); it may name no topics
+    ops: bool = False
 
     _name = field_validator("name")(_check_name)
     _languages = field_validator("languages")(_check_languages)
@@ -126,6 +128,12 @@ class Subscriber(_Strict):
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_webhook_url(v)
+
+    @model_validator(mode="after")
+    def _topics(self) -> Subscriber:
+        if not self.topics and not self.ops:
+            raise ValueError("topics: name at least one topic (or set ops: true for an operators' endpoint)")
+        return self
 
     @field_validator("secret_env", "secret_file")
     @classmethod
