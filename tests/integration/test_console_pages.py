@@ -59,6 +59,7 @@ def setup(make_config: Any, redis: Any, secret: str, monkeypatch: pytest.MonkeyP
     health.record_error("broken", "HTTP 500", errors=3, next_poll=time.time() + 60)
     health.disable("gone", "HTTP 410 Gone")
     health.record_success("sleepy", status=304, new=0, next_poll=time.time() + 60, moved_to=None, quiet=True)
+    redis.sadd(cfg.names.quiet_topics(int(time.time() // 86400) - 1), "russia")  # as the alerter judged yesterday
     console = make_console(cfg, redis, token=TOKEN)
     names = cfg.names
     console.tail.add(dead_alert_record(names.alerts_dlq, 0, "desk-a", "alert-a1", "Alert for A"))
@@ -186,3 +187,13 @@ def test_redis_down_is_a_503_page(make_config: Any, secret: str, monkeypatch: py
             resp = client.get(path)
             assert resp.status_code == 503 and "Redis is not reachable" in resp.text, path
             assert "Traceback" not in resp.text
+
+
+def test_topics_page_shows_the_topics_quiet_yesterday(setup: tuple[Any, Any]) -> None:
+    client, _ = setup
+    login(client)
+    page = client.get("/topics").text
+    rows = {r.split("</td>", 1)[0]: r for r in page.split("<tr><td>")[1:]}
+    assert '<span class="badge quiet">quiet</span>' in rows["russia"]
+    assert "quiet" not in rows["dprk"]
+    assert "1 topic(s) had a quiet day yesterday" in page

@@ -10,7 +10,8 @@ Every ``CHECK_EVERY_S``, from the alerter's loop:
    subscriber, then their notes are removed;
 2. once per UTC day, each subscribed topic's previous day is judged by ``spikes.is_quiet_day`` against its
    spike baseline (``Names.topic_spikes``, read only): a quiet day sets ``wirewatch_topic_quiet`` to 1 (shown in
-   ``/readyz``) and queues one ``topic.quiet`` per ops subscriber.
+   ``/readyz``, and on the console's topics page through ``Names.quiet_topics``) and queues one ``topic.quiet``
+   per ops subscriber.
 
 Each event is queued under a webhook-id stable per (subscriber, feed or topic, day) and marked
 (``Names.ops_sent``) after it was queued: a restart, a redone drain or a second alerter queue it once; a crash
@@ -172,6 +173,13 @@ class OpsEvents:
             for sub in ops:
                 if self._queue(sub, build_topic_quiet(sub, topic, day, count, expected), self.clock()):
                     woken.add(sub.name)
+        key = self.names.quiet_topics(day)
+        with self.redis.pipeline(transaction=False) as pipe:  # the console's copy of the judgement
+            pipe.delete(key)
+            if quiet:
+                pipe.sadd(key, *sorted(quiet))
+                pipe.expire(key, DAY_COUNTS_TTL_S)
+            pipe.execute()
         metrics.drop_series(metrics.TOPIC_QUIET, "topic", set(topics))  # a topic no one subscribes to any more
         for topic in topics:
             metrics.TOPIC_QUIET.labels(topic=topic).set(int(topic in quiet))
@@ -187,6 +195,12 @@ class OpsEvents:
         self.outbox.put(Item(event_id, sub.name, payload, queued_at=at))
         self.redis.set(mark, "1", ex=SENT_MARK_TTL_S)
         return True
+
+
+def quiet_yesterday(redis: Any, names: Names, now: float) -> set[str]:
+    """The topics the alerters judged quiet for the UTC day before ``now`` (for the console)."""
+    members: Any = redis.smembers(names.quiet_topics(int(now // DAY_S) - 1))
+    return {as_text(m) for m in members}
 
 
 def _state_of(raw: bytes | str | None) -> str | None:

@@ -184,8 +184,12 @@ class Console:
         if denied := self.operator_denied(request):
             return denied
         hourly = self.tail.hourly()
-        rows = [(t.name, sum(hourly.get(t.name, ())), hourly.get(t.name, [0] * 24)) for t in self.state.cfg.topics]
-        return self.page(request, "topics.html", rows=rows)
+        quiet = self.state.quiet_topics()
+        rows = [
+            (t.name, sum(hourly.get(t.name, ())), hourly.get(t.name, [0] * 24), t.name in quiet)
+            for t in self.state.cfg.topics
+        ]
+        return self.page(request, "topics.html", rows=rows, quiet=len(quiet))
 
     def live(self, request: Request) -> Response:
         if denied := self.operator_denied(request):

@@ -22,6 +22,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from workers.alerter.endpoints import Endpoints, EndpointState
+from workers.alerter.opsevents import quiet_yesterday
 from workers.alerter.outbox import Item, Outbox
 from workers.console.live import Tail
 from workers.core.names import Names
@@ -155,6 +156,11 @@ class ConsoleState:
         rows = [FeedRow(h.name, urls[h.name], h.state, h) for h in self.health.get_many(shown)]
         tabs = {tab: len(names) for tab, names in index.feeds_by_tab.items()}
         return Page(rows, len(chosen), page, pages, tabs)
+
+    # --- topics ---
+    def quiet_topics(self) -> set[str]:
+        """The topics judged quiet for yesterday (UTC) by the alerter (``workers.alerter.opsevents``)."""
+        return quiet_yesterday(self.redis, self.names, time.time())
 
     # --- subscribers ---
     def subscriber_page(self, page: int = 1, size: int = PAGE_SIZE) -> Page:

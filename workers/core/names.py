@@ -160,6 +160,10 @@ class Names:
         """Story clusters per topic founded on one UTC day (a hash, field = topic), for ``topic.quiet``."""
         return f"{self.key_prefix}{TOPICS_TAG}:day:{day}"
 
+    def quiet_topics(self, day: int) -> str:
+        """The topics judged quiet for one UTC day (a set), for the console."""
+        return f"{self.key_prefix}{TOPICS_TAG}:quiet:{day}"
+
     def ops_sent(self, subscriber: str, event_id: str) -> str:
         """The mark that an ops event was queued for a subscriber, so a restart or a second alerter queues it once."""
         return f"{self.key_prefix}{{s:{subscriber}}}:ops:{event_id}"

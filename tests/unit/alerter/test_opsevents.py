@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from tests.support import ROOT
-from workers.alerter.opsevents import OpsEvents
+from workers.alerter.opsevents import OpsEvents, quiet_yesterday
 from workers.alerter.outbox import Outbox
 from workers.alerter.spikes import SpikeParams
 from workers.core.names import Names
@@ -98,7 +98,7 @@ def test_a_collapsed_topic_day_is_one_topic_quiet_and_a_usual_one_none(redis, na
     assert (event["type"], event["topic"], event["count"]) == ("topic.quiet", "dprk", 3)
     assert event["expected"] > 5 * 3  # under a fifth of what the baseline expected
     assert event["day"] == datetime.fromtimestamp(day * DAY_S, UTC).date().isoformat()
-    assert ops.quiet_topics == {"dprk"}
+    assert ops.quiet_topics == {"dprk"} and quiet_yesterday(redis, names, wednesday) == {"dprk"}  # the console's
     assert metrics.TOPIC_QUIET.labels(topic="dprk")._value.get() == 1
     assert metrics.TOPIC_QUIET.labels(topic="volcano")._value.get() == 0
     assert ops.check([OPS, DESK]) == set(), "a day is judged once per process"
