@@ -152,10 +152,7 @@ class OpsEvents:
         if not topics:
             return set()
         counts: Any = self.redis.hmget(self.names.topic_day_counts(day), list(topics))
-        with self.redis.pipeline(transaction=False) as pipe:
-            for topic in topics:
-                pipe.get(self.names.topic_spikes(topic))  # one key per topic: a pipeline of single-key reads
-            raws = pipe.execute()
+        raws = [self.redis.get(self.names.topic_spikes(topic)) for topic in topics]  # a slot each, once a day
         per_day = DAY_S // self.params.window_s
         woken: set[str] = set()
         quiet = set()

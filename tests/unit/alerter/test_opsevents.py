@@ -22,6 +22,8 @@ from workers.infra import metrics
 from workers.poller.quiet import note_quiet
 from workers.settings.config import Subscriber
 
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]  # every key on standalone Redis and a cluster
+
 PARAMS = SpikeParams()
 OPS = Subscriber(name="ops-desk", url="https://ops.example/hook", secret_env="S", ops=True)
 DESK = Subscriber(name="desk", url="https://desk.example/hook", secret_env="S", topics=["dprk", "volcano"])
