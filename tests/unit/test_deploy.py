@@ -148,7 +148,8 @@ def test_compose_runs_a_production_shaped_config_from_mounted_files(tmp_path: Pa
     check = [sys.executable, "-m", "workers", "config", "check", "--require-secrets", "--config", str(directory)]
     ok = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, env={**env, **made})
     assert ok.returncode == 0, ok.stderr
-    assert "feeds: 6" in ok.stdout and "subscribers: 3" in ok.stdout
+    assert "feeds: 6" in ok.stdout and "subscribers: 4" in ok.stdout
+    assert "  ops  no topics  ops events (feed.quiet, topic.quiet)" in ok.stdout
     assert not any(secret in ok.stdout + ok.stderr for secret in made.values())
 
 

@@ -61,7 +61,9 @@ def summary(directory: Path, settings: Settings, feeds: list[Feed], topics: list
     for s in subs:
         secret = f"env {', '.join(s.secret_envs)}" if s.secret_env else f"file {', '.join(s.secret_files)}"
         langs = ",".join(s.languages) or "all languages"
-        lines.append(f"  {s.name}  topics {','.join(s.topics)}  {langs}  secret from {secret}  {s.url}")
+        gets = f"topics {','.join(s.topics)}  {langs}" if s.topics else "no topics"
+        gets += "  ops events (feed.quiet, topic.quiet)" if s.ops else ""
+        lines.append(f"  {s.name}  {gets}  secret from {secret}  {s.url}")
     return "\n".join(lines)
 
 
