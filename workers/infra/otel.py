@@ -114,17 +114,30 @@ def flush() -> None:
         step()
 
 
-def shutdown() -> None:
-    """Flush the queued spans and the last metrics, then turn export off."""
+SHUTDOWN_S = 3.0  # the exporters retry an absent collector for their whole timeout: a stop must not wait for it
+
+
+def shutdown(within_s: float = SHUTDOWN_S) -> None:
+    """Flush the queued spans and the last metrics, then turn export off; gives up after ``within_s`` (an absent
+    collector costs its last batch, never a slow exit)."""
     global _export
     _export = None
-    for step in _shutdown:
-        try:
-            step()
-        except Exception as exc:  # a collector gone at exit costs its last batch, never the exit
-            logger.warning("opentelemetry flush failed error=%s", type(exc).__name__)
+    steps = list(_shutdown)
     _shutdown.clear()
     _flush.clear()
+
+    def run() -> None:
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:
+                logger.warning("opentelemetry flush failed error=%s", type(exc).__name__)
+
+    flusher = threading.Thread(target=run, name="otel-shutdown", daemon=True)
+    flusher.start()
+    flusher.join(within_s)
+    if flusher.is_alive():
+        logger.warning("opentelemetry flush given up after %.0fs: the collector does not answer", within_s)
 
 
 class _MetricPusher:

@@ -101,3 +101,14 @@ def test_off_imports_nothing_of_opentelemetry_beyond_what_redis_does() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_absent_collector_costs_spans_not_a_stop_that_waits(caplog: pytest.LogCaptureFixture) -> None:
+    from workers.devstack.stack import free_port
+
+    otel.configure(f"http://127.0.0.1:{free_port()}", "poll", metric_interval_s=3600)  # nothing listens there
+    for _ in range(100):  # queued for the export thread: the stage's thread sends nothing
+        otel.span("poll", new_traceparent(), None, time.time(), time.time())
+    otel.shutdown(within_s=0.5)  # the exporter would retry for its whole timeout: the stop gives up instead
+    assert not otel.enabled()
+    assert any("flush given up" in r.getMessage() for r in caplog.records)
