@@ -4,10 +4,13 @@ the export off nothing of OpenTelemetry is imported."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +115,19 @@ def test_an_absent_collector_costs_spans_not_a_stop_that_waits(caplog: pytest.Lo
     otel.shutdown(within_s=0.5)  # the exporter would retry for its whole timeout: the stop gives up instead
     assert not otel.enabled()
     assert any("flush given up" in r.getMessage() for r in caplog.records)
+
+
+def test_an_endpoint_without_the_extra_is_one_config_line_and_exit_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    shutil.copy(ROOT / "config" / "topics.yaml", cfg / "topics.yaml")
+    (cfg / "feeds.yaml").write_text("feeds:\n  - {name: f, url: 'http://127.0.0.1:9/f.xml'}\n")
+    (cfg / "subscribers.yaml").write_text("subscribers: []\n")
+    code = (  # the extra absent: its modules cannot be imported
+        "import sys; sys.modules['opentelemetry.exporter.otlp.proto.http'] = None;"
+        "from workers.app.cli import main; sys.exit(main(['poll', '--config', sys.argv[1]]))"
+    )
+    env = {**os.environ, "WIREWATCH_OTLP_ENDPOINT": "http://127.0.0.1:9", "WIREWATCH_HEALTH_PORT": "0"}
+    out = subprocess.run([sys.executable, "-c", code, str(cfg)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert "WIREWATCH_OTLP_ENDPOINT: set, but the extra otel is not installed" in out.stderr

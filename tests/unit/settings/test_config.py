@@ -177,6 +177,8 @@ def test_every_daemon_validates_every_file_and_reports_every_problem(
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka-without-port"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,"),
         ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
+        ("WIREWATCH_OTLP_ENDPOINT", "collector:4318"),
+        ("WIREWATCH_OTLP_METRICS_INTERVAL", "often"),
     ],
 )
 def test_the_environment_is_validated_with_the_config(
@@ -233,3 +235,11 @@ def test_secret_env_may_name_a_key_ring_newest_first(tmp_path: Path, monkeypatch
     for names in ([], ["WW_NEW", "WW_NEW"], ["A", "B", "C", "D", "E"]):
         with pytest.raises(ConfigError, match=r"subscribers\[0\]\.secret_env"):
             load_config(write(tmp_path / "dup", feeds=GOOD_FEEDS, subscribers=sub(secret_env=names)))
+
+
+def test_an_ops_subscriber_may_name_no_topics_and_no_other_may(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WW_TEST_SECRET", "whsec_" + "a" * 44)
+    cfg = load_config(write(tmp_path / "ok", feeds=GOOD_FEEDS, subscribers=sub(topics=[], ops=True)))
+    assert cfg.subscribers[0].ops and cfg.subscribers[0].topics == []
+    with pytest.raises(ConfigError, match=r"subscribers\[0\]: topics: name at least one topic"):
+        load_config(write(tmp_path / "bad", feeds=GOOD_FEEDS, subscribers=sub(topics=[])))
