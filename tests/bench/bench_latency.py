@@ -39,6 +39,7 @@ from workers.infra import otel
 BENCH = "latency"
 STORIES = int(os.environ.get("WIREWATCH_BENCH_LATENCY_STORIES", "60"))
 EVERY_S = 0.5
+SAMPLED = 0.1  # WIREWATCH_OTLP_SAMPLE_RATIO of the sampled figure
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,7 +156,7 @@ def trace_story() -> None:
     """The tracing work of one story: a trace started, continued twice, its header parsed, the timings written
     and read back, and the five spans handed to the OpenTelemetry export (a no-op while it is off)."""
     now = time.time()
-    tp = new_traceparent()  # poller
+    tp = new_traceparent(otel.sample())  # poller
     h = headers(tp)
     parent = from_headers(h)
     forwarded = child(parent)  # filter
@@ -213,15 +214,20 @@ def tracing_cost() -> None:
             otel.configure(url, "bench", metric_interval_s=3600)
             on_s = traced_cpu(n, otel_on=True)
             otel.shutdown()
-            rounds.append((off_s, on_s, filter_s))
+            otel.configure(url, "bench", metric_interval_s=3600, sample_ratio=SAMPLED)
+            sampled_s = traced_cpu(n, otel_on=True)
+            otel.shutdown()
+            rounds.append((off_s, on_s, sampled_s, filter_s))
     finally:
         collector.stdin.close()
         received = int(collector.stdout.readline() or 0)
         collector.wait(10)
-    off_s, on_s, filter_s = (statistics.median(r[i] for r in rounds) for i in range(3))
+    off_s, on_s, sampled_s, filter_s = (statistics.median(r[i] for r in rounds) for i in range(4))
     emit(BENCH, "tracing_cpu_per_story", round(off_s * 1e6, 1), "us")
     emit(BENCH, "tracing_otlp_cpu_per_story", round(on_s * 1e6, 1), "us")
-    emit(BENCH, "tracing_otlp_spans_received", received, "spans")  # 3 rounds x 300 stories x 5 spans when none dropped
+    emit(BENCH, "tracing_otlp_sampled_10pct_cpu_per_story", round(sampled_s * 1e6, 1), "us")
+    # 3 rounds x 300 stories x 5 spans, plus about a tenth of that sampled, when none was dropped
+    emit(BENCH, "tracing_otlp_spans_received", received, "spans")
     emit(BENCH, "filter_cpu_per_story", round(filter_s * 1e6, 1), "us")
     emit(BENCH, "tracing_share_of_filter", round(off_s / filter_s, 4), "ratio")
     emit(BENCH, "tracing_otlp_share_of_filter", round(on_s / filter_s, 4), "ratio")

@@ -44,7 +44,7 @@ from workers.infra.redis import RedisClient, RedisProbe, connect_redis, redacted
 from workers.poller.worker import Poller
 from workers.settings import env
 from workers.settings.config import Config, Settings
-from workers.settings.env import Env, otlp_endpoint, otlp_metrics_interval
+from workers.settings.env import Env, otlp_endpoint, otlp_metrics_interval, otlp_sample_ratio
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
         except OSError as exc:
             raise WirewatchError(f"cannot open the health port {port}: {exc.strerror}") from None
     if otlp:
-        otel.configure(otlp, role, otlp_metrics_interval())
+        otel.configure(otlp, role, otlp_metrics_interval(), otlp_sample_ratio())
     try:
         with ExitStack() as stack:
             loops = _connect(roles, cfg, env, stopper, stack, readiness, uses_redis)

@@ -20,8 +20,15 @@ HEADER = "traceparent"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
-def new_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+def new_traceparent(sampled: bool = True) -> str:
+    """A new trace; ``sampled`` is its W3C flag, which every child keeps (spans are exported only when it is set)."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-{'01' if sampled else '00'}"
+
+
+def sampled(traceparent: str | None) -> bool:
+    """Whether a traceparent's sampled flag is set (a malformed one: no)."""
+    m = _TRACEPARENT.match(traceparent or "")
+    return m is not None and int(m.group(3), 16) & 1 == 1
 
 
 def trace_id(traceparent: str | None) -> str | None:
@@ -38,9 +45,11 @@ def parse(traceparent: str | None) -> tuple[str, str] | None:
 
 
 def child(traceparent: str | None) -> str:
-    """The same trace with a new span, or a new trace when the parent is missing or malformed."""
+    """The same trace (and sampled flag) with a new span, or a new trace when the parent is missing or malformed."""
     tid = trace_id(traceparent)
-    return f"00-{tid}-{secrets.token_hex(8)}-01" if tid else new_traceparent()
+    if not tid:
+        return new_traceparent()
+    return f"00-{tid}-{secrets.token_hex(8)}-{'01' if sampled(traceparent) else '00'}"
 
 
 def from_headers(headers: list[tuple[str, bytes]] | None) -> str | None:

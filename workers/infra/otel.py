@@ -21,18 +21,20 @@ histograms: one set of instruments, two ways out.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from workers.core.tracing import parse
+from workers.core.tracing import parse, sampled
 
 logger = logging.getLogger(__name__)
 
 # (name, own traceparent, parent traceparent or None, start s, end s, attributes) -> None, while export is on
 _export: Callable[[str, str, str | None, float, float, dict[str, Any]], None] | None = None
 _shutdown: list[Callable[[], None]] = []
+_ratio = 1.0  # the share of new traces sampled while the export is on
 _flush: list[Callable[[], object]] = []
 
 
@@ -41,9 +43,16 @@ def enabled() -> bool:
 
 
 def span(name: str, traceparent: str, parent: str | None, start: float, end: float, **attributes: Any) -> None:
-    """One finished span (Unix seconds) with the ids of ``traceparent``, child of ``parent``; nothing while off."""
-    if _export is not None:
+    """One finished span (Unix seconds) with the ids of ``traceparent``, child of ``parent``; nothing while off or
+    when the trace is not sampled."""
+    if _export is not None and sampled(traceparent):
         _export(name, traceparent, parent, start, end, attributes)
+
+
+def sample() -> bool:
+    """Whether a new trace is sampled (its W3C flag): always while the export is off, as before it existed; else
+    with the probability ``sample_ratio`` given to ``configure``."""
+    return _export is None or _ratio >= 1.0 or random.random() < _ratio
 
 
 def available() -> bool:
@@ -56,10 +65,12 @@ def available() -> bool:
     return True
 
 
-def configure(endpoint: str, role: str, metric_interval_s: float = 30.0) -> None:
+def configure(endpoint: str, role: str, metric_interval_s: float = 30.0, sample_ratio: float = 1.0) -> None:
     """Export spans and metrics to the collector at ``endpoint`` (its base URL: ``/v1/traces`` and
-    ``/v1/metrics`` are added). Call ``shutdown()`` at exit to flush what is queued."""
-    global _export
+    ``/v1/metrics`` are added); the poller samples ``sample_ratio`` of new traces. Call ``shutdown()`` at exit
+    to flush what is queued."""
+    global _export, _ratio
+    _ratio = sample_ratio
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource

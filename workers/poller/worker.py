@@ -350,7 +350,7 @@ class Poller:
         metrics.STORIES_FETCHED.labels(feed=metrics.feed_label(feed.name)).inc(len(stories))
         fresh, remark = new_versions(stories, self._seen_marks(feed, stories), s.max_versions)
         if fresh:  # each version starts its trace here (workers.core.tracing)
-            traces = [new_traceparent() for _ in fresh]
+            traces = [new_traceparent(otel.sample()) for _ in fresh]
             sending = time.time()
             send_all(
                 self.producer,

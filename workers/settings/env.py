@@ -42,6 +42,7 @@ _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})$")
 _NUMBERS: dict[str, type[int] | type[float]] = {
     "WIREWATCH_HEALTH_PORT": int,
     "WIREWATCH_OTLP_METRICS_INTERVAL": float,
+    "WIREWATCH_OTLP_SAMPLE_RATIO": float,
     "WIREWATCH_SHUTDOWN_TIMEOUT": float,
     "WIREWATCH_WEB_PORT": int,
 }
@@ -135,6 +136,12 @@ def otlp_metrics_interval() -> float:
     """Seconds between two OTLP metric exports (``WIREWATCH_OTLP_METRICS_INTERVAL``, default 30)."""
     value = number("WIREWATCH_OTLP_METRICS_INTERVAL", float)
     return value if value is not None and value > 0 else 30.0
+
+
+def otlp_sample_ratio() -> float:
+    """The share of story traces exported (``WIREWATCH_OTLP_SAMPLE_RATIO``, 0-1, default 1: every one)."""
+    value = number("WIREWATCH_OTLP_SAMPLE_RATIO", float)
+    return 1.0 if value is None else min(1.0, max(0.0, value))
 
 
 def web_token() -> str | None:

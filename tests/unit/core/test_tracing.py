@@ -33,3 +33,12 @@ def test_seconds_between_timings() -> None:
     assert seconds_between(None, "2026-12-01T08:00:00Z") is None
     assert seconds_between("yesterday", "2026-12-01T08:00:00Z") is None
     assert seconds_between("2026-12-01T08:00:00", "2026-12-01T08:00:01Z") is None  # no zone: unknowable
+
+
+def test_the_sampled_flag_is_kept_by_every_child() -> None:
+    from workers.core.tracing import sampled
+
+    on, off = new_traceparent(), new_traceparent(sampled=False)
+    assert on.endswith("-01") and off.endswith("-00")
+    assert sampled(child(child(on))) and not sampled(child(child(off)))
+    assert not sampled("garbage") and sampled(child("garbage")), "a new trace after a bad parent is sampled"

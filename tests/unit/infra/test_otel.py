@@ -131,3 +131,18 @@ def test_an_endpoint_without_the_extra_is_one_config_line_and_exit_2(tmp_path: P
     out = subprocess.run([sys.executable, "-c", code, str(cfg)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 2, out.stderr
     assert "WIREWATCH_OTLP_ENDPOINT: set, but the extra otel is not installed" in out.stderr
+
+
+def test_an_unsampled_trace_makes_no_span_and_the_ratio_samples_new_traces(receiver: OtlpReceiver) -> None:
+    assert otel.sample(), "off: every trace keeps the sampled flag, as before the export existed"
+    otel.configure(receiver.url, "poll", metric_interval_s=3600, sample_ratio=0.0)
+    assert not any(otel.sample() for _ in range(100))
+    off = new_traceparent(sampled=False)
+    otel.span("poll", off, None, time.time(), time.time())
+    otel.span("match", child(off), off, time.time(), time.time())
+    otel.span("poll", new_traceparent(), None, time.time(), time.time())  # sampled upstream: exported
+    otel.shutdown()
+    assert [s.name for s in receiver.spans] == ["poll"]
+    otel.configure(receiver.url, "poll", metric_interval_s=3600, sample_ratio=0.25)
+    share = sum(otel.sample() for _ in range(4000)) / 4000
+    assert 0.2 < share < 0.3

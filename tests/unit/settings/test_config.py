@@ -179,6 +179,7 @@ def test_every_daemon_validates_every_file_and_reports_every_problem(
         ("WIREWATCH_SHUTDOWN_TIMEOUT", "soon"),
         ("WIREWATCH_OTLP_ENDPOINT", "collector:4318"),
         ("WIREWATCH_OTLP_METRICS_INTERVAL", "often"),
+        ("WIREWATCH_OTLP_SAMPLE_RATIO", "some"),
     ],
 )
 def test_the_environment_is_validated_with_the_config(
