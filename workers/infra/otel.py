@@ -82,7 +82,7 @@ def configure(endpoint: str, role: str, metric_interval_s: float = 30.0, sample_
     base = endpoint.rstrip("/")
     resource = Resource.create({"service.name": f"wirewatch-{role}", "service.namespace": "wirewatch"})
     scope = InstrumentationScope("wirewatch")
-    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=10))
+    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=EXPORT_TIMEOUT_S))
     kinds = {"produce": SpanKind.PRODUCER, "deliver": SpanKind.CLIENT, "match": SpanKind.CONSUMER}
 
     def context(traceparent: str | None, remote: bool) -> SpanContext | None:
@@ -110,7 +110,7 @@ def configure(endpoint: str, role: str, metric_interval_s: float = 30.0, sample_
             )
         )
 
-    metrics_exporter = OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=10)
+    metrics_exporter = OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=EXPORT_TIMEOUT_S)
     pusher = _MetricPusher(metrics_exporter, resource, scope, metric_interval_s)
     pusher.start()
     _export = export
@@ -125,6 +125,7 @@ def flush() -> None:
         step()
 
 
+EXPORT_TIMEOUT_S = 10.0  # per export, retries included (the SDK's default)
 SHUTDOWN_S = 3.0  # the exporters retry an absent collector for their whole timeout: a stop must not wait for it
 
 
