@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any
 
 import ahocorasick
 
@@ -86,7 +86,8 @@ class _Role(Enum):
     VETO = "veto"  # cancels the topic
 
 
-class _Use(NamedTuple):  # not a frozen dataclass: made a few hundred thousand times per compile, 5x faster
+@dataclass(slots=True)  # treat as frozen: a frozen one takes 5x as long to make, a tuple 24 bytes more
+class _Use:
     topic: int  # index into Matcher.topics
     role: _Role
     group: int = 0  # index into topic.all_of for _Role.ALL

@@ -45,9 +45,9 @@ import gc
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import NamedTuple
 
 from workers.filter.inflection import Rules, mutated, rules_for, script_of
 from workers.filter.textnorm import is_arabic, is_cyrillic, is_hangul, is_unspaced, is_word_char, normalize_term
@@ -131,7 +131,8 @@ def _particle_sequences() -> frozenset[str]:
 _PARTICLE_SEQUENCES = _particle_sequences()
 
 
-class Word(NamedTuple):  # not a frozen dataclass: made a few hundred thousand times per compile, 5x faster
+@dataclass(slots=True)  # treat as frozen: a frozen one takes 5x as long to make, a tuple 24 bytes more
+class Word:
     stem: str  # normalised letters that must be present
     ending: Ending
     max_ending: int = 0  # letters allowed after the stem (Ending.CYRILLIC)
@@ -140,7 +141,8 @@ class Word(NamedTuple):  # not a frozen dataclass: made a few hundred thousand t
     heads: frozenset[str] = frozenset()  # Ending.HANGUL: compound nouns allowed before the particles
 
 
-class Pattern(NamedTuple):  # not a frozen dataclass: made a few hundred thousand times per compile, 5x faster
+@dataclass(slots=True)  # treat as frozen: a frozen one takes 5x as long to make, a tuple 24 bytes more
+class Pattern:
     term: str  # as written in the config
     words: tuple[Word, ...]
     key: str  # what the automaton looks for; the text at a hit starts with it

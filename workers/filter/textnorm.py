@@ -299,7 +299,7 @@ _term_table: dict[int, str] = {}
 _term_chars: set[str] = set()
 
 
-@lru_cache(maxsize=1 << 19)
+@lru_cache(maxsize=1 << 17)
 def normalize_term(term: str) -> str:
     """The normalised form of a configured term (same rules as the text). Cached: compiling topics normalises
     each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here.
