@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -32,7 +32,7 @@ from typing import Any
 import ahocorasick
 
 from workers.filter.inflection import RELATED
-from workers.filter.terms import Pattern, compile_forms, compile_term, rules_key
+from workers.filter.terms import Pattern, compile_forms, compile_term, compiling, rules_key
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
 from workers.filter.topics import ANY_LANGUAGE, EXACT_KINDS, PROPER_KINDS, Topic, story_language
 
@@ -86,7 +86,7 @@ class _Role(Enum):
     VETO = "veto"  # cancels the topic
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treat as frozen: a frozen one takes 5x as long to make, a tuple 24 bytes more
 class _Use:
     topic: int  # index into Matcher.topics
     role: _Role
@@ -112,6 +112,12 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
+# Characters that start no key but fill stories (see ``_Automaton``), and a control character after them, so
+# that a stub is no key a story holds (one that does finds the stub, which confirms nothing).
+_STUBS = " .,;:!?'\"()[]/%&*+=<>#@0123456789«»“”„‘’…·،؛。、，"
+_NEVER = "\x02"
+
+
 class _Automaton:
     """One Aho-Corasick automaton over the keys of ``patterns``; ``find`` confirms its candidates."""
 
@@ -126,8 +132,16 @@ class _Automaton:
         by_key: dict[str, list[tuple[int, Pattern]]] = {}
         for p_index, pattern in patterns:
             by_key.setdefault(pattern.key, []).append((p_index, pattern))
-        for key, confirms in by_key.items():
-            self._automaton.add_word(key, (len(key), tuple(confirms)))
+        # pyahocorasick finds a node's next letter by a linear scan of its children, in the order they were
+        # added, and the root has a child per distinct first letter of the keys (hundreds when topics name every
+        # country): each space, digit and punctuation mark of a story scanned them all, half of the search. Dead
+        # ends for those characters come first (their value confirms nothing), then the keys with the most
+        # common first letters. The keys and what they find are the same.
+        for stub in _STUBS if patterns else ():
+            self._automaton.add_word(stub + _NEVER, (2, ()))
+        first_letters = Counter(key[0] for key in by_key)
+        for key in sorted(by_key, key=lambda k: -first_letters[k[0]]):
+            self._automaton.add_word(key, (len(key), tuple(by_key[key])))
         if patterns:
             self._automaton.make_automaton()
 
@@ -175,6 +189,10 @@ class Matcher:
     """
 
     def __init__(self, topics: Sequence[Topic]) -> None:
+        with compiling():
+            self._build(topics)
+
+    def _build(self, topics: Sequence[Topic]) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self._terms: list[str] = []  # per pattern index: the term as written
         self._keys: list[str | None] = []  # per pattern index: its normalised text when the topic computed it
@@ -250,6 +268,9 @@ class Matcher:
         }
         shared = list(self._shared.items())
         self._default = _Automaton(shared)
+        # The shared terms a language's rules may change: not the CLDR names (a countries topic has thousands,
+        # and every language's automaton would walk them all again).
+        self._ruled: tuple[int, ...] = tuple(i for i in self._shared if not self._cldr[i])
         self._by_language: dict[str, list[int]] = defaultdict(list)
         for i, scope in enumerate(self._scope):
             if scope is not None:
@@ -277,12 +298,12 @@ class Matcher:
         overrides: set[int] = set()
         # The shared terms where the language's rules change them (a topic's "Putin" takes Finnish cases): in
         # this language they replace the shared pattern, as the rules say (Slovak endings instead of -s).
-        for i, default in self._shared.items():
-            if not self._cldr[i]:
-                forms = compile_forms(self._terms[i], language)
-                if len(forms) > 1 or forms[0].words != default.words or forms[0].proclitics:
-                    patterns += [(i, p) for p in forms]
-                    overrides.add(i)
+        for i in self._ruled:
+            default = self._shared[i]
+            forms = compile_forms(self._terms[i], language)
+            if len(forms) > 1 or forms[0].words != default.words or forms[0].proclitics:
+                patterns += [(i, p) for p in forms]
+                overrides.add(i)
         memo = self._compiled
         rules = rules_key(language)
         for lang in (language, *RELATED.get(language, ())):
@@ -312,8 +333,9 @@ class Matcher:
         with self._lock:
             self._compiled = {}
         try:
-            for language in sorted(built):
-                self._language(language)
+            with compiling():
+                for language in sorted(built):
+                    self._language(language)
         finally:
             with self._lock:
                 self._compiled = None

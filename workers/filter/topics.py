@@ -43,7 +43,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import babel
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -52,7 +52,7 @@ from workers.core.errors import ConfigError
 from workers.filter import lexicon
 from workers.filter.countries import country_names, known_codes
 from workers.filter.language import detectable_languages
-from workers.filter.terms import check_term, compile_term
+from workers.filter.terms import check_term, compile_term, compiling
 from workers.filter.textnorm import normalize_term
 from workers.settings import yamlfile
 
@@ -134,8 +134,7 @@ class TopicsFile(BaseModel):
     topics: dict[str, TopicConfig]
 
 
-@dataclass(frozen=True, slots=True)
-class ScopedTerm:
+class ScopedTerm(NamedTuple):  # not a frozen dataclass: made a few hundred thousand times per compile, 5x faster
     """A lexicon form of a topic's country that applies only in stories of ``language``."""
 
     text: str
@@ -379,6 +378,11 @@ def build_topics(config: TopicsFile, path: Path, *, expand: bool = True) -> list
 
     ``expand=False`` checks everything but leaves the countries unexpanded (no CLDR names, no lexicon forms):
     what the poller and the alerter need, who validate topics.yaml but match nothing."""
+    with compiling():
+        return _build_topics(config, path, expand)
+
+
+def _build_topics(config: TopicsFile, path: Path, expand: bool) -> list[Topic]:
     codes = {c for t in config.topics.values() for c in [*t.countries, *(c for g in t.all for c in g.countries)]}
     if not expand:
         codes = set()

@@ -298,3 +298,36 @@ def test_short_texts_get_langdetects_default_trials(monkeypatch: pytest.MonkeyPa
     assert len(long) >= language.FULL_TRIALS_CHARS
     assert detect(long).language == "de"
     assert asked == [language.N_TRIAL]
+
+
+def test_unsure_text_without_its_links_is_read_again_with_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links are dropped before langdetect reads a text; when what is left leaves it unsure, the text with
+    its links is read too and the surer answer wins. A confident answer, or a text without links, is read once."""
+    answers = {False: {"fr": 0.57, "ca": 0.43}, True: {"ca": 0.86, "fr": 0.14}}
+    asked: list[bool] = []
+
+    def fake(text: str, n_trial: int = language.N_TRIAL, links: bool = False) -> dict[str, float]:
+        asked.append(links)
+        return answers[links]
+
+    monkeypatch.setattr(language, "_ranked", fake)
+    monkeypatch.setattr(language.language_rules, "second_opinion", lambda cleaned, answer: None)
+    assert detect("Vaig viure un mes a la casa del port. www.example.cat").language == "ca"
+    assert asked == [False, True]
+    asked.clear()
+    assert detect("Vaig viure un mes a la casa del port.").language == "fr"  # no links: nothing to read again
+    assert asked == [False]
+    asked.clear()
+    answers[True] = {"ca": 0.5, "fr": 0.5}  # no surer with them: the answer without stands
+    assert detect("Vaig viure un mes a la casa del port. info@example.cat").language == "fr"
+    assert asked == [False, True]
+    asked.clear()
+    answers[False] = {"fr": 0.95, "ca": 0.05}  # sure without them: read once
+    assert detect("Vaig viure un mes a la casa del port. www.example.cat").language == "fr"
+    assert asked == [False]
+
+
+def test_clean_keeps_links_when_asked() -> None:
+    text = "Vaig viure  un mes a https://example.cat/casa i   a info@example.cat."
+    assert "example" not in language.clean(text)
+    assert language.clean(text, links=True) == "Vaig viure un mes a https://example.cat/casa i a info@example.cat."

@@ -1,0 +1,144 @@
+"""The fast compile and search give what the plain ones give: same patterns, same candidate hits, same text.
+
+Topics compile a few hundred thousand lexicon forms, so the Matcher takes shortcuts: forms compile from the
+normalised text computed when topics load, languages sharing rules share compiled patterns, the automaton
+holds dead-end stubs and orders its keys, and ``normalize`` takes fast paths for ASCII and NFC text. Each test
+here compares a shortcut with the plain way on a fixed set: every lexicon form of a dozen countries, in the
+story languages whose rules differ most, and sentences written for this test.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from workers.filter.matcher import Matcher
+from workers.filter.terms import Pattern, compile_forms, compile_term
+from workers.filter.textnorm import _normalize_segments, normalize
+from workers.filter.topics import TopicsFile, build_topics
+
+CODES = ("RU", "KP", "KR", "CN", "DE", "FI", "HU", "TR", "IL", "IN", "GR", "VN", "IE", "CD", "US", "FR")
+# Languages with suffix rules, proclitics, mutations, west-Slavic endings, Cyrillic and Hangul rules, none.
+LANGUAGES = ("fi", "hu", "tr", "he", "ga", "cy", "sk", "pl", "ru", "sr", "el", "hi", "ta", "ko", "zh", "de", "vi", "en")
+
+SENTENCES = (
+    "Venäjän presidentti vieraili Kiinassa, ja Pohjois-Korean  lähettiläs Saksassa.",
+    "Oroszország és Kína  tárgyalt; az oroszok Magyarországon.",
+    "Rusya'nın Ankara büyükelçisi Çin'e gitti.",
+    "ראש הממשלה טס לרוסיה ובסין נפגש עם שגריר קוריאה.",
+    "Bhí sé i bPáras agus san Fhrainc, ansin sa tSín.",
+    "Yng Ngogledd Corea a Rwsia.",
+    "Rusko a Čína podepsaly dohodu s Ruskem -- v Moskvě.",
+    "Rosja i Chiny: Rosję odwiedził prezydent Korei Północnej.",
+    "Россия и Китай — союзники; в России и КНДР выборы.",
+    "Русија и Кина, у Русији.",
+    "Η Ρωσία και η Κίνα, ρωσικού φυσικού αερίου.",
+    "रूस और चीन के बीच रशियात बातचीत, भारत में।",
+    "ரஷ்யாவில் சீனாவுடன் பேச்சு.",
+    "북한은 중국과 러시아에서 회담했다. 북한산에 올랐다.",
+    "中俄关系和朝鲜半岛, 中国 外交部",
+    "Die Russlandpolitik der Bundesregierung und Nordkoreas Raketen.",
+    "Nga và Trung Quốc; chị Nga đến Hàn Quốc.",
+    "North Korea's launch, Russia (again) and the Democratic Republic of the Congo.",
+    "Kim  Jong-un met\tPutin in Pyongyang\n\non Tuesday; the U.S. & France 100% said “no”…",
+    "İstanbul'da ÇİN ve Straße… ﬁnal ＡＢＣ Ｋорея",
+)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    config = TopicsFile.model_validate({"topics": {c.lower(): {"countries": [c]} for c in CODES}})
+    built = Matcher(build_topics(config, Path("topics.yaml")))
+    built.warm(LANGUAGES)
+    return built
+
+
+def _plain(matcher: Matcher, p_index: int, language: str | None) -> list[Pattern]:
+    """The pattern(s) of one form compiled the plain way: from the term as written, normalised from scratch,
+    for this language alone."""
+    term = matcher._terms[p_index]
+    if language is None or matcher._exact[p_index]:
+        return [compile_term(term)]
+    return compile_forms(term, language)
+
+
+def test_patterns_equal_plain_compile(matcher: Matcher) -> None:
+    shared = matcher._shared
+    assert len(shared) > 1000
+    for p_index, pattern in shared.items():
+        assert [pattern] == _plain(matcher, p_index, None), matcher._terms[p_index]
+    for language in LANGUAGES:
+        automaton = matcher._language(language)
+        by_index: dict[int, list[Pattern]] = defaultdict(list)
+        for p_index, pattern in automaton.patterns:
+            by_index[p_index].append(pattern)
+        assert by_index, language
+        for p_index, patterns in by_index.items():
+            assert patterns == _plain(matcher, p_index, language), (language, matcher._terms[p_index])
+
+
+def _brute_find(patterns: list[tuple[int, Pattern]], text: str) -> dict[int, list[tuple[int, int]]]:
+    """Every pattern tried at every place its key occurs, without an automaton."""
+    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for p_index, pattern in patterns:
+        start = text.find(pattern.key)
+        while start >= 0:
+            end = pattern.match_at(text, start)
+            if end is not None:
+                found[p_index].append((start, end))
+            start = text.find(pattern.key, start + 1)
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def _texts(matcher: Matcher) -> list[str]:
+    # The sentences, and each lexicon form of the warmed languages inside a sentence, inflected or attached.
+    forms = [matcher._terms[i] for language in LANGUAGES for i, _ in matcher._language(language).patterns[::7]]
+    framed = [f"In {form}n, ({form}) and {form}ssa: ב{form} {form}'nin." for form in forms]
+    return [*SENTENCES, *framed]
+
+
+def test_automaton_finds_what_brute_force_finds(matcher: Matcher) -> None:
+    texts = [normalize(t).text for t in _texts(matcher)]
+    hits = 0
+    for automaton in (matcher._default, *(matcher._language(language) for language in LANGUAGES)):
+        for text in texts:
+            found = automaton.find(text)
+            assert all(spans == sorted(spans) for spans in found.values())
+            assert dict(found) == _brute_find(automaton.patterns, text), text
+            hits += sum(len(spans) for spans in found.values())
+    assert hits > 1000  # the texts do hit: an empty answer on both sides would prove nothing
+
+
+def test_stub_character_in_a_story_finds_nothing(matcher: Matcher) -> None:
+    assert (
+        not matcher._default.find(normalize(" \x02 .\x02 Russia\x02").text).keys()
+        - matcher._default.find(normalize("Russia").text).keys()
+    )
+    assert "ru" in matcher.match("\x02 Russia \x02", "en")
+
+
+def _ascii_plain(text: str) -> list[tuple[int, int]]:
+    """Original offsets per normalised character of an ASCII text, one separator run at a time."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        j = i + 1
+        if text[i].isspace() or text[i] == "-":
+            while j < len(text) and (text[j].isspace() or text[j] == "-"):
+                j += 1
+        out.append((i, j))
+        i = j
+    return out
+
+
+def test_normalize_fast_paths_equal_plain_ones(matcher: Matcher) -> None:
+    texts = [*SENTENCES, *_texts(matcher)[::3], "a  b", " - x", "x -- y", "  ", "\n\n\tlead", "trail \t", "A-B"]
+    texts += [f"{form}  -  {form}s\t({form})--x" for form in matcher._terms[::50] if form.isascii()]
+    for text in texts:
+        fast = normalize(text)
+        assert fast.text == _normalize_segments(text).text, text
+        if text.isascii():
+            assert [fast.span(i, i + 1) for i in range(len(fast.text))] == _ascii_plain(text), text
+    assert sum(t.isascii() for t in texts) > 100
