@@ -24,10 +24,11 @@ of a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from workers.core.names import Names, as_text
@@ -104,23 +105,27 @@ return #writes / 2
 """
 
 TAKE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: now, lease end, limit, then the ids of items to settle first.
--- Settles those, then leases and returns the first due items, in order.
-if #ARGV > 3 then
-  local done = {unpack(ARGV, 4)}
+-- KEYS: 1 queue, 2 items; ARGV: 1 now, 2 lease end, 3 limit, 4 n, then n ids of items to settle, then pairs
+-- (id, due) of leased items given back unstarted. Settles those, puts the given-back ones at their due again
+-- (only if still queued), then leases and returns the first due items, in order, each with its due.
+local n = tonumber(ARGV[4])
+if n > 0 then
+  local done = {unpack(ARGV, 5, 4 + n)}
   redis.call('ZREM', KEYS[1], unpack(done))
   redis.call('HDEL', KEYS[2], unpack(done))
 end
+for i = 5 + n, #ARGV, 2 do redis.call('ZADD', KEYS[1], 'XX', ARGV[i + 1], ARGV[i]) end
 local out = {}
 if tonumber(ARGV[3]) <= 0 then return out end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  local raw = redis.call('HGET', KEYS[2], id)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+for i = 1, #due, 2 do
+  local raw = redis.call('HGET', KEYS[2], due[i])
   if raw then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    table.insert(out, raw)
+    redis.call('ZADD', KEYS[1], ARGV[2], due[i])
+    out[#out + 1] = raw
+    out[#out + 1] = due[i + 1]
   else
-    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[1], due[i])
   end
 end
 return out
@@ -175,7 +180,8 @@ class Item:
     clusters: list[str] = field(default_factory=list)  # the cluster of each alert it carries (for `duplicates`)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # not dataclasses.asdict: it deep-copies the alert, and that was a quarter of the alerter's CPU
+        return json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Item:
@@ -303,12 +309,23 @@ class Outbox:
         if calls:
             run_scripts(self.redis, calls)
 
-    def take(self, subscriber: str, limit: int, lease_s: float, settle: Sequence[str] = ()) -> list[Item]:
-        """Settle the items ``settle`` names (see ``settle``), then lease and return up to ``limit`` of a
-        subscriber's due items, first due first: a lane's one round trip per round."""
+    def take(
+        self,
+        subscriber: str,
+        limit: int,
+        lease_s: float,
+        settle: Sequence[str] = (),
+        give_back: Mapping[str, float] | None = None,
+    ) -> list[tuple[Item, float]]:
+        """Settle the items ``settle`` names (see ``settle``), put the leased items of ``give_back`` (id -> the
+        due they had) back in line unstarted, then lease and return up to ``limit`` of a subscriber's due items
+        with their due times, first due first: a lane's one round trip per round."""
         now = self.clock()
-        raws = self._take(keys=self._q(subscriber), args=[now, now + lease_s, limit, *settle])
-        return [Item.from_json(r) for r in raws]
+        args: list[Any] = [now, now + lease_s, limit, len(settle), *settle]
+        for item_id, due in (give_back or {}).items():
+            args += [item_id, due]
+        raws = self._take(keys=self._q(subscriber), args=args)
+        return [(Item.from_json(raws[i]), float(raws[i + 1])) for i in range(0, len(raws), 2)]
 
     def renew(self, subscriber: str, ids: Sequence[str], lease_s: float) -> None:
         """Push the leases of items a lane still holds (only those still queued) to ``lease_s`` from now."""
