@@ -31,60 +31,70 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers.alerter.slices import LIVE_LUA, READ_LUA, WRITE_LUA, Slices, script
 from workers.core.names import Names, as_text
-from workers.infra.redis import run_scripts
+from workers.infra.redis import is_cluster, run_scripts
 
 QUEUED, REPEAT, COPY = 0, 1, 2  # what ``enqueue`` did with an alert: queued, already had it, had its cluster
-SLICES = 4
 
-ENQUEUE_LUA = """
--- KEYS: the marker slices, oldest first (the last is the current one), then the target set (q or buf),
---       then the items hash
--- ARGV: 1 now, 2 retention s, 3 TTL of the current slice, then per alert: marker field, marker owner
---       (8 bytes), item id, score, item json
--- returns one state per alert: 0 queued, 1 this alert had the marker already, 2 another alert had it
-local now, ttl, slice_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local nslices = #KEYS - 2
-local target, items = KEYS[nslices + 1], KEYS[nslices + 2]
-local fields = {}
-for j = 4, #ARGV, 5 do fields[#fields + 1] = ARGV[j] end
-local got = {}
-for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
-local written = {}  -- markers written by this call, so copies within one batch see each other
-local stamp = struct.pack('>I4', now)
-local out, writes = {}, {}
-for a = 1, #fields do
-  local j = 4 + (a - 1) * 5
-  local f, mine = ARGV[j], ARGV[j + 1]
-  local owner = written[f]
-  if not owner then
-    for s = 1, nslices do
-      local v = got[s][a]
-      if v and struct.unpack('>I4', v, 9) + ttl > now then owner = string.sub(v, 1, 8) end
+ENQUEUE_LUA = script(
+    """
+-- One call per hash slot (on one Redis, one for the whole batch): the subscribers whose keys share it, each a
+-- group of keys: its marker slices, oldest first (the last is the current one), its target set (q or buf), its
+-- items hash.
+-- ARGV: 1 now, 2 retention s, 3 TTL of the current slice, 4 slices per subscriber, then per subscriber: the
+--       number of its alerts, then per alert: marker field, marker owner (8 bytes), item id, score, item json
+-- returns, per subscriber, one state per alert: 0 queued, 1 this alert had the marker already, 2 another
+-- alert had it
+local now, ttl, slice_ttl, nslices = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local replies = {}
+local first, j = 1, 5  -- the group's first key, its first argument
+while j <= #ARGV do
+  local nalerts = tonumber(ARGV[j])
+  local target, items = KEYS[first + nslices], KEYS[first + nslices + 1]
+  local fields = {}
+  for a = 1, nalerts do fields[a] = ARGV[j + 1 + (a - 1) * 5] end
+  local got = read_slices(first, nslices, fields)
+  local written = {}  -- markers written by this call, so copies within one batch see each other
+  local stamp = struct.pack('>I4', now)
+  local out, writes = {}, {}
+  for a = 1, nalerts do
+    local k = j + 1 + (a - 1) * 5
+    local f, mine = ARGV[k], ARGV[k + 1]
+    local owner = written[f]
+    if not owner then
+      for s = 1, nslices do
+        local v = got[s][a]
+        if v and live(v, 9, ttl, now) then owner = string.sub(v, 1, 8) end
+      end
+    end
+    if not owner then
+      written[f] = mine
+      writes[#writes + 1] = f
+      writes[#writes + 1] = mine .. stamp
+      if redis.call('HSETNX', items, ARGV[k + 2], ARGV[k + 4]) == 1 then
+        redis.call('ZADD', target, ARGV[k + 3], ARGV[k + 2])
+      end
+      out[a] = 0
+    elseif owner == mine then
+      out[a] = 1
+    else
+      out[a] = 2
     end
   end
-  if not owner then
-    written[f] = mine
-    writes[#writes + 1] = f
-    writes[#writes + 1] = mine .. stamp
-    if redis.call('HSETNX', items, ARGV[j + 2], ARGV[j + 4]) == 1 then
-      redis.call('ZADD', target, ARGV[j + 3], ARGV[j + 2])
-    end
-    out[a] = 0
-  elseif owner == mine then
-    out[a] = 1
-  else
-    out[a] = 2
-  end
+  write_current(KEYS[first + nslices - 1], writes, slice_ttl)
+  replies[#replies + 1] = out
+  first, j = first + nslices + 2, j + 1 + nalerts * 5
 end
-if #writes > 0 then
-  redis.call('HSET', KEYS[nslices], unpack(writes))
-  redis.call('EXPIRE', KEYS[nslices], slice_ttl)
-end
-return out
-"""
+return replies
+""",
+    LIVE_LUA,
+    READ_LUA,
+    WRITE_LUA,
+)
 
-UPDATE_LUA = """
+UPDATE_LUA = script(
+    """
 -- KEYS: 1 the current marker slice, 2 queue, 3 items
 -- ARGV: 1 TTL of the slice, then per event: marker field, marker value (owner, time, version sent), item id,
 --       score, item json. Queues each event and records in the subscriber's marker which version it got,
@@ -97,12 +107,11 @@ for j = 2, #ARGV, 5 do
     redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j + 2])
   end
 end
-if #writes > 0 then
-  redis.call('HSET', KEYS[1], unpack(writes))
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-end
+write_current(KEYS[1], writes, ARGV[1])
 return #writes / 2
-"""
+""",
+    WRITE_LUA,
+)
 
 TAKE_LUA = """
 -- KEYS: 1 queue, 2 items; ARGV: 1 now, 2 lease end, 3 limit, 4 n, then n ids of items to settle, then pairs
@@ -224,8 +233,9 @@ class Outbox:
     def __init__(self, redis: Any, names: Names, retention_s: int, *, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.names = names
-        self.retention_s = max(1, retention_s)
-        self.slice_s = max(1, self.retention_s // SLICES)
+        self.slices = Slices(retention_s)
+        self.retention_s = self.slices.retention_s
+        self.slice_s = self.slices.width_s
         self.clock = clock
         self._enqueue = redis.register_script(ENQUEUE_LUA)
         self._update = redis.register_script(UPDATE_LUA)
@@ -236,38 +246,50 @@ class Outbox:
         self._seal = redis.register_script(SEAL_LUA)
 
     def marker_keys(self, subscriber: str, now: int) -> list[str]:
-        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
-        return [self.names.delivered_markers(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+        return self.slices.keys(lambda width, i: self.names.delivered_markers(subscriber, width, i), now)
 
     def _q(self, subscriber: str) -> list[str]:
         return [self.names.outbox_queue(subscriber), self.names.outbox_items(subscriber)]
 
     def enqueue(self, batches: Mapping[str, tuple[bool, Sequence[Outgoing]]]) -> dict[str, list[int]]:
-        """Per subscriber (name -> (digest?, alerts in batch order)): mark and enqueue its alerts, one script
-        per subscriber and one pipeline for all. Returns each alert's state (QUEUED, REPEAT, COPY)."""
+        """Per subscriber (name -> (digest?, alerts in batch order)): mark and enqueue its alerts, in one script
+        per hash slot (one Redis: one for the whole batch) and one pipeline for all. Returns each alert's state
+        (QUEUED, REPEAT, COPY)."""
         now = self.clock()
         t = int(now)
         names = [n for n, (_, outs) in batches.items() if outs]
         if not names:
             return {}
-        ttl = (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
-        calls = []
+        groups: dict[int, list[str]] = {}
         for name in names:
-            digest, outs = batches[name]
-            target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
-            keys = [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
-            args: list[Any] = [t, self.retention_s, ttl]
-            for i, out in enumerate(outs):
-                out.item.queued_at = now
-                # scores a microsecond apart keep a batch's order within one subscriber
-                args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
-                args.append(out.item.to_json())
+            groups.setdefault(self._slot(name), []).append(name)
+        calls = []
+        for members in groups.values():
+            keys: list[str] = []
+            args: list[Any] = [t, self.retention_s, self.slices.ttl(t), len(self.marker_keys(members[0], t))]
+            for name in members:
+                digest, outs = batches[name]
+                target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
+                keys += [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
+                args.append(len(outs))
+                for i, out in enumerate(outs):
+                    out.item.queued_at = now
+                    # scores a microsecond apart keep a batch's order within one subscriber
+                    args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
+                    args.append(out.item.to_json())
             calls.append((self._enqueue, keys, args))
         replies = run_scripts(self.redis, calls)
-        return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
+        states: dict[str, list[int]] = {}
+        for members, reply in zip(groups.values(), replies, strict=True):
+            for name, r in zip(members, reply, strict=True):
+                states[name] = [int(x) for x in r]
+        return states
 
-    def _slice_ttl(self, t: int) -> int:
-        return (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
+    def _slot(self, subscriber: str) -> int:
+        """The hash slot of a subscriber's keys on Redis Cluster; 0 for all of them on one Redis."""
+        if not is_cluster(self.redis):
+            return 0
+        return int(self.redis.keyslot(self.names.outbox_queue(subscriber)))
 
     def had(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, list[Had | None]]:
         """Per subscriber (name -> clusters): whether it received each cluster within retention, and which
@@ -285,7 +307,7 @@ class Outbox:
             found: list[Had | None] = [None] * len(wanted[name])
             for _ in self.marker_keys(name, t):  # oldest slice first: a newer live marker overwrites
                 for i, v in enumerate(next(replies)):
-                    if v is not None and int.from_bytes(v[8:12], "big") + self.retention_s > t:
+                    if v is not None and self.slices.live(v, 8, t):
                         found[i] = Had(bytes(v[:8]), int.from_bytes(v[12:16], "big") if len(v) >= 16 else 1)
             out[name] = found
         return out
@@ -300,7 +322,7 @@ class Outbox:
             if not ups:
                 continue
             keys = [self.marker_keys(name, t)[-1], *self._q(name)]
-            args: list[Any] = [self._slice_ttl(t)]
+            args: list[Any] = [self.slices.ttl(t)]
             for i, (out, had, version) in enumerate(ups):
                 out.item.queued_at = now
                 value = had.owner + t.to_bytes(4, "big") + version.to_bytes(4, "big")
