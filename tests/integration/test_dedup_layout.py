@@ -174,3 +174,47 @@ def test_duplicates_counts_the_copies_seen_before_the_alert_was_sent(
     assert now["duplicates"] == 0 and now["cluster"]["stories"] == 1, "sent before any copy was seen"
     assert [a["story"]["id"] for a in later] == ["story-1"], "the copies alert nobody"
     assert later[0]["duplicates"] == 2 and later[0]["cluster"] == {"id": now["cluster"]["id"], "stories": 3}
+
+
+def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_back(
+    redis: Redis, names: Names, receiver: Receiver
+) -> None:
+    """A subscriber dropped from the config leaves its queue behind: it expires one retention window later (so a
+    subscriber put back within the window finds its alerts), and never while it is configured."""
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from workers.alerter.delivery import webhook_clients
+    from workers.alerter.outbox import Item, Outbox
+    from workers.alerter.worker import Alerter
+    from workers.infra.lifecycle import Stopper
+    from workers.settings.config import AlerterSettings
+
+    settings = AlerterSettings(dedup_retention_hours=2)
+    outbox = Outbox(redis, names, 2 * HOUR)
+    # "gone" is far in the future: no lane would attempt it during the test
+    outbox.put(Item("msg_" + "1" * 32, "gone", {"alert_id": "msg_" + "1" * 32}), due=time.time() + HOUR)
+    outbox.put(Item("msg_" + "2" * 32, "desk", {"alert_id": "msg_" + "2" * 32}), due=time.time() + HOUR)
+    redis.expire(names.outbox_queue("desk"), 60)  # as a past removal of "desk" left it
+    url = receiver.url  # type: ignore[attr-defined]
+    desk, gone = sub("desk", f"{url}/desk"), sub("gone", f"{url}/gone")
+    clients = webhook_clients([desk, gone])
+    secrets = {"desk": SecretStr("whsec_x"), "gone": SecretStr("whsec_x")}
+    alerter = Alerter(None, None, redis, clients, [desk], secrets, names, settings, Stopper())  # type: ignore[arg-type]
+    try:
+        for key in (names.outbox_queue("gone"), names.outbox_items("gone")):
+            assert 2 * HOUR - 5 <= redis.ttl(key) <= 2 * HOUR, key
+        assert redis.ttl(names.outbox_queue("desk")) == -1, "a configured subscriber's queue never expires"
+        redis.expire(names.outbox_queue("gone"), 100)
+        alerter.reload(SimpleNamespace(subscribers=[desk], secrets=secrets))
+        assert redis.ttl(names.outbox_queue("gone")) <= 100, "an expiry set before is not pushed back"
+        alerter.reload(SimpleNamespace(subscribers=[desk, gone], secrets=secrets))
+        assert redis.ttl(names.outbox_queue("gone")) == -1 and redis.ttl(names.outbox_items("gone")) == -1
+        assert [i.id for i, _ in outbox.items("gone")] == ["msg_" + "1" * 32], "configured again: its queue is there"
+        alerter.reload(SimpleNamespace(subscribers=[gone], secrets=secrets))
+        assert 2 * HOUR - 5 <= redis.ttl(names.outbox_items("desk")) <= 2 * HOUR, "removed by a reload"
+    finally:
+        alerter.close()
+        for c in clients.values():
+            c.close()

@@ -422,6 +422,42 @@ class Outbox:
             out[name] = Depth(int(queued), int(buffered), max(0.0, now - min(times)) if times else 0.0)
         return out
 
+    def queues(self) -> set[str]:
+        """The subscribers that have a queue, a buffer or items in Redis (one scan of the keyspace, at start-up)."""
+        head = self.names.outbox_queue("\x00").split("\x00")[0]  # the prefix and the tag's opening
+        tails = {as_text(k).removeprefix(head + "\x00") for k in self._keys_of("\x00")}  # "}:q", "}:buf", "}:items"
+        found = set()
+        for key in self.redis.scan_iter(match=head + "*", count=1000):
+            rest = as_text(key)[len(head) :]
+            for tail in tails:
+                if rest.endswith(tail) and len(rest) > len(tail):
+                    found.add(rest[: -len(tail)])
+        return found
+
+    def keep(self, subscribers: Sequence[str]) -> None:
+        """Configured subscribers: their queues never expire (undoing ``forget`` for one that came back)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in subscribers:
+                for key in self._keys_of(name):
+                    pipe.persist(key)
+            pipe.execute()
+
+    def forget(self, subscribers: Sequence[str]) -> dict[str, int]:
+        """Removed subscribers: their queues and buffers expire one retention window from now, unless they are
+        configured again before (``keep``); an expiry already set is left as it is, so restarts do not push it
+        back. Returns each one's queued and buffered items."""
+        depth = self.depth(list(subscribers))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in subscribers:
+                for key in self._keys_of(name):
+                    pipe.expire(key, self.retention_s, nx=True)
+            pipe.execute()
+        return {name: d.queued + d.buffered for name, d in depth.items()}
+
+    def _keys_of(self, subscriber: str) -> list[str]:
+        n = self.names
+        return [n.outbox_queue(subscriber), n.outbox_buffer(subscriber), n.outbox_items(subscriber)]
+
     def items(self, subscriber: str) -> list[tuple[Item, float]]:
         """A subscriber's queued items with their due times, first due first (for the CLI and tests)."""
         entries: Any = self.redis.zrange(self.names.outbox_queue(subscriber), 0, -1, withscores=True)
