@@ -6,7 +6,7 @@ Each subscriber has its own lane: a feeder thread, ``concurrency`` workers and i
 The feeder talks to Redis for the whole lane, one exchange per round (``Lane._exchange``, ``Outbox.take``):
 it settles what the workers finished, and leases the next due items, first due first, up to ``PREFETCH``
 times the lane's concurrency; the workers attempt them in that order from a local line. It takes again once
-that line is down to one item per worker, so a backlog costs one round trip per few dozen alerts, not one per
+that line is down to two items per worker, so a backlog costs one round trip per few dozen alerts, not one per
 alert. It renews the leases of everything it holds (in line, in flight, finished but not yet settled) until
 each is settled, and a lane that stops gives its unstarted items back at the due they had, so their order
 stands. The attempts of a round go to the attempt log in one pipeline, and the live cluster counts of items
@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
 PREFETCH = 4  # a lane leases up to this many items per worker: one round trip serves a few dozen alerts
+LOW_WATER = 2  # it takes more once its line is down to this many items per worker: they work while it looks
 SEAL_EVERY_S = 0.5
 # an alert's cluster count (``duplicates``) is at most about this old when it is POSTed: the feeder reads the
 # counts again, for all the items of its line at once, of those that waited this long since the last reading
@@ -300,16 +301,22 @@ class Lane:
             if stopping:
                 give_back = {item.id: self.held[item.id] for item in self.line if item.id in self.held}
                 self.line.clear()
-            # take once the line is down to one item per worker: the round trip is made while they work on it
-            low = len(self.line) <= self.sub.concurrency
+            # take once the line is down to LOW_WATER items per worker: the round trip is made while they work on it
+            low = len(self.line) <= LOW_WATER * self.sub.concurrency
             idle = self.sub.concurrency - (len(self.held) - len(done))  # workers with nothing in hand or in line
             want = PREFETCH * self.sub.concurrency - len(self.held) + len(done) if low and not stopping else 0
             # settling alone waits for the next take, or for the idle poll
             late = time.monotonic() - self._exchanged >= IDLE_POLL_S
-            if want <= 0 and not give_back and not (done and (late or stopping)):
+            idle_round = want <= 0 and not give_back and not (done and (late or stopping))
+            if idle_round:
                 self.done = done + self.done
-                self.attempts = logged + self.attempts
-                return False
+                if not late:  # the attempts too wait for the next round, unless they have waited long enough
+                    self.attempts, logged = logged + self.attempts, []
+                elif logged:
+                    self._exchanged = time.monotonic()
+        if idle_round:
+            self._write_log(logged)
+            return False
         d = self.deliverer
         self._exchanged = time.monotonic()
         try:
@@ -321,7 +328,6 @@ class Lane:
                 if give_back:  # still leased: they fall due when the lease ends
                     self.held = {k: v for k, v in self.held.items() if k not in give_back}
             raise
-        self._write_log(logged)
         now = time.time()
         # the counts of items that waited, or that will wait in line for a worker: one read now, not one each
         waited = [item for item, _ in taken if now - item.queued_at >= FRESH_S or len(taken) > idle]
@@ -336,6 +342,7 @@ class Lane:
                 self.counted[item.id] = now if id(item) in counted else item.queued_at
             if taken:
                 self.ready.notify(len(taken))
+        self._write_log(logged)  # after the workers have their items: the log is a view, they are not
         return bool(taken) and len(taken) == want
 
     def _recount(self) -> None:
@@ -382,7 +389,7 @@ class Lane:
                     return
                 item = self.line.popleft()
                 self.counted.pop(item.id, None)
-                if len(self.line) <= self.sub.concurrency:
+                if len(self.line) <= LOW_WATER * self.sub.concurrency:
                     self.wake.set()
             self._run(item)
 
