@@ -218,3 +218,23 @@ def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_ba
         alerter.close()
         for c in clients.values():
             c.close()
+
+
+def test_a_take_settles_gives_back_unstarted_items_at_their_due_and_leases_in_order(redis: Redis, names: Names) -> None:
+    """A lane's one call: what it finished leaves the queue, what it held unstarted is back where it was (so first
+    in is still first attempted), and the next due items are leased, first due first, with the due they had."""
+    from workers.alerter.outbox import Item, Outbox
+
+    outbox = Outbox(redis, names, HOUR)
+    now = time.time()
+    ids = [f"msg_{i:032x}" for i in range(5)]
+    for i, aid in enumerate(ids):
+        outbox.put(Item(aid, "desk", {"alert_id": aid}), due=now - 10 + i)
+    first = outbox.take("desk", 3, lease_s=60)
+    assert [(i.id, round(due)) for i, due in first] == [(a, round(now - 10 + n)) for n, a in enumerate(ids[:3])]
+    assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ids[3:], "leased items are not due"
+    # the lane delivered the first, and stops holding the next two unstarted (and the last two, taken above)
+    back = {i.id: due for i, due in first[1:]}
+    assert outbox.take("desk", 0, 60, settle=[ids[0]], give_back=back) == []
+    assert [i.id for i, _ in outbox.items("desk")] == ids[1:], "settled: gone; given back: first in line again"
+    assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ids[1:3]
