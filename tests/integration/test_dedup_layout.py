@@ -238,3 +238,28 @@ def test_a_take_settles_gives_back_unstarted_items_at_their_due_and_leases_in_or
     assert outbox.take("desk", 0, 60, settle=[ids[0]], give_back=back) == []
     assert [i.id for i, _ in outbox.items("desk")] == ids[1:], "settled: gone; given back: first in line again"
     assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ids[1:3]
+
+
+def test_a_batch_enqueue_cut_into_several_calls_marks_and_queues_each_subscriber(
+    redis: Redis, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribers of one slot share a script call up to a size; past it the batch takes more calls, and each
+    subscriber's alerts are still marked, queued once and in order."""
+    from workers.alerter import outbox as ob
+
+    monkeypatch.setattr(ob, "MAX_ALERTS_PER_CALL", 3)
+    box = ob.Outbox(redis, names, HOUR)
+
+    def batch(name: str) -> tuple[bool, list[ob.Outgoing]]:
+        outs = []
+        for i in range(2):
+            aid = f"msg_{i:02x}{name.encode().hex():0<30}"  # markers keep the first 8 bytes of both ids
+            outs.append(ob.Outgoing(ob.Item(aid, name, {"alert_id": aid}), f"cl_{i:02x}{'0' * 30}"))
+        return False, outs
+
+    subs = ["desk0", "desk1", "desk2"]
+    assert box.enqueue({n: batch(n) for n in subs}) == {n: [ob.QUEUED, ob.QUEUED] for n in subs}
+    again = box.enqueue({n: batch(n) for n in subs})
+    assert again == {n: [ob.REPEAT, ob.REPEAT] for n in subs}, "a redone batch queues nothing twice"
+    for n in subs:
+        assert [i.id for i, _ in box.items(n)] == [o.item.id for o in batch(n)[1]]

@@ -35,6 +35,8 @@ from workers.alerter.slices import LIVE_LUA, READ_LUA, WRITE_LUA, Slices, script
 from workers.core.names import Names, as_text
 from workers.infra.redis import is_cluster, run_scripts
 
+# a script runs alone on its server: a batch's enqueue is cut into calls of about this many alerts (a few MB)
+MAX_ALERTS_PER_CALL = 2000
 QUEUED, REPEAT, COPY = 0, 1, 2  # what ``enqueue`` did with an alert: queued, already had it, had its cluster
 
 ENQUEUE_LUA = script(
@@ -260,11 +262,19 @@ class Outbox:
         names = [n for n, (_, outs) in batches.items() if outs]
         if not names:
             return {}
-        groups: dict[int, list[str]] = {}
-        for name in names:
-            groups.setdefault(self._slot(name), []).append(name)
+        slots: dict[int, list[list[str]]] = {}
+        sizes: dict[int, int] = {}  # alerts in each slot's last call so far
+        for name in names:  # subscribers of one slot share a call, up to about MAX_ALERTS_PER_CALL alerts
+            slot, n = self._slot(name), len(batches[name][1])
+            chunks = slots.setdefault(slot, [[]])
+            if chunks[-1] and sizes[slot] + n > MAX_ALERTS_PER_CALL:
+                chunks.append([])
+                sizes[slot] = 0
+            chunks[-1].append(name)
+            sizes[slot] = sizes.get(slot, 0) + n
+        groups = [members for chunks in slots.values() for members in chunks]
         calls = []
-        for members in groups.values():
+        for members in groups:
             keys: list[str] = []
             args: list[Any] = [t, self.retention_s, self.slices.ttl(t), len(self.marker_keys(members[0], t))]
             for name in members:
@@ -280,7 +290,7 @@ class Outbox:
             calls.append((self._enqueue, keys, args))
         replies = run_scripts(self.redis, calls)
         states: dict[str, list[int]] = {}
-        for members, reply in zip(groups.values(), replies, strict=True):
+        for members, reply in zip(groups, replies, strict=True):
             for name, r in zip(members, reply, strict=True):
                 states[name] = [int(x) for x in r]
         return states
