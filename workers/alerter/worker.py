@@ -29,8 +29,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 
 from workers.alerter.dedup import Clusters, Resolved, alert_id
-from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
+from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, webhook_clients
 from workers.alerter.endpoints import Endpoints
+from workers.alerter.lane import Lane, lanes_for, new_client
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
