@@ -7,6 +7,8 @@ broker's; the receiver runs in its own process (as a subscriber's would), answer
 - ``alerts_per_s_{1,10}_subscribers``: alerts delivered per second, from the first poll to the last 2xx;
 - ``redis_round_trips_per_alert``: request/response exchanges on the Redis connections (a pipeline is one),
   the lanes' idle polls included, over the 10-subscriber run;
+- ``alerter_cpu_ms_per_alert_10_subscribers``: this process's CPU time (user + system, the receiver is another
+  process) per alert over that run: a figure that depends less than alerts/s on what else the machine runs;
 - ``redis_bytes_per_story_cluster``: INFO used_memory's growth per story once its alert was delivered to one
   subscriber (the cluster index, the cluster record and that subscriber's marker);
 - ``redis_bytes_per_extra_subscriber_per_story``: the growth with 10 subscribers less that with 1, per story and
@@ -268,8 +270,11 @@ def measure(label: str) -> None:
                 out("alerts_per_s_with_versions_1_subscriber", len(recs) / elapsed, "alerts/s")
             ten = [sub(f"desk{i}", f"{url}/desk{i}", concurrency=8) for i in range(10)]
             CountingConnection.round_trips = 0
+            cpu = time.process_time()
             elapsed = bench.run(ten, records("ten", N_TEN))
+            cpu = time.process_time() - cpu
             out("redis_round_trips_per_alert", CountingConnection.round_trips / (10 * N_TEN), "round trips")
+            out("alerter_cpu_ms_per_alert_10_subscribers", cpu * 1000 / (10 * N_TEN), "ms")
             out("alerts_per_s_10_subscribers", 10 * N_TEN / elapsed, "alerts/s")
             healthy = sub("healthy", f"{url}/healthy", concurrency=8)
             slow = sub("slow", f"{url}/slow", concurrency=8)

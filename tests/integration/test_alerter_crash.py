@@ -1,5 +1,10 @@
 """No loss, no unmarked repeats: kill -9 of the alerter at random moments over 1,000 matches, and a
-Redis restart (AOF persistence on) mid-stream. Real broker, Redis, receivers and daemon processes."""
+Redis restart (AOF persistence on) mid-stream. Real broker, Redis, receivers and daemon processes.
+
+The two kill -9 tests also run on a 3-primary Redis Cluster (``redis_cluster``): there each subscriber's
+outbox, the cluster index and the cluster records are on different slots, and a batch's pipelines are sent in
+pieces, one per primary, so a kill can fall between them. The Redis-restart test restarts one standalone
+server of its own."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ def assert_once_in_effect(receiver: Receiver, n: int) -> None:
     assert all(len(ids) == 1 for ids in ids_by_story.values()), "a repeat carries the same webhook-id"
 
 
+@pytest.mark.redis_cluster
 def test_kill_9_at_random_moments_over_1000_matches(
     secret: str, make_config, daemons, names: Names, bootstrap: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -90,6 +96,7 @@ def test_redis_restart_mid_stream_loses_nothing(secret: str, names: Names, boots
     assert_once_in_effect(receiver, n)
 
 
+@pytest.mark.redis_cluster
 def test_kill_9_while_lanes_hold_leased_items(  # type: ignore[no-untyped-def]
     secret: str, make_config, daemons, names: Names, bootstrap: str, redis: Redis
 ) -> None:

@@ -174,3 +174,92 @@ def test_duplicates_counts_the_copies_seen_before_the_alert_was_sent(
     assert now["duplicates"] == 0 and now["cluster"]["stories"] == 1, "sent before any copy was seen"
     assert [a["story"]["id"] for a in later] == ["story-1"], "the copies alert nobody"
     assert later[0]["duplicates"] == 2 and later[0]["cluster"] == {"id": now["cluster"]["id"], "stories": 3}
+
+
+def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_back(
+    redis: Redis, names: Names, receiver: Receiver
+) -> None:
+    """A subscriber dropped from the config leaves its queue behind: it expires one retention window later (so a
+    subscriber put back within the window finds its alerts), and never while it is configured."""
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from workers.alerter.delivery import webhook_clients
+    from workers.alerter.outbox import Item, Outbox
+    from workers.alerter.worker import Alerter
+    from workers.infra.lifecycle import Stopper
+    from workers.settings.config import AlerterSettings
+
+    settings = AlerterSettings(dedup_retention_hours=2)
+    outbox = Outbox(redis, names, 2 * HOUR)
+    # "gone" is far in the future: no lane would attempt it during the test
+    outbox.put(Item("msg_" + "1" * 32, "gone", {"alert_id": "msg_" + "1" * 32}), due=time.time() + HOUR)
+    outbox.put(Item("msg_" + "2" * 32, "desk", {"alert_id": "msg_" + "2" * 32}), due=time.time() + HOUR)
+    redis.expire(names.outbox_queue("desk"), 60)  # as a past removal of "desk" left it
+    url = receiver.url  # type: ignore[attr-defined]
+    desk, gone = sub("desk", f"{url}/desk"), sub("gone", f"{url}/gone")
+    clients = webhook_clients([desk, gone])
+    secrets = {"desk": SecretStr("whsec_x"), "gone": SecretStr("whsec_x")}
+    alerter = Alerter(None, None, redis, clients, [desk], secrets, names, settings, Stopper())  # type: ignore[arg-type]
+    try:
+        for key in (names.outbox_queue("gone"), names.outbox_items("gone")):
+            assert 2 * HOUR - 5 <= redis.ttl(key) <= 2 * HOUR, key
+        assert redis.ttl(names.outbox_queue("desk")) == -1, "a configured subscriber's queue never expires"
+        redis.expire(names.outbox_queue("gone"), 100)
+        alerter.reload(SimpleNamespace(subscribers=[desk], secrets=secrets))
+        assert redis.ttl(names.outbox_queue("gone")) <= 100, "an expiry set before is not pushed back"
+        alerter.reload(SimpleNamespace(subscribers=[desk, gone], secrets=secrets))
+        assert redis.ttl(names.outbox_queue("gone")) == -1 and redis.ttl(names.outbox_items("gone")) == -1
+        assert [i.id for i, _ in outbox.items("gone")] == ["msg_" + "1" * 32], "configured again: its queue is there"
+        alerter.reload(SimpleNamespace(subscribers=[gone], secrets=secrets))
+        assert 2 * HOUR - 5 <= redis.ttl(names.outbox_items("desk")) <= 2 * HOUR, "removed by a reload"
+    finally:
+        alerter.close()
+        for c in clients.values():
+            c.close()
+
+
+def test_a_take_settles_gives_back_unstarted_items_at_their_due_and_leases_in_order(redis: Redis, names: Names) -> None:
+    """A lane's one call: what it finished leaves the queue, what it held unstarted is back where it was (so first
+    in is still first attempted), and the next due items are leased, first due first, with the due they had."""
+    from workers.alerter.outbox import Item, Outbox
+
+    outbox = Outbox(redis, names, HOUR)
+    now = time.time()
+    ids = [f"msg_{i:032x}" for i in range(5)]
+    for i, aid in enumerate(ids):
+        outbox.put(Item(aid, "desk", {"alert_id": aid}), due=now - 10 + i)
+    first = outbox.take("desk", 3, lease_s=60)
+    assert [(i.id, round(due)) for i, due in first] == [(a, round(now - 10 + n)) for n, a in enumerate(ids[:3])]
+    assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ids[3:], "leased items are not due"
+    # the lane delivered the first, and stops holding the next two unstarted (and the last two, taken above)
+    back = {i.id: due for i, due in first[1:]}
+    assert outbox.take("desk", 0, 60, settle=[ids[0]], give_back=back) == []
+    assert [i.id for i, _ in outbox.items("desk")] == ids[1:], "settled: gone; given back: first in line again"
+    assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ids[1:3]
+
+
+def test_a_batch_enqueue_cut_into_several_calls_marks_and_queues_each_subscriber(
+    redis: Redis, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribers of one slot share a script call up to a size; past it the batch takes more calls, and each
+    subscriber's alerts are still marked, queued once and in order."""
+    from workers.alerter import outbox as ob
+
+    monkeypatch.setattr(ob, "MAX_ALERTS_PER_CALL", 3)
+    box = ob.Outbox(redis, names, HOUR)
+
+    def batch(name: str) -> tuple[bool, list[ob.Outgoing]]:
+        outs = []
+        for i in range(2):
+            aid = f"msg_{i:02x}{name.encode().hex():0<30}"  # markers keep the first 8 bytes of both ids
+            outs.append(ob.Outgoing(ob.Item(aid, name, {"alert_id": aid}), f"cl_{i:02x}{'0' * 30}"))
+        return False, outs
+
+    subs = ["desk0", "desk1", "desk2"]
+    assert box.enqueue({n: batch(n) for n in subs}) == {n: [ob.QUEUED, ob.QUEUED] for n in subs}
+    again = box.enqueue({n: batch(n) for n in subs})
+    assert again == {n: [ob.REPEAT, ob.REPEAT] for n in subs}, "a redone batch queues nothing twice"
+    for n in subs:
+        assert [i.id for i, _ in box.items(n)] == [o.item.id for o in batch(n)[1]]

@@ -40,19 +40,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.alerter import neardup
+from workers.alerter.slices import LIVE_LUA, READ_LUA, WRITE_LUA, Slices, script
 from workers.core import revisions
 from workers.core.names import Names, as_text
 from workers.core.stories import Story, normalise_for_fingerprint, normalised_content_hash
 from workers.core.urls import canonical_url
 from workers.infra.redis import run_scripts
 
-SLICES = 4  # time slices per retention window: an entry's memory outlives its retention by at most one slice
 MAX_MEMBERS = 50  # members a cluster record keeps; the count goes on past it
 COUNT_FIELD = b"#n"  # the cluster record's count of every story it gathered (story ids never start with '#')
 FP_BYTES = neardup.FINGERPRINT_BYTES  # the near-duplicate fingerprint as stored (one byte per MinHash slot)
 _TAGS = {"id": b"i", "content": b"c", "url": b"u"}  # first byte of an exact fingerprint's field
 
-RESOLVE_LUA = """
+RESOLVE_LUA = script(
+    """
 -- KEYS: the index slices, oldest first (the last is the current one)
 -- ARGV: 1 the story's own cluster id (16 bytes), 2 retention s, 3 now (s), 4 TTL of the current slice,
 --       5 n: number of exact fields (the first is the story id's), 6 max distance, 7 fingerprint bytes
@@ -65,7 +66,6 @@ local fields = {}
 for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 local nbands, nslices, width = #fields - n, #KEYS, 20 + #fp
 
-local function live(value, at) return struct.unpack('>I4', value, at) + ttl > now end
 local function close(other)  -- neardup.distance: one-byte MinHash slots that differ, at most maxd
   local d = 0
   for i = 1, #fp do
@@ -77,15 +77,14 @@ local function close(other)  -- neardup.distance: one-byte MinHash slots that di
   return true
 end
 
-local got = {}
-for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
+local got = read_slices(1, nslices, fields)
 
 local cluster, how = false, 'new'
 local known = {}  -- exact fields with a live entry: never rewritten, so the first filing wins
 for i = 1, n do
   for s = 1, nslices do
     local v = got[s][i]
-    if v and live(v, 17) then
+    if v and live(v, 17, ttl, now) then
       known[i] = true
       if not cluster then cluster, how = string.sub(v, 1, 16), 'exact' end
     end
@@ -97,7 +96,7 @@ if not cluster and nbands > 0 then
       local v = got[s][n + b]
       if v then
         for at = 1, #v, width do
-          if live(v, at + 16 + #fp) and close(string.sub(v, at + 16, at + 15 + #fp)) then
+          if live(v, at + 16 + #fp, ttl, now) and close(string.sub(v, at + 16, at + 15 + #fp)) then
             cluster, how = string.sub(v, at, at + 15), 'near'
             break
           end
@@ -124,12 +123,13 @@ for i = 1, n do
     writes[#writes + 1] = cluster .. stamp
   end
 end
-if #writes > 0 then
-  redis.call('HSET', KEYS[nslices], unpack(writes))
-  redis.call('EXPIRE', KEYS[nslices], slice_ttl)
-end
+write_current(KEYS[nslices], writes, slice_ttl)
 return {cluster, how, known[1] and 0 or 1}
-"""
+""",
+    LIVE_LUA,
+    READ_LUA,
+    WRITE_LUA,
+)
 
 MEMBER_LUA = """
 -- KEYS[1] the cluster record; ARGV: 1 story id, 2 member json, 3 max members, 4 TTL, 5 '1' when the story
@@ -266,8 +266,9 @@ class Clusters:
     ) -> None:
         self.redis = redis
         self.names = names
-        self.retention_s = max(1, retention_s)
-        self.slice_s = max(1, self.retention_s // SLICES)
+        self.slices = Slices(retention_s)
+        self.retention_s = self.slices.retention_s
+        self.slice_s = self.slices.width_s
         self.max_distance = max_distance
         self.min_tokens = min_tokens
         self.clock = clock  # Unix seconds; entries are stamped with it, so tests can step past retention
@@ -282,11 +283,10 @@ class Clusters:
 
     def slice_keys(self, now: int) -> list[str]:
         """The slices that can hold an entry still within retention at ``now``, oldest first, current last."""
-        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
-        return [self.names.cluster_index(self.slice_s, i) for i in range(first, last + 1)]
+        return self.slices.keys(self.names.cluster_index, now)
 
     def slice_ttl(self, now: int) -> int:
-        return (now // self.slice_s + 1) * self.slice_s + self.retention_s - now  # its last entry gets a window
+        return self.slices.ttl(now)
 
     def _resolve_args(self, story: Story, prints: StoryPrints, now: int) -> list[bytes | int]:
         h = prints.simhash
@@ -352,6 +352,6 @@ class Clusters:
         now = int(self.clock())
         for key in reversed(self.slice_keys(now)):
             v = self.redis.hget(key, field_)
-            if v is not None and int.from_bytes(v[16:20], "big") + self.retention_s > now:
+            if v is not None and self.slices.live(v, 16, now):
                 return cluster_name(bytes(v[:16]))
         return None

@@ -59,12 +59,12 @@ class Endpoints:
         """The disabled subscribers, read from Redis at most every ``refresh_s``."""
         now = time.monotonic()
         if now - self._read_at >= self.refresh_s:
+            self._read_at = now  # first: the lanes' other workers keep the last reading meanwhile, not read too
             with self.redis.pipeline(transaction=False) as pipe:
                 for name in subscribers:
                     pipe.hexists(self.names.endpoint(name), "disabled_at")
                 flags = pipe.execute()
             self._disabled = {name for name, flag in zip(subscribers, flags, strict=True) if flag}
-            self._read_at = now
         return self._disabled
 
     def succeeded(self, subscriber: str) -> None:

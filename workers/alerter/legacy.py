@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from workers.alerter import neardup
-from workers.alerter.dedup import FP_BYTES, SLICES, StoryPrints
+from workers.alerter.dedup import FP_BYTES, StoryPrints
 from workers.alerter.outbox import Item, Outbox
+from workers.alerter.slices import Slices
 from workers.core.names import Names, as_text
 
 logger = logging.getLogger(__name__)
@@ -45,11 +46,12 @@ def old_owner(
     slices: Sequence[dict[bytes, bytes]], prints: StoryPrints, retention_s: int, now: int, max_distance: int
 ) -> bytes | None:
     """The 16-byte owner alert the old index names for a story's fingerprints, or None. Pure."""
+    window = Slices(retention_s)
     n = len(prints.exact)
     for f in prints.fields[:n]:
         for entries in slices:
             v = entries.get(f)
-            if v is not None and int.from_bytes(v[16:20], "big") + retention_s > now:
+            if v is not None and window.live(v, 16, now):
                 return v[:16]
     if prints.simhash is None or FP_BYTES != 8 or max_distance < 0:
         return None
@@ -58,7 +60,7 @@ def old_owner(
             v = entries.get(f) or b""
             for at in range(0, len(v) - OLD_BAND_RECORD + 1, OLD_BAND_RECORD):
                 rec = v[at : at + OLD_BAND_RECORD]
-                if int.from_bytes(rec[24:28], "big") + retention_s <= now:
+                if not window.live(rec, 24, now):
                     continue
                 if neardup.distance(prints.simhash, int.from_bytes(rec[16:24], "big")) <= max_distance:
                     return rec[:16]
@@ -77,8 +79,8 @@ class OldLayout:
     ) -> None:
         self.redis = redis
         self.names = names
-        self.retention_s = max(1, retention_s)
-        self.slice_s = max(1, self.retention_s // SLICES)
+        self.slices = Slices(retention_s)
+        self.retention_s = self.slices.retention_s
         self.max_distance = max_distance
         self.clock = clock
         self.until = clock() + self.retention_s  # every old key was written before this process started
@@ -88,8 +90,7 @@ class OldLayout:
         return self.clock() < self.until
 
     def _slices(self, subscriber: str, now: int) -> list[str]:
-        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
-        return [self.names.dedup_slice(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+        return self.slices.keys(lambda width, i: self.names.dedup_slice(subscriber, width, i), now)
 
     def seen(self, wanted: Sequence[tuple[str, str, StoryPrints]]) -> list[bool]:
         """For each (subscriber, alert id, story prints): whether the old layout already had it, one pipeline."""

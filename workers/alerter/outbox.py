@@ -24,142 +24,29 @@ of a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from workers.alerter.outbox_scripts import (
+    ENQUEUE_LUA,
+    PUT_LUA,
+    RESCHEDULE_LUA,
+    SEAL_LUA,
+    SETTLE_LUA,
+    TAKE_LUA,
+    UPDATE_LUA,
+)
+from workers.alerter.slices import Slices
 from workers.core.names import Names, as_text
-from workers.infra.redis import run_scripts
+from workers.infra.redis import is_cluster, run_scripts
 
+# a script runs alone on its server: a batch's enqueue is cut into calls of about this many alerts (a few MB)
+MAX_ALERTS_PER_CALL = 2000
 QUEUED, REPEAT, COPY = 0, 1, 2  # what ``enqueue`` did with an alert: queued, already had it, had its cluster
-SLICES = 4
-
-ENQUEUE_LUA = """
--- KEYS: the marker slices, oldest first (the last is the current one), then the target set (q or buf),
---       then the items hash
--- ARGV: 1 now, 2 retention s, 3 TTL of the current slice, then per alert: marker field, marker owner
---       (8 bytes), item id, score, item json
--- returns one state per alert: 0 queued, 1 this alert had the marker already, 2 another alert had it
-local now, ttl, slice_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local nslices = #KEYS - 2
-local target, items = KEYS[nslices + 1], KEYS[nslices + 2]
-local fields = {}
-for j = 4, #ARGV, 5 do fields[#fields + 1] = ARGV[j] end
-local got = {}
-for s = 1, nslices do got[s] = redis.call('HMGET', KEYS[s], unpack(fields)) end
-local written = {}  -- markers written by this call, so copies within one batch see each other
-local stamp = struct.pack('>I4', now)
-local out, writes = {}, {}
-for a = 1, #fields do
-  local j = 4 + (a - 1) * 5
-  local f, mine = ARGV[j], ARGV[j + 1]
-  local owner = written[f]
-  if not owner then
-    for s = 1, nslices do
-      local v = got[s][a]
-      if v and struct.unpack('>I4', v, 9) + ttl > now then owner = string.sub(v, 1, 8) end
-    end
-  end
-  if not owner then
-    written[f] = mine
-    writes[#writes + 1] = f
-    writes[#writes + 1] = mine .. stamp
-    if redis.call('HSETNX', items, ARGV[j + 2], ARGV[j + 4]) == 1 then
-      redis.call('ZADD', target, ARGV[j + 3], ARGV[j + 2])
-    end
-    out[a] = 0
-  elseif owner == mine then
-    out[a] = 1
-  else
-    out[a] = 2
-  end
-end
-if #writes > 0 then
-  redis.call('HSET', KEYS[nslices], unpack(writes))
-  redis.call('EXPIRE', KEYS[nslices], slice_ttl)
-end
-return out
-"""
-
-UPDATE_LUA = """
--- KEYS: 1 the current marker slice, 2 queue, 3 items
--- ARGV: 1 TTL of the slice, then per event: marker field, marker value (owner, time, version sent), item id,
---       score, item json. Queues each event and records in the subscriber's marker which version it got,
---       in one step, so a redone batch sees the event as sent.
-local writes = {}
-for j = 2, #ARGV, 5 do
-  writes[#writes + 1] = ARGV[j]
-  writes[#writes + 1] = ARGV[j + 1]
-  if redis.call('HSETNX', KEYS[3], ARGV[j + 2], ARGV[j + 4]) == 1 then
-    redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j + 2])
-  end
-end
-if #writes > 0 then
-  redis.call('HSET', KEYS[1], unpack(writes))
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-end
-return #writes / 2
-"""
-
-TAKE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: now, lease end, limit, then the ids of items to settle first.
--- Settles those, then leases and returns the first due items, in order.
-if #ARGV > 3 then
-  local done = {unpack(ARGV, 4)}
-  redis.call('ZREM', KEYS[1], unpack(done))
-  redis.call('HDEL', KEYS[2], unpack(done))
-end
-local out = {}
-if tonumber(ARGV[3]) <= 0 then return out end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  local raw = redis.call('HGET', KEYS[2], id)
-  if raw then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    table.insert(out, raw)
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out
-"""
-
-SETTLE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: the item ids
-redis.call('ZREM', KEYS[1], unpack(ARGV))
-return redis.call('HDEL', KEYS[2], unpack(ARGV))
-"""
-
-RESCHEDULE_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: item id, item json, due. An item settled meanwhile stays settled.
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-"""
-
-PUT_LUA = """
--- KEYS: 1 queue, 2 items; ARGV: item id, item json, due. Adds an item unless it is queued already.
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-"""
-
-SEAL_LUA = """
--- KEYS: 1 buffer, 2 queue, 3 items; ARGV: 1 digest id, 2 digest item json, 3 due, then the alert ids
-for i = 4, #ARGV do
-  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then return 0 end
-end
-for i = 4, #ARGV do
-  redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('HDEL', KEYS[3], ARGV[i])
-end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return 1
-"""
 
 
 @dataclass
@@ -175,7 +62,8 @@ class Item:
     clusters: list[str] = field(default_factory=list)  # the cluster of each alert it carries (for `duplicates`)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # not dataclasses.asdict: it deep-copies the alert, and that was a quarter of the alerter's CPU
+        return json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Item:
@@ -218,8 +106,9 @@ class Outbox:
     def __init__(self, redis: Any, names: Names, retention_s: int, *, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.names = names
-        self.retention_s = max(1, retention_s)
-        self.slice_s = max(1, self.retention_s // SLICES)
+        self.slices = Slices(retention_s)
+        self.retention_s = self.slices.retention_s
+        self.slice_s = self.slices.width_s
         self.clock = clock
         self._enqueue = redis.register_script(ENQUEUE_LUA)
         self._update = redis.register_script(UPDATE_LUA)
@@ -230,38 +119,58 @@ class Outbox:
         self._seal = redis.register_script(SEAL_LUA)
 
     def marker_keys(self, subscriber: str, now: int) -> list[str]:
-        first, last = (now - self.retention_s + 1) // self.slice_s, now // self.slice_s
-        return [self.names.delivered_markers(subscriber, self.slice_s, i) for i in range(first, last + 1)]
+        return self.slices.keys(lambda width, i: self.names.delivered_markers(subscriber, width, i), now)
 
     def _q(self, subscriber: str) -> list[str]:
         return [self.names.outbox_queue(subscriber), self.names.outbox_items(subscriber)]
 
     def enqueue(self, batches: Mapping[str, tuple[bool, Sequence[Outgoing]]]) -> dict[str, list[int]]:
-        """Per subscriber (name -> (digest?, alerts in batch order)): mark and enqueue its alerts, one script
-        per subscriber and one pipeline for all. Returns each alert's state (QUEUED, REPEAT, COPY)."""
+        """Per subscriber (name -> (digest?, alerts in batch order)): mark and enqueue its alerts, in one script
+        per hash slot (one Redis: one for the whole batch) and one pipeline for all. Returns each alert's state
+        (QUEUED, REPEAT, COPY)."""
         now = self.clock()
         t = int(now)
         names = [n for n, (_, outs) in batches.items() if outs]
         if not names:
             return {}
-        ttl = (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
+        slots: dict[int, list[list[str]]] = {}
+        sizes: dict[int, int] = {}  # alerts in each slot's last call so far
+        for name in names:  # subscribers of one slot share a call, up to about MAX_ALERTS_PER_CALL alerts
+            slot, n = self._slot(name), len(batches[name][1])
+            chunks = slots.setdefault(slot, [[]])
+            if chunks[-1] and sizes[slot] + n > MAX_ALERTS_PER_CALL:
+                chunks.append([])
+                sizes[slot] = 0
+            chunks[-1].append(name)
+            sizes[slot] = sizes.get(slot, 0) + n
+        groups = [members for chunks in slots.values() for members in chunks]
         calls = []
-        for name in names:
-            digest, outs = batches[name]
-            target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
-            keys = [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
-            args: list[Any] = [t, self.retention_s, ttl]
-            for i, out in enumerate(outs):
-                out.item.queued_at = now
-                # scores a microsecond apart keep a batch's order within one subscriber
-                args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
-                args.append(out.item.to_json())
+        for members in groups:
+            keys: list[str] = []
+            args: list[Any] = [t, self.retention_s, self.slices.ttl(t), len(self.marker_keys(members[0], t))]
+            for name in members:
+                digest, outs = batches[name]
+                target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
+                keys += [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
+                args.append(len(outs))
+                for i, out in enumerate(outs):
+                    out.item.queued_at = now
+                    # scores a microsecond apart keep a batch's order within one subscriber
+                    args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
+                    args.append(out.item.to_json())
             calls.append((self._enqueue, keys, args))
         replies = run_scripts(self.redis, calls)
-        return {name: [int(s) for s in r] for name, r in zip(names, replies, strict=True)}
+        states: dict[str, list[int]] = {}
+        for members, reply in zip(groups, replies, strict=True):
+            for name, r in zip(members, reply, strict=True):
+                states[name] = [int(x) for x in r]
+        return states
 
-    def _slice_ttl(self, t: int) -> int:
-        return (t // self.slice_s + 1) * self.slice_s + self.retention_s - t
+    def _slot(self, subscriber: str) -> int:
+        """The hash slot of a subscriber's keys on Redis Cluster; 0 for all of them on one Redis."""
+        if not is_cluster(self.redis):
+            return 0
+        return int(self.redis.keyslot(self.names.outbox_queue(subscriber)))
 
     def had(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, list[Had | None]]:
         """Per subscriber (name -> clusters): whether it received each cluster within retention, and which
@@ -279,7 +188,7 @@ class Outbox:
             found: list[Had | None] = [None] * len(wanted[name])
             for _ in self.marker_keys(name, t):  # oldest slice first: a newer live marker overwrites
                 for i, v in enumerate(next(replies)):
-                    if v is not None and int.from_bytes(v[8:12], "big") + self.retention_s > t:
+                    if v is not None and self.slices.live(v, 8, t):
                         found[i] = Had(bytes(v[:8]), int.from_bytes(v[12:16], "big") if len(v) >= 16 else 1)
             out[name] = found
         return out
@@ -294,7 +203,7 @@ class Outbox:
             if not ups:
                 continue
             keys = [self.marker_keys(name, t)[-1], *self._q(name)]
-            args: list[Any] = [self._slice_ttl(t)]
+            args: list[Any] = [self.slices.ttl(t)]
             for i, (out, had, version) in enumerate(ups):
                 out.item.queued_at = now
                 value = had.owner + t.to_bytes(4, "big") + version.to_bytes(4, "big")
@@ -303,12 +212,23 @@ class Outbox:
         if calls:
             run_scripts(self.redis, calls)
 
-    def take(self, subscriber: str, limit: int, lease_s: float, settle: Sequence[str] = ()) -> list[Item]:
-        """Settle the items ``settle`` names (see ``settle``), then lease and return up to ``limit`` of a
-        subscriber's due items, first due first: a lane's one round trip per round."""
+    def take(
+        self,
+        subscriber: str,
+        limit: int,
+        lease_s: float,
+        settle: Sequence[str] = (),
+        give_back: Mapping[str, float] | None = None,
+    ) -> list[tuple[Item, float]]:
+        """Settle the items ``settle`` names (see ``settle``), put the leased items of ``give_back`` (id -> the
+        due they had) back in line unstarted, then lease and return up to ``limit`` of a subscriber's due items
+        with their due times, first due first: a lane's one round trip per round."""
         now = self.clock()
-        raws = self._take(keys=self._q(subscriber), args=[now, now + lease_s, limit, *settle])
-        return [Item.from_json(r) for r in raws]
+        args: list[Any] = [now, now + lease_s, limit, len(settle), *settle]
+        for item_id, due in (give_back or {}).items():
+            args += [item_id, due]
+        raws = self._take(keys=self._q(subscriber), args=args)
+        return [(Item.from_json(raws[i]), float(raws[i + 1])) for i in range(0, len(raws), 2)]
 
     def renew(self, subscriber: str, ids: Sequence[str], lease_s: float) -> None:
         """Push the leases of items a lane still holds (only those still queued) to ``lease_s`` from now."""
@@ -382,6 +302,42 @@ class Outbox:
                 times += [Item.from_json(r).queued_at for r in next(heads) if r is not None]
             out[name] = Depth(int(queued), int(buffered), max(0.0, now - min(times)) if times else 0.0)
         return out
+
+    def queues(self) -> set[str]:
+        """The subscribers that have a queue, a buffer or items in Redis (one scan of the keyspace, at start-up)."""
+        head = self.names.outbox_queue("\x00").split("\x00")[0]  # the prefix and the tag's opening
+        tails = {as_text(k).removeprefix(head + "\x00") for k in self._keys_of("\x00")}  # "}:q", "}:buf", "}:items"
+        found = set()
+        for key in self.redis.scan_iter(match=head + "*", count=1000):
+            rest = as_text(key)[len(head) :]
+            for tail in tails:
+                if rest.endswith(tail) and len(rest) > len(tail):
+                    found.add(rest[: -len(tail)])
+        return found
+
+    def keep(self, subscribers: Sequence[str]) -> None:
+        """Configured subscribers: their queues never expire (undoing ``forget`` for one that came back)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in subscribers:
+                for key in self._keys_of(name):
+                    pipe.persist(key)
+            pipe.execute()
+
+    def forget(self, subscribers: Sequence[str]) -> dict[str, int]:
+        """Removed subscribers: their queues and buffers expire one retention window from now, unless they are
+        configured again before (``keep``); an expiry already set is left as it is, so restarts do not push it
+        back. Returns each one's queued and buffered items."""
+        depth = self.depth(list(subscribers))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in subscribers:
+                for key in self._keys_of(name):
+                    pipe.expire(key, self.retention_s, nx=True)
+            pipe.execute()
+        return {name: d.queued + d.buffered for name, d in depth.items()}
+
+    def _keys_of(self, subscriber: str) -> list[str]:
+        n = self.names
+        return [n.outbox_queue(subscriber), n.outbox_buffer(subscriber), n.outbox_items(subscriber)]
 
     def items(self, subscriber: str) -> list[tuple[Item, float]]:
         """A subscriber's queued items with their due times, first due first (for the CLI and tests)."""

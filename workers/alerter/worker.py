@@ -30,8 +30,9 @@ from pydantic import SecretStr
 
 from workers.alerter import spans
 from workers.alerter.dedup import Clusters, Resolved, alert_id
-from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, Lane, lanes_for, new_client, webhook_clients
+from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, webhook_clients
 from workers.alerter.endpoints import Endpoints
+from workers.alerter.lane import Lane, lanes_for, new_client
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.opsevents import OpsEvents
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
@@ -182,6 +183,7 @@ class Alerter:
         self._depth_at = 0.0
         self.depths: dict[str, Depth] = {}
         metrics.configure_subscribers(s.name for s in subscribers)
+        self._tidy_queues(set(self.outbox.queues()) - {s.name for s in subscribers})
 
     @classmethod
     def from_settings(
@@ -390,8 +392,9 @@ class Alerter:
     def reload(self, cfg: Any) -> None:
         """Subscribers of a reloaded config (SIGHUP), between batches: a new or changed subscriber gets a new
         lane; a removed or replaced lane finishes what it holds, then closes. Unchanged lanes keep their state.
-        A removed subscriber's queue stays in Redis (and expires with nothing) until it is configured again."""
+        A removed subscriber's queue expires one retention window later, unless it is configured again by then."""
         wanted = {s.name: s for s in cfg.subscribers}
+        removed = {s.name for s in self.subscribers} - set(wanted)
         for name, lane in list(self.lanes.items()):
             if wanted.get(name) != lane.sub or cfg.secrets.get(name) != lane.secret:
                 del self.lanes[name]
@@ -399,9 +402,24 @@ class Alerter:
         self.subscribers = list(cfg.subscribers)
         metrics.configure_subscribers(wanted)  # after the removed lanes closed: they count nothing more
         self.depths = {name: d for name, d in self.depths.items() if name in wanted}
+        self._tidy_queues(removed)
         for name, sub in wanted.items():
             if name not in self.lanes:
                 self.lanes[name] = Lane(sub, cfg.secrets[name], new_client(sub), self.deliverer).start()
+
+    def _tidy_queues(self, removed: set[str]) -> None:
+        """Configured subscribers' queues are kept; those of subscribers no longer configured expire one retention
+        window from when this was first seen (a subscriber configured again within it finds its queue)."""
+        self.outbox.keep([s.name for s in self.subscribers])
+        if not removed:
+            return
+        for name, left in self.outbox.forget(sorted(removed)).items():
+            logger.warning(
+                "subscriber=%s is no longer configured: its queue (%d item(s)) expires in %.0f h unless it is again",
+                name,
+                left,
+                self.outbox.retention_s / 3600,
+            )
 
     def close(self) -> None:
         for lane in self.lanes.values():

@@ -4,14 +4,15 @@ One list per subscriber (``Names.attempts``), newest first, trimmed to ``KEEP`` 
 ``RETENTION_S`` after the last write, so a removed subscriber leaves nothing behind. Each entry is one
 attempt: the alert id, when, the HTTP status (0 when nothing answered), the latency and the error. It is
 written by the alerter where it settles an attempt (``alerter.delivery.Deliverer.attempt``) and read by the
-web console; writing it is one pipelined round trip per attempt.
+web console. A delivery lane writes the attempts of a round together (``record_many``): one pipelined round
+trip for all of them.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from workers.core.names import Names
@@ -64,10 +65,16 @@ class AttemptLog:
         at: float | None = None,
     ) -> None:
         when = time.time() if at is None else at
-        entry = Attempt(alert_id, when, status, round(latency_s * 1000, 1), error[:300], outcome)
+        self.record_many(subscriber, [Attempt(alert_id, when, status, round(latency_s * 1000, 1), error, outcome)])
+
+    def record_many(self, subscriber: str, entries: list[Attempt]) -> None:
+        """Several attempts of one subscriber, oldest first, in one pipeline (one round trip)."""
+        if not entries:
+            return
         key = self.names.attempts(subscriber)
+        raws = [json.dumps(asdict(replace(e, error=e.error[:300])), ensure_ascii=False) for e in entries]
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(key, json.dumps(asdict(entry), ensure_ascii=False))
+            pipe.lpush(key, *raws)
             pipe.ltrim(key, 0, self.keep - 1)
             pipe.expire(key, RETENTION_S)
             pipe.execute()

@@ -1,0 +1,267 @@
+"""A subscriber's delivery lane: its feeder, its workers, and the one exchange with Redis that feeds them.
+
+See ``workers.alerter.delivery`` for what an attempt does and how it ends; this module is how a lane gets its items
+and gives them back: the feeder's exchange (``Lane._exchange``) settles what the workers finished and leases up
+to ``PREFETCH`` items per worker in one ``Outbox.take``, once its local line is down to ``LOW_WATER`` per worker;
+the workers attempt the line in queue order; a stopping lane gives back what it did not start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+import httpcore
+from pydantic import SecretStr
+
+from workers.alerter.delivery import Deliverer, refresh_duplicates
+from workers.alerter.digest import seal_due
+from workers.alerter.outbox import Item
+from workers.alerter.ssrf import webhook_client
+from workers.infra.attemptlog import Attempt
+from workers.settings.config import Subscriber
+
+logger = logging.getLogger(__name__)
+
+IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
+PREFETCH = 4  # a lane leases up to this many items per worker: one round trip serves a few dozen alerts
+LOW_WATER = 2  # it takes more once its line is down to this many items per worker: they work while it looks
+SEAL_EVERY_S = 0.5
+# an alert's cluster count (``duplicates``) is at most about this old when it is POSTed: the feeder reads the
+# counts again, for all the items of its line at once, of those that waited this long since the last reading
+FRESH_S = 1.0
+
+
+class Lane:
+    """One subscriber's feeder, workers, client and health as this process sees it."""
+
+    def __init__(
+        self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool, deliverer: Deliverer
+    ) -> None:
+        self.sub = sub
+        self.secret = secret
+        self.client = client
+        self.deliverer = deliverer
+        self.failing = False
+        self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
+        self.held: dict[str, float] = {}  # leased items (from take to settled) -> the due they had before
+        self.line: deque[Item] = deque()  # leased, not started yet: the workers take them in queue order
+        self.done: list[str] = []  # held items delivered or dead-lettered, for the next exchange to settle
+        self.attempts: list[Attempt] = []  # for the next exchange to write to the attempt log
+        self._exchanged = 0.0  # monotonic time of the last exchange
+        self.counted: dict[str, float] = {}  # item in line -> when its cluster counts were read (or it was queued)
+        self.lock = threading.Lock()
+        self.ready = threading.Condition(self.lock)  # the workers wait on it for the line
+        self.wake = threading.Event()  # the feeder waits on it: new alerts queued, or the line running low
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._feed, name=f"lane-{sub.name}", daemon=True)
+        self.workers = [
+            threading.Thread(target=self._work, name=f"deliver-{sub.name}-{i}", daemon=True)
+            for i in range(sub.concurrency)
+        ]
+
+    def start(self) -> Lane:
+        self.thread.start()
+        for w in self.workers:
+            w.start()
+        return self
+
+    @property
+    def in_flight(self) -> int:
+        with self.lock:
+            return len(self.held)
+
+    def release(self, item_id: str) -> None:
+        with self.lock:
+            self.held.pop(item_id, None)
+
+    def settle_later(self, item_id: str) -> None:
+        """The item is done: the next exchange settles it with the others done meanwhile; until then it stays
+        held (its lease renewed), so no other alerter sends it again."""
+        with self.lock:
+            self.done.append(item_id)
+
+    def log(self, attempt: Attempt) -> None:
+        with self.lock:
+            self.attempts.append(attempt)
+
+    def _feed(self) -> None:
+        backoff, renewed, sealed = 0.2, time.monotonic(), 0.0
+        while not self.closing.is_set():
+            try:
+                now = time.monotonic()
+                if self.sub.digest_seconds is not None and now - sealed >= SEAL_EVERY_S:
+                    sealed = now
+                    d = self.deliverer
+                    seal_due(
+                        d.outbox, self.sub.name, self.sub.digest_seconds, d.settings.digest_max_alerts, time.time()
+                    )
+                if now - renewed >= self.deliverer.lease_s / 3:
+                    renewed = now
+                    self._renew()
+                more = self._exchange()
+                self._recount()
+                backoff = 0.2
+            except Exception as exc:  # Redis down: what is held stays leased; look again after a while
+                logger.warning("lane feed failed subscriber=%s error=%s: %s", self.sub.name, type(exc).__name__, exc)
+                self.closing.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not more:
+                self.wake.wait(IDLE_POLL_S)
+
+    def _exchange(self, *, stopping: bool = False) -> bool:
+        """The lane's one round with Redis: settle what the workers finished, and lease due items until the lane
+        holds ``PREFETCH`` per worker (or, ``stopping``, give the unstarted ones back and lease none). Then the
+        round's attempts go to the attempt log and the counts of taken items that waited are read, one pipeline
+        each. True when there may be more to take at once."""
+        self.wake.clear()  # before looking: a wake-up that comes while we look is kept for the next wait
+        with self.lock:
+            done, self.done = self.done, []
+            logged, self.attempts = self.attempts, []
+            give_back = {}
+            if stopping:
+                give_back = {item.id: self.held[item.id] for item in self.line if item.id in self.held}
+                self.line.clear()
+            # take once the line is down to LOW_WATER items per worker: the round trip is made while they work on it
+            low = len(self.line) <= LOW_WATER * self.sub.concurrency
+            idle = self.sub.concurrency - (len(self.held) - len(done))  # workers with nothing in hand or in line
+            want = PREFETCH * self.sub.concurrency - len(self.held) + len(done) if low and not stopping else 0
+            # settling alone waits for the next take, or for the idle poll
+            late = time.monotonic() - self._exchanged >= IDLE_POLL_S
+            idle_round = want <= 0 and not give_back and not (done and (late or stopping))
+            if idle_round:
+                self.done = done + self.done
+                if not late:  # the attempts too wait for the next round, unless they have waited long enough
+                    self.attempts, logged = logged + self.attempts, []
+                elif logged:
+                    self._exchanged = time.monotonic()
+        if idle_round:
+            self._write_log(logged)
+            return False
+        d = self.deliverer
+        self._exchanged = time.monotonic()
+        try:
+            taken = d.outbox.take(self.sub.name, max(want, 0), d.lease_s, done, give_back)
+        except Exception:
+            with self.lock:  # settled on the next round; their leases are renewed meanwhile
+                self.done = done + self.done
+                self.attempts = logged + self.attempts
+                if give_back:  # still leased: they fall due when the lease ends
+                    self.held = {k: v for k, v in self.held.items() if k not in give_back}
+            raise
+        now = time.time()
+        # the counts of items that waited, or that will wait in line for a worker: one read now, not one each
+        waited = [item for item, _ in taken if now - item.queued_at >= FRESH_S or len(taken) > idle]
+        self._refresh(waited)
+        counted = {id(i) for i in waited}
+        with self.lock:
+            for i in [*done, *give_back]:
+                self.held.pop(i, None)
+            for item, due in taken:
+                self.held[item.id] = due
+                self.line.append(item)
+                self.counted[item.id] = now if id(item) in counted else item.queued_at
+            if taken:
+                self.ready.notify(len(taken))
+        self._write_log(logged)  # after the workers have their items: the log is a view, they are not
+        return bool(taken) and len(taken) == want
+
+    def _recount(self) -> None:
+        """Read again the cluster counts of items that have waited in line ``FRESH_S`` since they were last read,
+        all in one pipeline: an alert says how many copies were seen at most about ``FRESH_S`` before its POST."""
+        now = time.time()
+        with self.lock:
+            stale = [item for item in self.line if now - self.counted.get(item.id, 0.0) >= FRESH_S]
+        if not stale:
+            return
+        self._refresh(stale, in_line=True)
+        with self.lock:
+            for item in stale:
+                self.counted[item.id] = now
+
+    def _refresh(self, items: list[Item], *, in_line: bool = False) -> None:
+        if not items:
+            return
+        counts = iter(self.deliverer.clusters.counts([c for item in items for c in item.clusters]))
+        per = [[next(counts) for _ in item.clusters] for item in items]
+        with self.lock:  # an item a worker took meanwhile is being sent as it is
+            waiting = {id(i) for i in self.line} if in_line else None
+            for item, n in zip(items, per, strict=True):
+                if waiting is None or id(item) in waiting:
+                    refresh_duplicates(item, n)
+
+    def _write_log(self, entries: list[Attempt]) -> None:
+        try:
+            self.deliverer.attempts.record_many(self.sub.name, entries)
+        except Exception as exc:  # Redis trouble: the delivery itself is settled elsewhere, this is a view
+            logger.warning("attempt log not written subscriber=%s error=%s", self.sub.name, type(exc).__name__)
+
+    def _renew(self) -> None:
+        with self.lock:  # under the lock: a worker rescheduling an item waits, so its due time wins
+            if self.held:
+                self.deliverer.outbox.renew(self.sub.name, list(self.held), self.deliverer.lease_s)
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                while not self.line and not self.closing.is_set():
+                    self.ready.wait()
+                if self.closing.is_set():  # what is still in line is given back by the last exchange
+                    return
+                item = self.line.popleft()
+                self.counted.pop(item.id, None)
+                if len(self.line) <= LOW_WATER * self.sub.concurrency:
+                    self.wake.set()
+            self._run(item)
+
+    def _run(self, item: Item) -> None:
+        try:
+            self.deliverer.settled(self.deliverer.attempt(self, item))
+        except Exception as exc:  # Redis or Kafka down: the item's lease runs out and it is due again
+            logger.warning(
+                "attempt not settled alert=%s subscriber=%s error=%s: %s",
+                item.id,
+                self.sub.name,
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            with self.lock:
+                if item.id not in self.done:  # rescheduled, or not settled (Redis down): no longer held
+                    self.held.pop(item.id, None)
+                if not self.line:  # idle: settle what was done now rather than at the next poll
+                    self.wake.set()
+
+    def close(self, *, close_client: bool = False) -> None:
+        """Stop taking items, let the workers finish what they started, then settle it and give back what is
+        still in line (the client's owner closes it, unless asked here: a lane replaced by a reload owns it)."""
+        with self.lock:
+            self.closing.set()
+            self.ready.notify_all()
+        self.wake.set()
+        for t in [self.thread, *self.workers]:
+            if t.is_alive():
+                t.join(self.deliverer.settings.delivery_timeout + 10)
+        try:
+            self._exchange(stopping=True)
+        except Exception as exc:  # Redis down: those items fall due again at their lease end (same webhook-id)
+            logger.warning("settle at close failed subscriber=%s error=%s", self.sub.name, type(exc).__name__)
+        if close_client:
+            self.client.close()
+
+
+def lanes_for(
+    subscribers: Sequence[Subscriber],
+    secrets: Mapping[str, SecretStr],
+    clients: Mapping[str, httpcore.ConnectionPool],
+    deliverer: Deliverer,
+) -> dict[str, Lane]:
+    return {s.name: Lane(s, secrets[s.name], clients[s.name], deliverer) for s in subscribers}
+
+
+def new_client(sub: Subscriber) -> httpcore.ConnectionPool:
+    return webhook_client(local=sub.local, max_connections=sub.concurrency)
