@@ -10,6 +10,8 @@ wirewatch only ever touches keys of one slot, so the tags below say what is used
   needs the schedule as one key, and a poller's batch reads and writes all of them in one round trip.
 - ``{f<feed tag>}`` (one per feed, from its canonical URL): the feed's seen marks, checked and written per
   poll. Many small keys, spread over the cluster feed by feed.
+- ``{fm}``: the filter's marks of the stories it matched (``workers.filter.followups``), read and written
+  once per batch.
 - ``{dlq}``: the replayed-story marks of ``wirewatch dlq replay --stories``, read and written per run.
 
 No name is ever built inside Lua: scripts get every key in KEYS. Keys of an older layout (``legacy_*``)
@@ -26,6 +28,7 @@ from workers.core.urls import canonical_url
 
 FEEDS_TAG = "{feeds}"
 DLQ_TAG = "{dlq}"
+FILTER_MARKS_TAG = "{fm}"
 
 
 def feed_tag(feed_url: str) -> str:
@@ -107,6 +110,11 @@ class Names:
 
     def legacy_feed_health(self, feed_name: str) -> str:
         return f"{self.key_prefix}feed:health:{feed_name}"
+
+    def filter_marks(self, width_s: int, index: int) -> str:
+        """Hash of the stories the filter matched in one time slice: story digest -> the topics its versions
+        matched (``workers.filter.followups``)."""
+        return f"{self.key_prefix}{FILTER_MARKS_TAG}:m:{width_s}:{index}"
 
     def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
         """Hash of a subscriber's dedup entries of the per-subscriber layout, read only while upgrading

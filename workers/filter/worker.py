@@ -4,8 +4,10 @@ Per batch, in order: decode each story (a poison message goes to the stories dea
 the reason, and the batch goes on); detect the language on title + text, with the feed's hint when
 the detector is unsure; match every topic in one pass (at most MAX_HITS_PER_TOPIC hits listed per
 topic, with their count); fit the event under the producer's limit (``workers.core.events``: markup,
-then text, cut; a story that cannot fit is dead-lettered); produce the matches and dead letters and
-wait for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the
+then text, cut; a story that cannot fit is dead-lettered); a later version of a story an earlier version
+matched is produced even when it matches nothing, carrying the topics it no longer matches
+(``workers.filter.followups``: marks in Redis, read and written once per batch); produce the matches and dead
+letters and wait for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the
 consumer seeks back, so the batch is done again (the alerter's idempotency key absorbs the repeats).
 """
 
@@ -33,6 +35,7 @@ from workers.core.names import Names
 from workers.core.stories import Story, StoryFormatError
 from workers.core.tracing import child, from_headers, headers, iso, seconds_between
 from workers.filter import language
+from workers.filter.followups import FilterMarks
 from workers.filter.matcher import Matcher
 from workers.filter.topics import Topic
 from workers.infra import metrics
@@ -114,6 +117,30 @@ def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: fl
     return Outcome(story=story, event=event, value=value)
 
 
+def carry(outcome: Outcome, carried: set[str], produced_ms: int | None = None, now: float | None = None) -> Outcome:
+    """``outcome`` of a later version whose story an earlier version matched: its event carries the topics it no
+    longer matches, and a version that matches nothing becomes an event with no topic of its own. Never raises."""
+    story = outcome.story
+    if story is None or outcome.reason is not None:
+        return outcome
+    event = outcome.event
+    left = sorted(carried - set(event.topics if event is not None else ()))
+    if not left:
+        return outcome
+    try:
+        if event is None:
+            det = language.detect(story_text(story), hint=story.language_hint)
+            stamp = time.time() if now is None else now
+            event = MatchEvent(story, det.language, round(det.probability, 4), {}, timings(story, produced_ms, stamp))
+        event = replace(event, carried=left)
+        value = event.fitted_json(MAX_EVENT_BYTES - len(story.id.encode()))
+    except EventTooLargeError as exc:
+        return Outcome(reason=f"story too large: {exc}")
+    except Exception as exc:
+        return Outcome(reason=f"filter error: {type(exc).__name__}: {exc}", error=exc)
+    return Outcome(story=story, event=event, value=value)
+
+
 def warmed_matcher(topics: Sequence[Topic]) -> Matcher:
     """The matcher with the automaton of every language detection can return built now: the first story of a
     language would otherwise wait for its compile (seconds, with a countries topic per country)."""
@@ -132,14 +159,21 @@ def warmed_matcher(topics: Sequence[Topic]) -> Matcher:
 
 class FilterWorker:
     def __init__(
-        self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names, stopper: Stopper
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        matcher: Matcher,
+        names: Names,
+        stopper: Stopper,
+        marks: FilterMarks | None = None,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
         self.matcher = matcher
         self.names = names
         self.stopper = stopper
-        self.totals = {"stories": 0, "matches": 0, "dead": 0}
+        self.marks = marks  # None: later versions that match nothing are dropped like any story (no Redis)
+        self.totals = {"stories": 0, "matches": 0, "dead": 0, "carried": 0}
 
     @classmethod
     def from_settings(
@@ -152,7 +186,8 @@ class FilterWorker:
             env.kafka_bootstrap, names.stories, names.filter_group, cfg.settings.kafka, client_id("filter")
         )
         stack.callback(consumer.close, autocommit=False)
-        worker = cls(consumer, producer, warmed_matcher(cfg.topics), names, stopper)
+        marks = FilterMarks(redis, names, int(cfg.settings.alerter.dedup_retention_hours * 3600))
+        worker = cls(consumer, producer, warmed_matcher(cfg.topics), names, stopper, marks)
         stack.callback(worker.close)
         return worker
 
@@ -163,10 +198,12 @@ class FilterWorker:
         records = poll_records(self.consumer, timeout_ms=500)
         if not records:
             return 0
+        outcomes = [self._decide(rec) for rec in records]
         out: list[Message] = []
-        for rec in records:
-            out.extend(self._process(rec))
         try:
+            outcomes = self._follow(records, outcomes)
+            for rec, outcome in zip(records, outcomes, strict=True):
+                out.extend(self._process(rec, outcome))
             send_all(self.producer, out)
             commit_records(self.consumer, records)
         except Exception:
@@ -176,9 +213,29 @@ class FilterWorker:
         metrics.STORIES_FILTERED.inc(len(records))
         return len(records)
 
-    def _process(self, rec: Any) -> list[Message]:
+    def _decide(self, rec: Any) -> tuple[Outcome, float]:
         started = time.perf_counter()
-        outcome = decide(rec.value or b"", self.matcher, getattr(rec, "timestamp", None))
+        return decide(rec.value or b"", self.matcher, getattr(rec, "timestamp", None)), started
+
+    def _follow(self, records: list[Any], outcomes: list[tuple[Outcome, float]]) -> list[tuple[Outcome, float]]:
+        """Later versions of stories matched before carry their topics; every match is marked. Redis errors
+        raise: the batch is redone."""
+        if self.marks is None:
+            return outcomes
+        later = {o.story.id for o, _ in outcomes if o.story is not None and o.story.version > 1 and not o.reason}
+        known = self.marks.topics_of(later)
+        if known:
+            outcomes = [
+                (carry(o, known[o.story.id], getattr(rec, "timestamp", None)), t)
+                if o.story is not None and o.story.id in known
+                else (o, t)
+                for rec, (o, t) in zip(records, outcomes, strict=True)
+            ]
+        self.marks.record({o.story.id: {*o.event.topics, *o.event.carried} for o, _ in outcomes if o.event and o.story})
+        return outcomes
+
+    def _process(self, rec: Any, decided: tuple[Outcome, float] | None = None) -> list[Message]:
+        outcome, started = decided or self._decide(rec)
         if outcome.error is not None:  # a story that crashes the matcher must not stop the stream
             logger.error("filter crashed on a story offset=%s", rec.offset, exc_info=outcome.error)
         if outcome.reason is not None:
@@ -188,13 +245,16 @@ class FilterWorker:
         if event is None or story is None or outcome.value is None:
             return []
         self.totals["matches"] += 1
+        self.totals["carried"] += bool(event.carried)
         metrics.count_matches(event.topics, event.language)
         logger.info(
-            "match story=%s feed=%s language=%s topics=%s",
+            "match story=%s version=%s feed=%s language=%s topics=%s carried=%s",
             story.id,
+            story.version,
             story.feed,
             event.language,
             ",".join(sorted(event.topics)),
+            ",".join(event.carried),
         )
         metrics.observe_hop(
             "produced_to_matched", seconds_between(event.timings.get("produced"), event.timings["matched"])
@@ -216,8 +276,9 @@ class FilterWorker:
 
     def close(self) -> None:
         logger.info(
-            "filter stopped stories=%d matches=%d dead=%d",
+            "filter stopped stories=%d matches=%d carried=%d dead=%d",
             self.totals["stories"],
             self.totals["matches"],
+            self.totals["carried"],
             self.totals["dead"],
         )
