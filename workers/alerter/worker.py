@@ -34,7 +34,7 @@ from workers.alerter.endpoints import Endpoints
 from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
-from workers.alerter.topicspikes import TopicSpikes
+from workers.alerter.topicspikes import TopicSpikes, params_of
 from workers.alerter.versions import build_event, change_of, follows, runs, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
@@ -152,7 +152,7 @@ class Alerter:
         )
         self.outbox = Outbox(redis, names, retention)
         self.spreads = Spreads(redis, names, retention)
-        self.spikes = TopicSpikes(redis, names, self.outbox, clock=self.clusters.clock)
+        self.spikes = TopicSpikes(redis, names, self.outbox, params_of(settings.spikes), clock=self.clusters.clock)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._traces: dict[str, str | None] = {}  # story id -> its match record's traceparent, for one batch
