@@ -1,0 +1,198 @@
+"""What the story lifecycle (issue 14: versions, pickup, topic spikes) costs, side by side in one run.
+
+The issue's bound: the alerter's alerts/s with the lifecycle on stays within 10% of the code before it. In one
+run, ``WIREWATCH_BENCH_ROUNDS`` rounds (default 3), each of three arms in its own process, in an order that
+turns every round (ABC, BCA, CAB...) so the shared machine's drift falls on all alike:
+
+- ``before``: the alerter before the lifecycle work, from ``WIREWATCH_BENCH_BASELINE`` (a directory holding an
+  export of that code) or else ``git archive`` of ``WIREWATCH_BENCH_BASELINE_REV`` (default ``8218949``, the last
+  main before issue 14) into a temporary directory;
+- ``now``: this code, subscribers with the defaults (``updates: material``; the version record, the spike
+  counting and the follow-up routing run for every story whatever the subscribers);
+- ``now_all``: this code, every subscriber with ``updates: all``, ``spikes: true`` and ``spreading`` on.
+
+Each arm measures what ``bench_alerter`` does for throughput (its ``Bench``, in-memory consumer, receiver in
+its own process, a real redis-server): ``alerts_per_s_1_subscriber`` (800 stories) and
+``alerts_per_s_10_subscribers`` (200 stories, 2,000 alerts). Figures: every round's value
+(``<arm>_<metric>_r<n>``), the median per arm, and ``ratio_<arm>_<metric>`` = median of the per-round ratios
+to ``before`` (1.0 = as fast).
+
+Then the filter's part (``workers.filter.followups``): the batch work of ``FilterWorker`` without Kafka
+(decide every record; with marks, read the marks of later versions and write those of the matches, on a real
+redis-server), marks off and on alternately on the same 2,000 stories (half match a topic, a tenth are later
+versions): ``filter_stories_per_s_{off,on}`` (medians) and ``filter_ratio_on`` (median of per-round ratios).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from tests.bench import emit
+from tests.support import ROOT
+
+BENCH = "lifecycle"
+ARMS = ("before", "now", "now_all")
+METRICS = ("alerts_per_s_1_subscriber", "alerts_per_s_10_subscribers")
+
+# One arm in a child process: the code of ``dir`` first on sys.path, its own bench_alerter's Bench and receiver.
+CHILD = """
+import json, multiprocessing, sys, tempfile, threading
+from pathlib import Path
+sys.path.insert(0, {dir!r})
+from redis import ConnectionPool, Redis
+from tests.bench import bench_alerter as ba
+from workers.core.signing import new_secret
+from workers.devstack.stack import EmbeddedRedis, free_port
+
+assert ba.__file__.startswith({dir!r}), ba.__file__
+ctx = multiprocessing.get_context("spawn")
+ports, stamps = ctx.Queue(), ctx.Queue()
+secret = new_secret()
+child = ctx.Process(target=ba.serve, args=(secret, ports, stamps), daemon=True)
+child.start()
+url = "http://127.0.0.1:%d" % ports.get(timeout=30)
+received, lock = {{}}, threading.Lock()
+
+def drain():
+    while True:
+        aid, at = stamps.get()
+        with lock:
+            received.setdefault(aid, at)
+
+threading.Thread(target=drain, daemon=True).start()
+extra = {extra}
+with tempfile.TemporaryDirectory() as tmp:
+    server = EmbeddedRedis(free_port(), Path(tmp) / "redis.log", Path(tmp))
+    server.start()
+    redis = Redis(connection_pool=ConnectionPool.from_url(server.url, max_connections=256))
+    bench = ba.Bench(redis, url, secret, received, lock)
+    try:
+        one = [ba.sub("desk", url + "/desk", concurrency=8, **extra)]
+        a1 = ba.N_ONE / bench.run(one, ba.records("one", ba.N_ONE))
+        ten = [ba.sub("desk%d" % i, url + "/desk%d" % i, concurrency=8, **extra) for i in range(10)]
+        a10 = 10 * ba.N_TEN / bench.run(ten, ba.records("ten", ba.N_TEN))
+    finally:
+        child.kill()
+        redis.close()
+        server.stop()
+print(json.dumps({{"alerts_per_s_1_subscriber": a1, "alerts_per_s_10_subscribers": a10}}))
+"""
+ALL_ON = {"updates": "all", "spikes": True, "spreading": {"outlets": 10, "within_minutes": 60}}
+
+
+def baseline_dir(tmp: str) -> str:
+    given = os.environ.get("WIREWATCH_BENCH_BASELINE")
+    if given:
+        return given
+    rev = os.environ.get("WIREWATCH_BENCH_BASELINE_REV", "8218949")
+    out = Path(tmp) / "before"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return str(out)
+
+
+def run_arm(code_dir: str, extra: dict[str, Any]) -> dict[str, float]:
+    script = CHILD.format(dir=code_dir, extra=repr(extra))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=code_dir, capture_output=True, text=True, timeout=900)
+    if proc.returncode:
+        raise RuntimeError(f"arm in {code_dir} failed: {proc.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def alerter_rounds(rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = {"before": baseline_dir(tmp), "now": str(ROOT), "now_all": str(ROOT)}
+        extras: dict[str, dict[str, Any]] = {"before": {}, "now": {}, "now_all": ALL_ON}
+        got: dict[str, list[dict[str, float]]] = {arm: [] for arm in ARMS}
+        for r in range(rounds):
+            for arm in ARMS[r % 3 :] + ARMS[: r % 3]:
+                got[arm].append(run_arm(dirs[arm], extras[arm]))
+                for m in METRICS:
+                    emit(BENCH, f"{arm}_{m}_r{r + 1}", got[arm][-1][m], "alerts/s")
+    for m in METRICS:
+        for arm in ARMS:
+            emit(BENCH, f"{arm}_{m}", statistics.median(x[m] for x in got[arm]), "alerts/s")
+        for arm in ARMS[1:]:
+            ratios = [a[m] / b[m] for a, b in zip(got[arm], got["before"], strict=True)]
+            emit(BENCH, f"ratio_{arm}_{m}", statistics.median(ratios), "x")
+
+
+def filter_records(n: int) -> list[Any]:
+    from workers.core.stories import Story
+
+    out = []
+    for i in range(n):
+        subject = "North Korea" if i % 2 else "the harbour authority"
+        text = f"Dispatch {i}: officials said {subject} had announced new measures on Monday, {i * 7} in all."
+        story = Story(
+            id=f"story-{i % (n * 9 // 10)}",  # the last tenth: later versions of the first stories
+            feed="wire",
+            feed_url="http://127.0.0.1/wire.xml",
+            title=f"Report {i}",
+            link=f"http://127.0.0.1/wire/{i}",
+            text=text if i < n * 9 // 10 else "STORY WITHDRAWN",
+            published="2023-09-17T10:00:00Z",
+        )
+        story = replace(story, version=2 if i >= n * 9 // 10 else 1)
+        out.append(SimpleNamespace(topic="s", partition=0, offset=i, key=b"", value=story.to_json(), timestamp=0))
+    return out
+
+
+def filter_rounds(rounds: int) -> None:
+    from redis import Redis
+
+    from workers.core.names import Names
+    from workers.devstack.stack import EmbeddedRedis, free_port
+    from workers.filter.followups import FilterMarks
+    from workers.filter.matcher import Matcher
+    from workers.filter.topics import Topic
+    from workers.filter.worker import FilterWorker
+    from workers.infra.lifecycle import Stopper
+
+    recs = filter_records(2000)
+    matcher = Matcher([Topic("dprk", terms=("North Korea",))])
+    speeds: dict[str, list[float]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(free_port(), Path(tmp) / "redis.log", Path(tmp))
+        server.start()
+        redis = Redis.from_url(server.url)
+        try:
+            for r in range(rounds * 2):
+                on = (r % 2 == 1) != (r // 2 % 2 == 1)  # pairs off-on, on-off, off-on...
+                names = Names(key_prefix=f"f{r}:")
+                marks = FilterMarks(redis, names, 72 * 3600) if on else None
+                worker = FilterWorker(None, None, matcher, names, Stopper(), marks)  # type: ignore[arg-type]
+                started = time.perf_counter()
+                for i in range(0, len(recs), 100):  # the filter's batches: decide, then the marks
+                    batch = recs[i : i + 100]
+                    worker._follow(batch, [worker._decide(rec) for rec in batch])
+                speeds["on" if on else "off"].append(len(recs) / (time.perf_counter() - started))
+        finally:
+            redis.close()
+            server.stop()
+    for arm in ("off", "on"):
+        emit(BENCH, f"filter_stories_per_s_{arm}", statistics.median(speeds[arm]), "stories/s")
+    ratios = [a / b for a, b in zip(speeds["on"], speeds["off"], strict=True)]
+    emit(BENCH, "filter_ratio_on", statistics.median(ratios), "x")
+
+
+def main() -> None:
+    rounds = int(os.environ.get("WIREWATCH_BENCH_ROUNDS", "3"))
+    filter_rounds(rounds)
+    alerter_rounds(rounds)
+
+
+if __name__ == "__main__":
+    main()
