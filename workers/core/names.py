@@ -149,8 +149,14 @@ class Names:
         return f"{self.key_prefix}{{s:{subscriber}}}:m:{width_s}:{index}"
 
     def spreading_marks(self, subscriber: str) -> str:
-        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber (no repeat after a restart)."""
+        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber, one expiry for all: the
+        layout before ``spreading_slice``, read (never written) until it expires."""
         return f"{self.key_prefix}{{s:{subscriber}}}:sp"
+
+    def spreading_slice(self, subscriber: str, width_s: int, index: int) -> str:
+        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber (no repeat after a restart),
+        for the marks written in one time slice, so each slice expires on its own."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:sp:{width_s}:{index}"
 
     def topic_spikes(self, topic: str) -> str:
         """String: a topic's spike detector state (baseline per hour of the week, the open window and its
