@@ -2,11 +2,14 @@
 
 The issue's bound: the alerter's alerts/s with the lifecycle on stays within 10% of the code before it. In one
 run, ``WIREWATCH_BENCH_ROUNDS`` rounds (default 3), each of three arms in its own process, in an order that
-turns every round (ABC, BCA, CAB...) so the shared machine's drift falls on all alike:
+turns every round (ABCD, BCDA, CDAB...) so the shared machine's drift falls on all alike
+(``WIREWATCH_BENCH_ARMS``, default ``before,main,now,now_all``, picks some):
 
 - ``before``: the alerter before the lifecycle work, from ``WIREWATCH_BENCH_BASELINE`` (a directory holding an
   export of that code) or else ``git archive`` of ``WIREWATCH_BENCH_BASELINE_REV`` (default ``8218949``, the last
   main before issue 14) into a temporary directory;
+- ``main``: ``git archive`` of ``WIREWATCH_BENCH_MAIN_REV`` (default ``main``): this branch's starting point,
+  so the cost of this branch's own changes reads as ``now`` against ``main``;
 - ``now``: this code, subscribers with the defaults (``updates: material``; the version record, the spike
   counting and the follow-up routing run for every story whatever the subscribers);
 - ``now_all``: this code, every subscriber with ``updates: all``, ``spikes: true`` and ``spreading`` on.
@@ -14,13 +17,14 @@ turns every round (ABC, BCA, CAB...) so the shared machine's drift falls on all 
 Each arm measures what ``bench_alerter`` does for throughput (its ``Bench``, in-memory consumer, receiver in
 its own process, a real redis-server): ``alerts_per_s_1_subscriber`` (800 stories) and
 ``alerts_per_s_10_subscribers`` (200 stories, 2,000 alerts). Figures: every round's value
-(``<arm>_<metric>_r<n>``), the median per arm, and ``ratio_<arm>_<metric>`` = median of the per-round ratios
-to ``before`` (1.0 = as fast).
+(``<arm>_<metric>_r<n>``), the median per arm, and ``ratio_<arm>_vs_<before|main>_<metric>`` = median of the
+per-round ratios (1.0 = as fast).
 
 Then the filter's part (``workers.filter.followups``): the batch work of ``FilterWorker`` without Kafka
 (decide every record; with marks, read the marks of later versions and write those of the matches, on a real
 redis-server), marks off and on alternately on the same 2,000 stories (half match a topic, a tenth are later
-versions): ``filter_stories_per_s_{off,on}`` (medians) and ``filter_ratio_on`` (median of per-round ratios).
+versions): ``filter_stories_per_s_{off,on}`` (per round and medians), ``filter_ratio_on`` (median of per-round
+ratios) and ``filter_marks_ms_per_batch`` (the time of the marks step alone per batch of 100, per round).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from tests.bench import emit
 from tests.support import ROOT
 
 BENCH = "lifecycle"
-ARMS = ("before", "now", "now_all")
+ALL_ARMS = ("before", "main", "now", "now_all")
+ARMS = tuple(os.environ.get("WIREWATCH_BENCH_ARMS", "before,main,now,now_all").split(","))
 METRICS = ("alerts_per_s_1_subscriber", "alerts_per_s_10_subscribers")
 
 # One arm in a child process: the code of ``dir`` first on sys.path, its own bench_alerter's Bench and receiver.
@@ -90,15 +95,18 @@ print(json.dumps({{"alerts_per_s_1_subscriber": a1, "alerts_per_s_10_subscribers
 ALL_ON = {"updates": "all", "spikes": True, "spreading": {"outlets": 10, "within_minutes": 60}}
 
 
-def baseline_dir(tmp: str) -> str:
-    given = os.environ.get("WIREWATCH_BENCH_BASELINE")
-    if given:
-        return given
-    rev = os.environ.get("WIREWATCH_BENCH_BASELINE_REV", "8218949")
-    out = Path(tmp) / "before"
+def export(tmp: str, arm: str, rev: str) -> str | None:
+    """``git archive`` of ``rev`` into a directory of ``tmp`` (no worktree: nothing is registered in the repo);
+    None, with a note, when this checkout lacks it (a shallow clone)."""
+    out = Path(tmp) / arm
     out.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True)
+    if archive.returncode:
+        print(
+            f"bench lifecycle: no {rev!r} here ({archive.stderr.decode().strip()}): arm {arm} left out", file=sys.stderr
+        )
+        return None
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
     return str(out)
 
 
@@ -113,20 +121,29 @@ def run_arm(code_dir: str, extra: dict[str, Any]) -> dict[str, float]:
 
 def alerter_rounds(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        dirs = {"before": baseline_dir(tmp), "now": str(ROOT), "now_all": str(ROOT)}
-        extras: dict[str, dict[str, Any]] = {"before": {}, "now": {}, "now_all": ALL_ON}
-        got: dict[str, list[dict[str, float]]] = {arm: [] for arm in ARMS}
+        dirs: dict[str, str | None] = {"now": str(ROOT), "now_all": str(ROOT)}
+        if "before" in ARMS:
+            before = os.environ.get("WIREWATCH_BENCH_BASELINE")
+            dirs["before"] = before or export(tmp, "before", os.environ.get("WIREWATCH_BENCH_BASELINE_REV", "8218949"))
+        if "main" in ARMS:
+            dirs["main"] = export(tmp, "main", os.environ.get("WIREWATCH_BENCH_MAIN_REV", "main"))
+        arms = tuple(a for a in ARMS if dirs.get(a))
+        extras: dict[str, dict[str, Any]] = {"before": {}, "main": {}, "now": {}, "now_all": ALL_ON}
+        got: dict[str, list[dict[str, float]]] = {arm: [] for arm in arms}
         for r in range(rounds):
-            for arm in ARMS[r % 3 :] + ARMS[: r % 3]:
-                got[arm].append(run_arm(dirs[arm], extras[arm]))
+            for arm in arms[r % len(arms) :] + arms[: r % len(arms)]:
+                code = dirs[arm]
+                assert code is not None
+                got[arm].append(run_arm(code, extras[arm]))
                 for m in METRICS:
                     emit(BENCH, f"{arm}_{m}_r{r + 1}", got[arm][-1][m], "alerts/s")
     for m in METRICS:
-        for arm in ARMS:
+        for arm in arms:
             emit(BENCH, f"{arm}_{m}", statistics.median(x[m] for x in got[arm]), "alerts/s")
-        for arm in ARMS[1:]:
-            ratios = [a[m] / b[m] for a, b in zip(got[arm], got["before"], strict=True)]
-            emit(BENCH, f"ratio_{arm}_{m}", statistics.median(ratios), "x")
+        for base in ("before", "main"):
+            for arm in [a for a in arms if base in arms and ALL_ARMS.index(a) > ALL_ARMS.index(base)]:
+                ratios = [a[m] / b[m] for a, b in zip(got[arm], got[base], strict=True)]
+                emit(BENCH, f"ratio_{arm}_vs_{base}_{m}", statistics.median(ratios), "x")
 
 
 def filter_records(n: int) -> list[Any]:
@@ -174,11 +191,18 @@ def filter_rounds(rounds: int) -> None:
                 names = Names(key_prefix=f"f{r}:")
                 marks = FilterMarks(redis, names, 72 * 3600) if on else None
                 worker = FilterWorker(None, None, matcher, names, Stopper(), marks)  # type: ignore[arg-type]
-                started = time.perf_counter()
+                started, in_marks = time.perf_counter(), 0.0
                 for i in range(0, len(recs), 100):  # the filter's batches: decide, then the marks
                     batch = recs[i : i + 100]
-                    worker._follow(batch, [worker._decide(rec) for rec in batch])
-                speeds["on" if on else "off"].append(len(recs) / (time.perf_counter() - started))
+                    decided = [worker._decide(rec) for rec in batch]
+                    before = time.perf_counter()
+                    worker._follow(batch, decided)
+                    in_marks += time.perf_counter() - before
+                arm = "on" if on else "off"
+                speeds[arm].append(len(recs) / (time.perf_counter() - started))
+                emit(BENCH, f"filter_stories_per_s_{arm}_r{r // 2 + 1}", speeds[arm][-1], "stories/s")
+                if on:  # the marks' own time (Redis round trips, a re-detection per carried version)
+                    emit(BENCH, f"filter_marks_ms_per_batch_r{r // 2 + 1}", in_marks * 1000 / (len(recs) / 100), "ms")
         finally:
             redis.close()
             server.stop()

@@ -62,11 +62,16 @@ def story_text(story: Story) -> str:
 
 def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
     """Language and topic matches of one story, or None when no topic matches."""
+    return detect_and_match(story, matcher)[1]
+
+
+def detect_and_match(story: Story, matcher: Matcher) -> tuple[language.Detection, MatchEvent | None]:
+    """The story's language, and its match event (None when no topic matches)."""
     text = story_text(story)
     det = language.detect(text, hint=story.language_hint)
     found = matcher.match(text, det.language)
     if not found:
-        return None
+        return det, None
     topics = {
         name: TopicHit(
             terms=list(m.terms),
@@ -76,7 +81,7 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
         )
         for name, m in found.items()
     }
-    return MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
+    return det, MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Outcome:
     value: bytes | None = None
     reason: str | None = None
     error: Exception | None = None
+    detected: language.Detection | None = None  # the story's language, kept for a later version that matches nothing
 
 
 def timings(story: Story, produced_ms: int | None, now: float) -> dict[str, str]:
@@ -103,7 +109,7 @@ def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: fl
     """The filter's decision on one record's value (and its Kafka timestamp), without I/O: never raises."""
     try:
         story = Story.from_json(raw)
-        event = evaluate(story, matcher)
+        detected, event = detect_and_match(story, matcher)
         if event is not None:
             event = replace(event, timings=timings(story, produced_ms, time.time() if now is None else now))
         key = story.id.encode()
@@ -114,7 +120,7 @@ def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: fl
         return Outcome(reason=f"story too large: {exc}")
     except Exception as exc:
         return Outcome(reason=f"filter error: {type(exc).__name__}: {exc}", error=exc)
-    return Outcome(story=story, event=event, value=value)
+    return Outcome(story=story, event=event, value=value, detected=detected)
 
 
 def carry(outcome: Outcome, carried: set[str], produced_ms: int | None = None, now: float | None = None) -> Outcome:
@@ -129,7 +135,7 @@ def carry(outcome: Outcome, carried: set[str], produced_ms: int | None = None, n
         return outcome
     try:
         if event is None:
-            det = language.detect(story_text(story), hint=story.language_hint)
+            det = outcome.detected or language.detect(story_text(story), hint=story.language_hint)
             stamp = time.time() if now is None else now
             event = MatchEvent(story, det.language, round(det.probability, 4), {}, timings(story, produced_ms, stamp))
         event = replace(event, carried=left)
