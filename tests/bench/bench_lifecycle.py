@@ -16,9 +16,13 @@ turns every round (ABCD, BCDA, CDAB...) so the shared machine's drift falls on a
 
 Each arm measures what ``bench_alerter`` does for throughput (its ``Bench``, in-memory consumer, receiver in
 its own process, a real redis-server): ``alerts_per_s_1_subscriber`` (800 stories) and
-``alerts_per_s_10_subscribers`` (200 stories, 2,000 alerts). Figures: every round's value
-(``<arm>_<metric>_r<n>``), the median per arm, and ``ratio_<arm>_vs_<before|main>_<metric>`` = median of the
-per-round ratios (1.0 = as fast).
+``alerts_per_s_10_subscribers`` (200 stories, 2,000 alerts), wall time from the first poll to the last 2xx, and,
+less exposed to a loaded machine than wall time, for the same runs: ``cpu_ms_per_alert_*`` (the alerter
+process's CPU time: batch and lanes, not the receiver), ``redis_cpu_ms_per_alert_*`` (redis-server's CPU time,
+from INFO) and ``round_trips_per_alert_*`` (Redis request/response exchanges, a pipeline being one).
+Figures: every round's value (``<arm>_<metric>_r<n>``), the median per arm, and
+``ratio_<arm>_vs_<before|main>_<metric>`` = median of the per-round ratios (alerts/s: 1.0 = as fast, below is
+slower; CPU and round trips: above 1.0 costs more).
 
 Then the filter's part (``workers.filter.followups``): the batch work of ``FilterWorker`` without Kafka
 (decide every record; with marks, read the marks of later versions and write those of the matches, on a real
@@ -47,11 +51,17 @@ from tests.support import ROOT
 BENCH = "lifecycle"
 ALL_ARMS = ("before", "main", "now", "now_all")
 ARMS = tuple(os.environ.get("WIREWATCH_BENCH_ARMS", "before,main,now,now_all").split(","))
-METRICS = ("alerts_per_s_1_subscriber", "alerts_per_s_10_subscribers")
+UNITS = {
+    "alerts_per_s": "alerts/s",
+    "cpu_ms_per_alert": "ms",
+    "redis_cpu_ms_per_alert": "ms",
+    "round_trips_per_alert": "round trips",
+}
+METRICS = tuple(f"{m}_{n}" for m in UNITS for n in ("1_subscriber", "10_subscribers"))
 
 # One arm in a child process: the code of ``dir`` first on sys.path, its own bench_alerter's Bench and receiver.
 CHILD = """
-import json, multiprocessing, sys, tempfile, threading
+import json, multiprocessing, sys, tempfile, threading, time
 from pathlib import Path
 sys.path.insert(0, {dir!r})
 from redis import ConnectionPool, Redis
@@ -79,18 +89,32 @@ extra = {extra}
 with tempfile.TemporaryDirectory() as tmp:
     server = EmbeddedRedis(free_port(), Path(tmp) / "redis.log", Path(tmp))
     server.start()
-    redis = Redis(connection_pool=ConnectionPool.from_url(server.url, max_connections=256))
+    pool = ConnectionPool.from_url(server.url, connection_class=ba.CountingConnection, max_connections=256)
+    redis = Redis(connection_pool=pool)
     bench = ba.Bench(redis, url, secret, received, lock)
+
+    def redis_cpu():
+        info = redis.info("cpu")
+        return info["used_cpu_user"] + info["used_cpu_sys"]
+
+    def subs(k):
+        return [ba.sub("d%d" % i, url + "/d%d" % i, concurrency=8, **extra) for i in range(k)]
+
+    out = {{}}
     try:
-        one = [ba.sub("desk", url + "/desk", concurrency=8, **extra)]
-        a1 = ba.N_ONE / bench.run(one, ba.records("one", ba.N_ONE))
-        ten = [ba.sub("desk%d" % i, url + "/desk%d" % i, concurrency=8, **extra) for i in range(10)]
-        a10 = 10 * ba.N_TEN / bench.run(ten, ba.records("ten", ba.N_TEN))
+        for label, subs, n in (("1_subscriber", subs(1), ba.N_ONE), ("10_subscribers", subs(10), ba.N_TEN)):
+            alerts = n * len(subs)
+            ba.CountingConnection.round_trips = 0
+            cpu, rcpu = time.process_time(), redis_cpu()
+            out["alerts_per_s_" + label] = alerts / bench.run(subs, ba.records(label, n))
+            out["cpu_ms_per_alert_" + label] = (time.process_time() - cpu) * 1000 / alerts
+            out["redis_cpu_ms_per_alert_" + label] = (redis_cpu() - rcpu) * 1000 / alerts
+            out["round_trips_per_alert_" + label] = ba.CountingConnection.round_trips / alerts
     finally:
         child.kill()
         redis.close()
         server.stop()
-print(json.dumps({{"alerts_per_s_1_subscriber": a1, "alerts_per_s_10_subscribers": a10}}))
+print(json.dumps(out))
 """
 ALL_ON = {"updates": "all", "spikes": True, "spreading": {"outlets": 10, "within_minutes": 60}}
 
@@ -119,6 +143,10 @@ def run_arm(code_dir: str, extra: dict[str, Any]) -> dict[str, float]:
     return result
 
 
+def unit(metric: str) -> str:
+    return next(u for m, u in UNITS.items() if metric.startswith(m + "_"))
+
+
 def alerter_rounds(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         dirs: dict[str, str | None] = {"now": str(ROOT), "now_all": str(ROOT)}
@@ -136,10 +164,10 @@ def alerter_rounds(rounds: int) -> None:
                 assert code is not None
                 got[arm].append(run_arm(code, extras[arm]))
                 for m in METRICS:
-                    emit(BENCH, f"{arm}_{m}_r{r + 1}", got[arm][-1][m], "alerts/s")
+                    emit(BENCH, f"{arm}_{m}_r{r + 1}", got[arm][-1][m], unit(m))
     for m in METRICS:
         for arm in arms:
-            emit(BENCH, f"{arm}_{m}", statistics.median(x[m] for x in got[arm]), "alerts/s")
+            emit(BENCH, f"{arm}_{m}", statistics.median(x[m] for x in got[arm]), unit(m))
         for base in ("before", "main"):
             for arm in [a for a in arms if base in arms and ALL_ARMS.index(a) > ALL_ARMS.index(base)]:
                 ratios = [a[m] / b[m] for a, b in zip(got[arm], got[base], strict=True)]
