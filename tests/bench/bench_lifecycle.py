@@ -97,12 +97,13 @@ with tempfile.TemporaryDirectory() as tmp:
         info = redis.info("cpu")
         return info["used_cpu_user"] + info["used_cpu_sys"]
 
-    def subs(k):
+    def subscribers(k):
         return [ba.sub("d%d" % i, url + "/d%d" % i, concurrency=8, **extra) for i in range(k)]
 
+    RUNS = (("1_subscriber", subscribers(1), ba.N_ONE), ("10_subscribers", subscribers(10), ba.N_TEN))
     out = {{}}
     try:
-        for label, subs, n in (("1_subscriber", subs(1), ba.N_ONE), ("10_subscribers", subs(10), ba.N_TEN)):
+        for label, subs, n in RUNS:
             alerts = n * len(subs)
             ba.CountingConnection.round_trips = 0
             cpu, rcpu = time.process_time(), redis_cpu()
