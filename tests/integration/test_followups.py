@@ -75,3 +75,69 @@ def test_the_filter_marks_keep_every_topic_a_story_matched_until_retention(redis
     assert keys and all(0 < redis.ttl(k) <= 7200 + 3600 for k in keys), "every slice expires"
     now[0] += 7200 + 3600
     assert marks.topics_of(["a", "b"]) == {}, "past retention a story is new again"
+
+
+def test_the_filter_redoes_a_batch_while_redis_is_down_and_lets_no_version_through_unmarked(  # type: ignore[no-untyped-def]
+    bootstrap: str, names: Names, tmp_path
+) -> None:
+    """The failure policy: with Redis unreachable the batch raises and is rewound (nothing produced, nothing
+    committed); once Redis is back the same batch is done again, and the kill notice carries its topic."""
+    from dataclasses import replace
+
+    from tests.support import read_topic
+    from workers.core.events import MatchEvent
+    from workers.core.stories import Story
+    from workers.devstack.stack import EmbeddedRedis, free_port
+    from workers.filter.followups import FilterMarks
+    from workers.filter.matcher import Matcher
+    from workers.filter.topics import Topic
+    from workers.filter.worker import FilterWorker
+    from workers.infra.kafka import ensure_topics, make_consumer, make_producer, send_all, topic_specs
+    from workers.infra.lifecycle import Stopper
+    from workers.infra.redis import make_redis
+    from workers.settings.config import KafkaSettings
+
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    ensure_topics(bootstrap, topic_specs(names, settings))
+    story = Story(
+        id="s-kill",
+        feed="wire",
+        feed_url="http://127.0.0.1/w.xml",
+        title="North Korea tests engine",
+        link="http://127.0.0.1/w/1",
+        text="Pyongyang said North Korea tested an engine.",
+    )
+    kill = replace(story, version=2, title="STORY WITHDRAWN", text="STORY WITHDRAWN")
+    port = free_port()
+    local = EmbeddedRedis(port, tmp_path / "redis.log", tmp_path / "redis-data", appendonly=True)
+    local.start()
+    redis = make_redis(local.url, 1.0)
+    producer = make_producer(bootstrap, "test-followups")
+    consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-followups")
+    marks = FilterMarks(redis, names, 3600)
+    worker = FilterWorker(consumer, producer, Matcher([Topic("dprk", terms=("North Korea",))]), names, Stopper(), marks)
+    try:
+        send_all(producer, [(names.stories, story.id.encode(), story.to_json())])
+        wait_until(lambda: worker.run_once() or worker.totals["stories"], 30, interval=0, what="version 1")
+        local.stop()
+        send_all(producer, [(names.stories, kill.id.encode(), kill.to_json())])
+        failures = 0
+        deadline = time.monotonic() + 30
+        while failures < 2 and time.monotonic() < deadline:  # the batch is polled again after each rewind
+            try:
+                worker.run_once()
+            except Exception:
+                failures += 1
+        assert failures == 2 and worker.totals["stories"] == 1, "nothing done while Redis is down"
+        assert len(read_topic(bootstrap, names.matches, expect=1, timeout=3)) == 1, "and nothing produced"
+        local = EmbeddedRedis(port, tmp_path / "redis.log", tmp_path / "redis-data", appendonly=True)
+        local.start()
+        wait_until(lambda: worker.run_once() or worker.totals["stories"] == 2, 30, interval=0.1, what="the redo")
+        first, second = (MatchEvent.from_json(r.value) for r in read_topic(bootstrap, names.matches, expect=2))
+        assert sorted(first.topics) == ["dprk"] and first.story.version == 1
+        assert second.story.version == 2 and second.topics == {} and second.carried == ["dprk"]
+    finally:
+        consumer.close(autocommit=False)
+        producer.close()
+        redis.close()
+        local.stop()

@@ -179,7 +179,8 @@ class FilterWorker:
         self.names = names
         self.stopper = stopper
         self.marks = marks  # None: later versions that match nothing are dropped like any story (no Redis)
-        self.totals = {"stories": 0, "matches": 0, "dead": 0, "carried": 0}
+        self.totals = {"stories": 0, "matches": 0, "dead": 0}
+        self.carried = 0  # matches that are later versions carrying topics they no longer match
 
     @classmethod
     def from_settings(
@@ -251,7 +252,7 @@ class FilterWorker:
         if event is None or story is None or outcome.value is None:
             return []
         self.totals["matches"] += 1
-        self.totals["carried"] += bool(event.carried)
+        self.carried += bool(event.carried)
         metrics.count_matches(event.topics, event.language)
         logger.info(
             "match story=%s version=%s feed=%s language=%s topics=%s carried=%s",
@@ -285,6 +286,6 @@ class FilterWorker:
             "filter stopped stories=%d matches=%d carried=%d dead=%d",
             self.totals["stories"],
             self.totals["matches"],
-            self.totals["carried"],
+            self.carried,
             self.totals["dead"],
         )
