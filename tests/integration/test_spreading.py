@@ -57,3 +57,36 @@ def test_twelve_outlets_give_one_spreading_at_ten(secret: str, names: Names, boo
         assert all(r.verified for r in receiver.received)
     finally:
         receiver.stop()
+
+
+def test_spreading_marks_expire_slice_by_slice_and_the_old_hash_still_counts(names: Names, redis: Redis) -> None:
+    from workers.alerter.outbox import Item, marker_field
+    from workers.alerter.spreading import Spreads
+
+    retention = 4000
+    CL = {f"cl_{x}": "cl_" + x * 32 for x in "abc"}  # noqa: N806
+    spreads = Spreads(redis, names, retention)  # slices of 1,000 s
+    queue = names.outbox_queue("desk")
+
+    def send(name: str, n: int, now: float) -> None:
+        cluster = CL[name]
+        item = Item(f"sp-{name}-{n}", "desk", {"type": "story.spreading", "step": n})
+        spreads.enqueue({"desk": [(cluster, n, item)]}, now)
+
+    t0 = 1_700_000_500.0
+    send("cl_a", 1, t0)
+    send("cl_a", 1, t0 + 1500)  # another slice: the mark of the first is still read
+    send("cl_b", 1, t0 + 1500)
+    assert sorted(m.decode() for m in redis.zrange(queue, 0, -1)) == ["sp-cl_a-1", "sp-cl_b-1"]
+    first, second = spreads.mark_keys("desk", t0)[-1], spreads.mark_keys("desk", t0 + 1500)[-1]
+    assert first != second and redis.hget(first, marker_field(CL["cl_a"])) == b"1"
+    assert redis.hget(second, marker_field(CL["cl_b"])) == b"1" and redis.hget(second, marker_field(CL["cl_a"])) is None
+    assert 0 < redis.ttl(first) < redis.ttl(second) <= retention + 1000, "each slice expires on its own"
+    # the layout before: one hash for every mark; a step it holds is not sent again, and it is never written
+    redis.hset(names.spreading_marks("desk"), marker_field(CL["cl_c"]), 2)
+    send("cl_c", 2, t0 + 1600)
+    send("cl_c", 3, t0 + 1600)
+    assert redis.zscore(queue, "sp-cl_c-2") is None and redis.zscore(queue, "sp-cl_c-3") is not None
+    assert redis.hlen(names.spreading_marks("desk")) == 1
+    # past the retention the first slice is no longer read (redis would have expired it by then)
+    assert first not in spreads.mark_keys("desk", t0 + retention + 1000)

@@ -4,7 +4,8 @@ Matches are counted per topic in windows of ``window_s`` (10 minutes by default)
 hour of the week (168 slots): for each slot, an exponentially weighted mean and variance of the window counts
 seen in that hour, one update per closed window (zeros included). News volume follows the clock and the
 weekday (a Monday 09:00 is busier than a Sunday 03:00), so one flat mean would alarm every morning and miss
-bursts at night; a slot per hour of the week learns both patterns with no calendar of its own. While a slot
+bursts at night; a slot per hour of the week learns both patterns with no calendar of its own. ``kind``
+hour_of_day (24 slots, weekdays alike) and flat (one) are there for an operator who wants them. While a slot
 has seen fewer than ``warmup_windows`` windows (the first week or two), the topic's mean over every slot
 stands in for it.
 
@@ -37,6 +38,7 @@ class SpikeParams:
     min_count: int = 5
     alpha: float = 0.1  # weight of the newest window in its slot's mean and variance
     warmup_windows: int = 12  # two weeks of one hour's six windows
+    kind: str = "hour_of_week"  # the baseline's slots: hour_of_week (168), hour_of_day (24) or flat (1)
 
 
 @dataclass
@@ -105,8 +107,21 @@ def hour_of_week(window: int, params: SpikeParams) -> int:
     return ((window * params.window_s) // 3600 + 72) % HOURS_OF_WEEK
 
 
+SLOT_COUNTS = {"hour_of_week": HOURS_OF_WEEK, "hour_of_day": 24, "flat": 1}
+
+
+def slot_count(params: SpikeParams) -> int:
+    return SLOT_COUNTS[params.kind]
+
+
+def slot_of(window: int, params: SpikeParams) -> int:
+    """The baseline slot a window folds into, by the params' kind (hour_of_week: 0 is Monday 00:00 UTC)."""
+    how = hour_of_week(window, params)
+    return how if params.kind == "hour_of_week" else how % 24 if params.kind == "hour_of_day" else 0
+
+
 def baseline(state: TopicState, window: int, params: SpikeParams) -> Baseline:
-    slot = state.slots.get(hour_of_week(window, params))
+    slot = state.slots.get(slot_of(window, params))
     if slot is not None and slot.n >= params.warmup_windows:
         mean, var = slot.mean, slot.var
     else:
@@ -134,7 +149,7 @@ def _close(state: TopicState, until: int, params: SpikeParams) -> None:
         if state.spiking and x < limit:
             state.spiking = False
         # a burst folds in at the threshold only: one burst must not raise next week's bar at that hour
-        state.slots.setdefault(hour_of_week(w, params), Slot()).update(min(x, limit), params.alpha)
+        state.slots.setdefault(slot_of(w, params), Slot()).update(min(x, limit), params.alpha)
     if until > state.window:
         state.window, state.count = until, 0
 
@@ -173,9 +188,9 @@ def is_quiet_day(
 ) -> bool:
     """``topic.quiet``: a day whose count fell under ``fraction`` of what the baseline expected for it, for a topic
     that usually has at least ``floor`` a day (below that a quiet day is chance, not a broken feed or markup).
-    Judged only once every hour of the week has its own slot's baseline (two weeks), so a young topic is quiet
-    about nothing."""
-    if any(s.n < params.warmup_windows for s in state.slots.values()) or len(state.slots) < HOURS_OF_WEEK:
+    Judged only once every slot (every hour of the week by default) has its own baseline (two weeks), so a young
+    topic is quiet about nothing."""
+    if any(s.n < params.warmup_windows for s in state.slots.values()) or len(state.slots) < slot_count(params):
         return False
     per_day = 86400 // params.window_s
     expected = expected_between(state, day_start_window, day_start_window + per_day, params)

@@ -4,8 +4,15 @@ In order, per batch: only clusters that gathered a new story this batch and now 
 threshold of the subscribers they matched are read (their record's members: feed, first seen); the outlets
 are the distinct feeds among the members first seen within the subscriber's window; the step is how many
 times the threshold fits (10 outlets at a threshold of 10: step 1; 20: step 2). A step above the one the
-subscriber's mark holds (``Names.spreading_marks``, slot ``{s:<name>}``) is queued and marked in one script,
+subscriber's mark holds (``Names.spreading_slice``, slot ``{s:<name>}``) is queued and marked in one script,
 so a redone batch or a restart sends it once. The webhook-id is stable per (subscriber, cluster, step).
+
+The marks live in hashes of one time slice each (a quarter of the dedup retention, like the outbox markers):
+written to the open slice, read from every slice still within retention (the highest step wins), each slice
+expiring on its own, so an active subscriber's marks do not pile up under one key whose expiry every event
+pushes back. The single hash of the layout before (``Names.spreading_marks``) is still read, never written,
+until its own expiry (one retention after the upgrade). A mark that expired lets a cluster still spreading
+after the retention send a step again, under the same webhook-id: receivers drop it by that id.
 
 Choices where the issue is silent: a subscriber hears of the spreading of clusters whose story matched its
 topics (the same match that would alert it); the outlets are counted among the members the cluster record keeps
@@ -32,22 +39,28 @@ from workers.settings.config import Subscriber
 SPREADING = "story.spreading"
 
 SPREAD_LUA = """
--- KEYS: 1 the subscriber's spreading marks, 2 queue, 3 items; ARGV: 1 TTL, then per event: cluster field,
--- step, item id, score, item json. Queues an event only for a step above the one marked, and marks it.
+-- KEYS: 1 queue, 2 items, 3 the old single hash of marks, 4.. the mark slices, oldest first (the last is open)
+-- ARGV: 1 TTL of the open slice, then per event: cluster field, step, item id, score, item json.
+-- Queues an event only for a step above the highest one marked, and marks it in the open slice.
+local open = KEYS[#KEYS]
 local sent = 0
 for j = 2, #ARGV, 5 do
-  local had = tonumber(redis.call('HGET', KEYS[1], ARGV[j]) or '0')
+  local had = 0
+  for k = 3, #KEYS do
+    had = math.max(had, tonumber(redis.call('HGET', KEYS[k], ARGV[j]) or '0'))
+  end
   if tonumber(ARGV[j + 1]) > had then
-    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
-    if redis.call('HSETNX', KEYS[3], ARGV[j + 2], ARGV[j + 4]) == 1 then
-      redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j + 2])
+    redis.call('HSET', open, ARGV[j], ARGV[j + 1])
+    if redis.call('HSETNX', KEYS[2], ARGV[j + 2], ARGV[j + 4]) == 1 then
+      redis.call('ZADD', KEYS[1], ARGV[j + 3], ARGV[j + 2])
     end
     sent = sent + 1
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+if sent > 0 then redis.call('EXPIRE', open, ARGV[1]) end
 return sent
 """
+SLICES = 4  # mark slices per retention window: a mark outlives its retention by at most a quarter of it
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,13 @@ class Spreads:
         self.redis = redis
         self.names = names
         self.retention_s = max(1, retention_s)
+        self.slice_s = max(1, self.retention_s // SLICES)
         self._spread = redis.register_script(SPREAD_LUA)
+
+    def mark_keys(self, subscriber: str, now: float) -> list[str]:
+        """The subscriber's mark slices still within retention at ``now``, oldest first, the open one last."""
+        first, last = (int(now) - self.retention_s + 1) // self.slice_s, int(now) // self.slice_s
+        return [self.names.spreading_slice(subscriber, self.slice_s, i) for i in range(first, last + 1)]
 
     def members(self, clusters: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Each cluster's members as its record keeps them, one pipeline."""
@@ -135,8 +154,10 @@ class Spreads:
         """Per subscriber: (cluster, step, item) to queue unless that step was sent; one script each."""
         calls = []
         for name, evs in events.items():
-            keys = [self.names.spreading_marks(name), self.names.outbox_queue(name), self.names.outbox_items(name)]
-            args: list[Any] = [self.retention_s]
+            keys = [self.names.outbox_queue(name), self.names.outbox_items(name), self.names.spreading_marks(name)]
+            keys += self.mark_keys(name, now)
+            # the open slice lives until its last mark is a retention old
+            args: list[Any] = [(int(now) // self.slice_s + 1) * self.slice_s + self.retention_s - int(now)]
             for i, (cluster, n, item) in enumerate(evs):
                 item.queued_at = now
                 args += [marker_field(cluster), n, item.id, now + i * 1e-6, item.to_json()]

@@ -30,6 +30,14 @@ EVENT_SCHEMA_VERSION = 1
 UPDATED, WITHDRAWN = "story.updated", "story.withdrawn"
 
 
+def follows(sub: Subscriber, event: MatchEvent) -> bool:
+    """Whether a later version is for this subscriber should it have received the story: one of its topics is
+    matched by this version or carried from an earlier one (``MatchEvent.carried``), whatever the version's
+    language or hit count (a kill notice is a line, and may read as another language). The marker decides the
+    rest: a subscriber who never received the story gets nothing from it unless it covers it like a new story."""
+    return event.story.version > 1 and any(t in event.topics or t in event.carried for t in sub.topics)
+
+
 def change_of(event: MatchEvent, res: Resolved) -> Change | None:
     """The change this version makes to the one before it, or None when it is no later version the record
     can compare (a first version, a copy's revision, an out-of-order one, a record that expired)."""

@@ -37,8 +37,8 @@ from workers.alerter.legacy import OldLayout, has_old_layout
 from workers.alerter.opsevents import OpsEvents
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
-from workers.alerter.topicspikes import TopicSpikes
-from workers.alerter.versions import build_event, change_of, runs, story_fields
+from workers.alerter.topicspikes import TopicSpikes, params_of
+from workers.alerter.versions import build_event, change_of, follows, runs, story_fields
 from workers.core.deadletter import dead_letter
 from workers.core.events import MatchEvent
 from workers.core.names import Names
@@ -88,7 +88,7 @@ def route(raw: bytes, subscribers: Sequence[Subscriber], trace: str | None = Non
         event = MatchEvent.from_json(raw)
     except StoryFormatError as exc:
         return Routed(None, [], str(exc))
-    return Routed(event, [sub for sub in subscribers if covers(sub, event)], trace=trace)
+    return Routed(event, [sub for sub in subscribers if covers(sub, event) or follows(sub, event)], trace=trace)
 
 
 def build_alert(
@@ -155,7 +155,7 @@ class Alerter:
         )
         self.outbox = Outbox(redis, names, retention)
         self.spreads = Spreads(redis, names, retention)
-        self.spikes = TopicSpikes(redis, names, self.outbox, clock=self.clusters.clock)
+        self.spikes = TopicSpikes(redis, names, self.outbox, params_of(settings.spikes), clock=self.clusters.clock)
         self.ops = OpsEvents(redis, names, self.outbox, self.spikes.params, clock=self.clusters.clock)
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
@@ -273,7 +273,7 @@ class Alerter:
         resolved = dict(zip((s.id for s in stories), self.clusters.resolve_many(stories), strict=True))
         for r in resolved.values():
             metrics.CLUSTER_STORIES.observe(r.count)
-        self._spreading(wanted, resolved)
+        self._spreading([(s, e) for s, e in wanted if covers(s, e)], resolved)
         # clusters founded now (a version founds one only when the alerter never saw the story before)
         founded = {ev.story.id: ev for _, ev in wanted if resolved[ev.story.id].how == "new"}
         founded = {sid: ev for sid, ev in founded.items() if resolved[sid].new_story}
@@ -323,20 +323,21 @@ class Alerter:
         """Queue the later versions of stories their subscribers received (``workers.alerter.versions``);
         returns the rest, for the ordinary path (a version newly matching a subscriber is a plain match)."""
         changes = {sid: c for sid, res in resolved.items() if (c := change_of(self._event(wanted, sid), res))}
-        if not changes:
-            return wanted
+        if not changes:  # a version only followed (versions.follows) is for those who had the story: none here
+            return [(sub, ev) for sub, ev in wanted if covers(sub, ev)]
         revised = [(sub, ev) for sub, ev in wanted if ev.story.id in changes]
         asked: dict[str, list[str]] = {}
         for sub, ev in revised:
             asked.setdefault(sub.name, []).append(resolved[ev.story.id].cluster)
         had = {name: iter(found) for name, found in self.outbox.had(asked).items()}
-        rest = [(sub, ev) for sub, ev in wanted if ev.story.id not in changes]
+        rest = [(sub, ev) for sub, ev in wanted if ev.story.id not in changes and covers(sub, ev)]
         updates: dict[str, list[tuple[Outgoing, Had, int]]] = {}
         for sub, ev in revised:
             got = next(had[sub.name])
             change, res = changes[ev.story.id], resolved[ev.story.id]
             if got is None:
-                rest.append((sub, ev))
+                if covers(sub, ev):  # the version newly matches this subscriber: a plain story.matched
+                    rest.append((sub, ev))
             elif got.version >= ev.story.version:
                 self._duplicate(sub, ev, f"version {ev.story.version} was sent")
             elif not worth_sending(change, sub.updates):

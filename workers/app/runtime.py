@@ -121,7 +121,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
     readiness = Readiness(role)
     readiness.mark("config", True)
     readiness.mark("kafka", False)
-    uses_redis = any(r in ("poll", "alert") for r in roles)
+    uses_redis = any(r in ("poll", "filter", "alert") for r in roles)  # the filter: its marks (filter.followups)
     if uses_redis:
         readiness.mark("redis", False)
     health = HealthServer(readiness, cfg.settings.daemon.health_host, port) if port else None
@@ -189,7 +189,7 @@ def _connect(
     uses_redis: bool,
 ) -> list[Loop] | None:
     """Clients with backoff, then the workers; None when stopped while waiting for a server."""
-    redis: RedisClient | None = None  # the filter has no Redis; a cluster client would connect when built
+    redis: RedisClient | None = None
     if uses_redis:
         redis = with_backoff("redis", lambda: connect_redis(env.redis_url, cfg.settings.redis.socket_timeout), stopper)
         if redis is None:

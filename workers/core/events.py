@@ -59,6 +59,9 @@ class MatchEvent:
     # published, fetched, produced, matched: ISO 8601 UTC (workers.core.tracing); {} in events of older filters
     timings: dict[str, str] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    # topics an earlier version of this story matched and this one does not (workers.filter.followups): a later
+    # version reaches the subscribers who received the story even when its text no longer names their topic
+    carried: list[str] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         return compact_json(asdict(self))
@@ -90,12 +93,16 @@ class MatchEvent:
             timings = data.get("timings") or {}
             if not isinstance(timings, dict) or not all(isinstance(v, str) for v in timings.values()):
                 raise ValueError("timings is not an object of strings")
+            carried = data.get("carried") or []
+            if not isinstance(carried, list) or not all(isinstance(t, str) for t in carried):
+                raise ValueError("carried is not a list of strings")
             return cls(
                 story=Story.from_dict(data["story"]),
                 language=str(data["language"]),
                 probability=probability,
                 topics=topics,
                 timings={str(k): v for k, v in timings.items()},
+                carried=list(carried),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a 400-digit integer
             raise StoryFormatError(f"bad match event: {exc}") from None

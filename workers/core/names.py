@@ -10,6 +10,8 @@ wirewatch only ever touches keys of one slot, so the tags below say what is used
   needs the schedule as one key, and a poller's batch reads and writes all of them in one round trip.
 - ``{f<feed tag>}`` (one per feed, from its canonical URL): the feed's seen marks, checked and written per
   poll. Many small keys, spread over the cluster feed by feed.
+- ``{fm}``: the filter's marks of the stories it matched (``workers.filter.followups``), read and written
+  once per batch.
 - ``{dlq}``: the replayed-story marks of ``wirewatch dlq replay --stories``, read and written per run.
 - ``{topics}``: each day's story clusters per topic (``topic.quiet``), incremented by the alerter per batch.
 
@@ -28,6 +30,7 @@ from workers.core.urls import canonical_url
 FEEDS_TAG = "{feeds}"
 DLQ_TAG = "{dlq}"
 TOPICS_TAG = "{topics}"
+FILTER_MARKS_TAG = "{fm}"
 
 
 def feed_tag(feed_url: str) -> str:
@@ -110,6 +113,11 @@ class Names:
     def legacy_feed_health(self, feed_name: str) -> str:
         return f"{self.key_prefix}feed:health:{feed_name}"
 
+    def filter_marks(self, width_s: int, index: int) -> str:
+        """Hash of the stories the filter matched in one time slice: story digest -> the topics its versions
+        matched (``workers.filter.followups``)."""
+        return f"{self.key_prefix}{FILTER_MARKS_TAG}:m:{width_s}:{index}"
+
     def dedup_slice(self, subscriber: str, width_s: int, index: int) -> str:
         """Hash of a subscriber's dedup entries of the per-subscriber layout, read only while upgrading
         (``workers.alerter.legacy``)."""
@@ -143,8 +151,14 @@ class Names:
         return f"{self.key_prefix}{{s:{subscriber}}}:m:{width_s}:{index}"
 
     def spreading_marks(self, subscriber: str) -> str:
-        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber (no repeat after a restart)."""
+        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber, one expiry for all: the
+        layout before ``spreading_slice``, read (never written) until it expires."""
         return f"{self.key_prefix}{{s:{subscriber}}}:sp"
+
+    def spreading_slice(self, subscriber: str, width_s: int, index: int) -> str:
+        """Hash: cluster -> the last ``story.spreading`` step sent to this subscriber (no repeat after a restart),
+        for the marks written in one time slice, so each slice expires on its own."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:sp:{width_s}:{index}"
 
     def topic_spikes(self, topic: str) -> str:
         """String: a topic's spike detector state (baseline per hour of the week, the open window and its

@@ -4,8 +4,10 @@ Per batch, in order: decode each story (a poison message goes to the stories dea
 the reason, and the batch goes on); detect the language on title + text, with the feed's hint when
 the detector is unsure; match every topic in one pass (at most MAX_HITS_PER_TOPIC hits listed per
 topic, with their count); fit the event under the producer's limit (``workers.core.events``: markup,
-then text, cut; a story that cannot fit is dead-lettered); produce the matches and dead letters and
-wait for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the
+then text, cut; a story that cannot fit is dead-lettered); a later version of a story an earlier version
+matched is produced even when it matches nothing, carrying the topics it no longer matches
+(``workers.filter.followups``: marks in Redis, read and written once per batch); produce the matches and dead
+letters and wait for Kafka's acknowledgement; only then commit the batch's offsets. If producing fails the
 consumer seeks back, so the batch is done again (the alerter's idempotency key absorbs the repeats).
 """
 
@@ -33,6 +35,7 @@ from workers.core.names import Names
 from workers.core.stories import Story, StoryFormatError
 from workers.core.tracing import child, from_headers, headers, iso, seconds_between
 from workers.filter import language
+from workers.filter.followups import FilterMarks
 from workers.filter.matcher import Matcher
 from workers.filter.topics import Topic
 from workers.infra import metrics, otel
@@ -59,11 +62,16 @@ def story_text(story: Story) -> str:
 
 def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
     """Language and topic matches of one story, or None when no topic matches."""
+    return detect_and_match(story, matcher)[1]
+
+
+def detect_and_match(story: Story, matcher: Matcher) -> tuple[language.Detection, MatchEvent | None]:
+    """The story's language, and its match event (None when no topic matches)."""
     text = story_text(story)
     det = language.detect(text, hint=story.language_hint)
     found = matcher.match(text, det.language)
     if not found:
-        return None
+        return det, None
     topics = {
         name: TopicHit(
             terms=list(m.terms),
@@ -73,7 +81,7 @@ def evaluate(story: Story, matcher: Matcher) -> MatchEvent | None:
         )
         for name, m in found.items()
     }
-    return MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
+    return det, MatchEvent(story=story, language=det.language, probability=round(det.probability, 4), topics=topics)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class Outcome:
     value: bytes | None = None
     reason: str | None = None
     error: Exception | None = None
+    detected: language.Detection | None = None  # the story's language, kept for a later version that matches nothing
 
 
 def timings(story: Story, produced_ms: int | None, now: float) -> dict[str, str]:
@@ -100,13 +109,37 @@ def decide(raw: bytes, matcher: Matcher, produced_ms: int | None = None, now: fl
     """The filter's decision on one record's value (and its Kafka timestamp), without I/O: never raises."""
     try:
         story = Story.from_json(raw)
-        event = evaluate(story, matcher)
+        detected, event = detect_and_match(story, matcher)
         if event is not None:
             event = replace(event, timings=timings(story, produced_ms, time.time() if now is None else now))
         key = story.id.encode()
         value = None if event is None else event.fitted_json(MAX_EVENT_BYTES - len(key))
     except StoryFormatError as exc:
         return Outcome(reason=f"malformed story: {exc}")
+    except EventTooLargeError as exc:
+        return Outcome(reason=f"story too large: {exc}")
+    except Exception as exc:
+        return Outcome(reason=f"filter error: {type(exc).__name__}: {exc}", error=exc)
+    return Outcome(story=story, event=event, value=value, detected=detected)
+
+
+def carry(outcome: Outcome, carried: set[str], produced_ms: int | None = None, now: float | None = None) -> Outcome:
+    """``outcome`` of a later version whose story an earlier version matched: its event carries the topics it no
+    longer matches, and a version that matches nothing becomes an event with no topic of its own. Never raises."""
+    story = outcome.story
+    if story is None or outcome.reason is not None:
+        return outcome
+    event = outcome.event
+    left = sorted(carried - set(event.topics if event is not None else ()))
+    if not left:
+        return outcome
+    try:
+        if event is None:
+            det = outcome.detected or language.detect(story_text(story), hint=story.language_hint)
+            stamp = time.time() if now is None else now
+            event = MatchEvent(story, det.language, round(det.probability, 4), {}, timings(story, produced_ms, stamp))
+        event = replace(event, carried=left)
+        value = event.fitted_json(MAX_EVENT_BYTES - len(story.id.encode()))
     except EventTooLargeError as exc:
         return Outcome(reason=f"story too large: {exc}")
     except Exception as exc:
@@ -132,14 +165,22 @@ def warmed_matcher(topics: Sequence[Topic]) -> Matcher:
 
 class FilterWorker:
     def __init__(
-        self, consumer: KafkaConsumer, producer: KafkaProducer, matcher: Matcher, names: Names, stopper: Stopper
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        matcher: Matcher,
+        names: Names,
+        stopper: Stopper,
+        marks: FilterMarks | None = None,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
         self.matcher = matcher
         self.names = names
         self.stopper = stopper
+        self.marks = marks  # None: later versions that match nothing are dropped like any story (no Redis)
         self.totals = {"stories": 0, "matches": 0, "dead": 0}
+        self.carried = 0  # matches that are later versions carrying topics they no longer match
 
     @classmethod
     def from_settings(
@@ -152,7 +193,8 @@ class FilterWorker:
             env.kafka_bootstrap, names.stories, names.filter_group, cfg.settings.kafka, client_id("filter")
         )
         stack.callback(consumer.close, autocommit=False)
-        worker = cls(consumer, producer, warmed_matcher(cfg.topics), names, stopper)
+        marks = FilterMarks(redis, names, int(cfg.settings.alerter.dedup_retention_hours * 3600))
+        worker = cls(consumer, producer, warmed_matcher(cfg.topics), names, stopper, marks)
         stack.callback(worker.close)
         return worker
 
@@ -163,10 +205,12 @@ class FilterWorker:
         records = poll_records(self.consumer, timeout_ms=500)
         if not records:
             return 0
+        outcomes = [self._decide(rec) for rec in records]
         out: list[Message] = []
-        for rec in records:
-            out.extend(self._process(rec))
         try:
+            outcomes = self._follow(records, outcomes)
+            for rec, outcome in zip(records, outcomes, strict=True):
+                out.extend(self._process(rec, outcome))
             send_all(self.producer, out)
             commit_records(self.consumer, records)
         except Exception:
@@ -176,9 +220,29 @@ class FilterWorker:
         metrics.STORIES_FILTERED.inc(len(records))
         return len(records)
 
-    def _process(self, rec: Any) -> list[Message]:
+    def _decide(self, rec: Any) -> tuple[Outcome, float]:
         started = time.perf_counter()
-        outcome = decide(rec.value or b"", self.matcher, getattr(rec, "timestamp", None))
+        return decide(rec.value or b"", self.matcher, getattr(rec, "timestamp", None)), started
+
+    def _follow(self, records: list[Any], outcomes: list[tuple[Outcome, float]]) -> list[tuple[Outcome, float]]:
+        """Later versions of stories matched before carry their topics; every match is marked. Redis errors
+        raise: the batch is redone."""
+        if self.marks is None:
+            return outcomes
+        later = {o.story.id for o, _ in outcomes if o.story is not None and o.story.version > 1 and not o.reason}
+        known = self.marks.topics_of(later)
+        if known:
+            outcomes = [
+                (carry(o, known[o.story.id], getattr(rec, "timestamp", None)), t)
+                if o.story is not None and o.story.id in known
+                else (o, t)
+                for rec, (o, t) in zip(records, outcomes, strict=True)
+            ]
+        self.marks.record({o.story.id: {*o.event.topics, *o.event.carried} for o, _ in outcomes if o.event and o.story})
+        return outcomes
+
+    def _process(self, rec: Any, decided: tuple[Outcome, float] | None = None) -> list[Message]:
+        outcome, started = decided or self._decide(rec)
         if outcome.error is not None:  # a story that crashes the matcher must not stop the stream
             logger.error("filter crashed on a story offset=%s", rec.offset, exc_info=outcome.error)
         if outcome.reason is not None:
@@ -188,13 +252,16 @@ class FilterWorker:
         if event is None or story is None or outcome.value is None:
             return []
         self.totals["matches"] += 1
+        self.carried += bool(event.carried)
         metrics.count_matches(event.topics, event.language)
         logger.info(
-            "match story=%s feed=%s language=%s topics=%s",
+            "match story=%s version=%s feed=%s language=%s topics=%s carried=%s",
             story.id,
+            story.version,
             story.feed,
             event.language,
             ",".join(sorted(event.topics)),
+            ",".join(event.carried),
         )
         metrics.observe_hop(
             "produced_to_matched", seconds_between(event.timings.get("produced"), event.timings["matched"])
@@ -229,8 +296,9 @@ class FilterWorker:
 
     def close(self) -> None:
         logger.info(
-            "filter stopped stories=%d matches=%d dead=%d",
+            "filter stopped stories=%d matches=%d carried=%d dead=%d",
             self.totals["stories"],
             self.totals["matches"],
+            self.carried,
             self.totals["dead"],
         )

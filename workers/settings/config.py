@@ -24,6 +24,7 @@ from workers.core.signing import check_secret
 from workers.core.urls import mask_url, wire_url
 from workers.settings import env, yamlfile
 from workers.settings.env import expand_env
+from workers.settings.spikes import SpikeSettings
 
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -235,6 +236,7 @@ class AlerterSettings(_Strict):
     near_duplicate_distance: int = Field(default=13, ge=-1, le=32)
     near_duplicate_min_words: int = Field(default=60, ge=10)
     digest_max_alerts: int = Field(default=100, ge=1, le=1000, description="alerts per digest POST; more: several")
+    spikes: SpikeSettings = SpikeSettings()  # the topic-spike detector (workers/settings/spikes.py)
 
 
 class DaemonSettings(_Strict):

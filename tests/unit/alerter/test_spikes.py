@@ -99,3 +99,16 @@ def test_a_young_or_rare_topic_is_never_quiet() -> None:
     assert not is_quiet_day(young, young.window, 0, PARAMS)
     _, rare = run(3, PARAMS, Background(events_per_day=3), seed=1)
     assert not is_quiet_day(rare, rare.window, 0, PARAMS)
+
+
+def test_the_baseline_kinds_fold_windows_into_their_slots() -> None:
+    from workers.alerter.spikes import slot_count, slot_of
+
+    week, day, flat = (SpikeParams(kind=k) for k in ("hour_of_week", "hour_of_day", "flat"))
+    tuesday_9 = (MONDAY + 86400 + 9 * 3600) // PARAMS.window_s
+    assert [slot_of(tuesday_9, p) for p in (week, day, flat)] == [33, 9, 0]
+    assert [slot_count(p) for p in (week, day, flat)] == [168, 24, 1]
+    state = TopicState()
+    for w in range(tuesday_9, tuesday_9 + 6 * 48):  # two days of one story a window
+        observe(state, w * day.window_s, 1, day)
+    assert set(state.slots) == set(range(24)), "a day's slots, whatever the weekday"

@@ -66,3 +66,17 @@ def test_built_events_validate_against_their_schemas() -> None:
         assert change is not None
         _, payload = build_event(DESK, ev, change, CL, had)
         validator(f"story.{kind}.schema.json").validate(payload)
+
+
+def test_a_later_version_follows_a_topic_it_matches_or_carries_whatever_its_language() -> None:
+    from workers.alerter.versions import follows
+    from workers.alerter.worker import route
+
+    kill = replace(version(2, "STORY WITHDRAWN"), topics={}, carried=["dprk"], language="ro")
+    paris = sub("paris", "http://127.0.0.1/p", languages=["en"])
+    other = sub("other", "http://127.0.0.1/o").model_copy(update={"topics": ["ukraine"]})
+    assert follows(DESK, kill) and follows(paris, kill), "a carried topic, in another language"
+    assert not follows(other, kill), "not one of its topics"
+    assert not follows(DESK, replace(kill, story=replace(kill.story, version=1))), "a first version never"
+    assert follows(DESK, replace(version(2), language="ro")), "matched, in another language"
+    assert [s.name for s in route(kill.to_json(), [DESK, paris, other]).subscribers] == ["desk", "paris"]

@@ -89,15 +89,20 @@ def test_bad_secret_is_refused_without_echoing_it(tmp_path: Path, monkeypatch: p
     assert "24-64 bytes" in str(err.value) and "bm90LWxvbmctZW5vdWdo" not in str(err.value)
 
 
-def test_daemon_exits_2_with_one_clear_message(tmp_path: Path) -> None:
-    d = write(tmp_path / "cfg", feeds={"feeds": [{"name": "wire", "url": "gopher://x"}]})
-    proc = subprocess.run(
-        [sys.executable, "-m", "workers", "poll", "--config", str(d)],
+def daemon(role: str, d: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers", role, "--config", str(d)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=60,
+        env=env,
     )
+
+
+def test_daemon_exits_2_with_one_clear_message(tmp_path: Path) -> None:
+    d = write(tmp_path / "cfg", feeds={"feeds": [{"name": "wire", "url": "gopher://x"}]})
+    proc = daemon("poll", d)
     assert proc.returncode == 2
     assert "feeds.yaml: feeds[0].url" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -244,3 +249,28 @@ def test_an_ops_subscriber_may_name_no_topics_and_no_other_may(tmp_path: Path, m
     assert cfg.subscribers[0].ops and cfg.subscribers[0].topics == []
     with pytest.raises(ConfigError, match=r"subscribers\[0\]: topics: name at least one topic"):
         load_config(write(tmp_path / "bad", feeds=GOOD_FEEDS, subscribers=sub(topics=[])))
+
+
+def test_spike_settings_are_validated_at_start_with_a_line_per_problem(tmp_path: Path) -> None:
+    bad = {"window_minutes": 7, "factor": 0.5, "min_count": 0, "baseline": "weekly", "alpha": 0, "colour": "red"}
+    settings = {"alerter": {"spikes": bad}}
+    d = write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers={"subscribers": []}, settings=settings)
+    servers = {"REDIS_URL": "redis://127.0.0.1:1/0", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}  # never reached
+    proc = daemon("alert", d, {"PATH": "/usr/bin:/bin", **servers})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "settings.yaml: alerter.spikes." in ln]
+    keys = sorted(ln.split("alerter.spikes.")[1].split(":")[0] for ln in lines)
+    assert keys == ["alpha", "baseline", "colour", "factor", "min_count", "window_minutes"], proc.stderr
+    assert any("7 does not divide 60" in ln for ln in lines)
+
+
+def test_spike_settings_become_the_detectors_parameters(tmp_path: Path) -> None:
+    from workers.alerter.spikes import SpikeParams
+    from workers.alerter.topicspikes import params_of
+    from workers.settings.spikes import SpikeSettings
+
+    assert params_of(SpikeSettings()) == SpikeParams(), "the defaults are the measured parameters"
+    p = params_of(SpikeSettings(window_minutes=15, factor=4, z=3, min_count=8, baseline="hour_of_day", warmup_weeks=1))
+    assert (p.window_s, p.factor, p.z, p.min_count, p.kind) == (900, 4.0, 3.0, 8, "hour_of_day")
+    assert p.warmup_windows == 4 * 7, "a week of one hour of the day: 4 windows a day, 7 days"
+    assert params_of(SpikeSettings(baseline="flat", warmup_weeks=0.5)).warmup_windows == 6 * 168 // 2

@@ -1,6 +1,6 @@
 """`wirewatch topics expand TOPIC [--language xx] [--json]`: every form a topic matches, per language, with where
 each came from (hand-written, CLDR, the lexicon's sources, a rule) and how it inflects. For analysts who want to
-see why a story matched, or why it did not."""
+see why a story matched, or why it did not. `topics stats` is in ``topicstats``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from workers.app.commands import add_config_option, config_dir
+from workers.app.commands import add_config_option, config_dir, topicstats
 from workers.core.errors import ConfigError
 
 
@@ -47,3 +47,4 @@ def register(sub: Any) -> None:
     ex.add_argument("--language", metavar="XX", help="only this story language (ISO 639-1: fi, hu, ko...)")
     ex.add_argument("--json", action="store_true", help="a JSON list of {language, text, role, kind, source, rules}")
     ex.set_defaults(func=expand)
+    topicstats.register(actions)
