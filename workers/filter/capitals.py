@@ -6,7 +6,9 @@ capital, in the story's normalised text, by what marks a place in the story's la
 and does not count, when any of these holds (each a closed list per language, below):
 
 1. the word before it is a preposition of place or direction: in, at, near, to (en), в, во, под (ru), u, kod
-   (hr), w, do, pod (pl), à (fr), em, para (pt), di, ke (id), sa (tl), ở, tại (vi), در (fa), في (ar)...;
+   (hr), w, do, pod (pl), à (fr), em, para (pt), di, ke (id), sa (tl), ở, tại (vi), در (fa), في (ar)...; or it
+   ends a list of one-word names that such a preposition opens ("in Prague, Vienna or Moscow": up to
+   ``LIST_ITEMS`` items joined by commas and the language's "and" and "or");
 2. a proclitic of place is attached to it: Hebrew ב (במוסקבה), Arabic ب (بموسكو);
 3. it carries a locative case: what follows the letters it shares with the capital's nominative is a
    locative or illative ending of the language (Finnish Moskovassa, Moskovaan; Estonian Moskvas, Moskvasse;
@@ -36,11 +38,15 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(normalize_term(w).strip() for w in text.split())
 
 
+def _table(words_of: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Per language, its space-separated words normalised as story text is."""
+    return {lang: _words(words) for lang, words in words_of.items()}
+
+
 _SOUTH_SLAVIC = "u na kod pri pod у на код при под"
 # 1. Prepositions of place or direction, the word right before the capital.
-PLACE_BEFORE: dict[str, frozenset[str]] = {
-    lang: _words(words)
-    for lang, words in {
+PLACE_BEFORE: dict[str, frozenset[str]] = _table(
+    {
         "en": "in at near into to outside around inside throughout towards toward via across",
         "de": "in im nach bei nahe um",
         "nl": "in naar bij nabij rond",
@@ -86,14 +92,54 @@ PLACE_BEFORE: dict[str, frozenset[str]] = {
         "ar": "في إلى",
         "ur": "",
         "tr": "",
-    }.items()
-}
+    }
+)
+# The words that join a list of places ("in Prague, Vienna or Moscow").
+LIST_JOINERS: dict[str, frozenset[str]] = _table(
+    {
+        "en": "and or",
+        "de": "und oder",
+        "nl": "en of",
+        "af": "en of",
+        "sv": "och eller",
+        "no": "og eller",
+        "da": "og eller",
+        "fr": "et ou",
+        "es": "y e o u",
+        "pt": "e ou",
+        "gl": "e ou",
+        "it": "e ed o",
+        "ca": "i o",
+        "ro": "și sau",
+        "pl": "i oraz lub czy albo",
+        "cs": "a i nebo či",
+        "sk": "a i alebo či",
+        "sl": "in ali",
+        "hr": "i ili te",
+        "bs": "i ili te",
+        "sr": "i ili te и или те",
+        "ru": "и или",
+        "uk": "і й та або чи",
+        "be": "і й або ці",
+        "bg": "и или",
+        "mk": "и или",
+        "lt": "ir ar",
+        "lv": "un vai",
+        "el": "και ή",
+        "sq": "dhe ose",
+        "id": "dan atau",
+        "ms": "dan atau",
+        "tl": "at o",
+        "vi": "và hoặc",
+    }
+)
+LIST_ITEMS = 4
+
 # 2. Proclitics of place attached before the capital.
 PLACE_PROCLITIC: dict[str, frozenset[str]] = {"he": frozenset("ב"), "ar": frozenset("ب")}
 # 3. Locative and illative endings: what follows the letters a form shares with the capital's nominative.
-PLACE_ENDING: dict[str, frozenset[str]] = {
-    lang: _words(words)
-    for lang, words in {
+PLACE_ENDING: dict[str, frozenset[str]] = _table(
+    {
         "fi": "ssa ssä ssakin ssäkin lla llä hin seen iin",
         "et": "s as es is us sse asse esse isse usse",
         "hu": "ban ben ba be ában ében ába ébe",
@@ -117,16 +163,14 @@ PLACE_ENDING: dict[str, frozenset[str]] = {
         "gu": "માં",
         "mr": "त मध्ये",
         "ne": "मा",
-    }.items()
-}
+    }
+)
 # Finnish illatives double the capital's last vowel and add n (Moskova -> Moskovaan, Helsinki -> Helsinkiin);
 # the Basque inessive adds n after a vowel (Mosku -> Moskun).
 # Particles right after the capital (Korean, Japanese: no space between).
 PLACE_PARTICLE: dict[str, tuple[str, ...]] = {"ko": ("에",), "ja": ("で",)}
 # 4. Postpositions of place, the word right after the capital.
-PLACE_AFTER: dict[str, frozenset[str]] = {
-    lang: _words(words) for lang, words in {"hi": "में मे", "ur": "میں", "pa": "ਵਿੱਚ ਵਿਚ ਵਿਖੇ", "ne": "मा"}.items()
-}
+PLACE_AFTER: dict[str, frozenset[str]] = _table({"hi": "में मे", "ur": "میں", "pa": "ਵਿੱਚ ਵਿਚ ਵਿਖੇ", "ne": "मा"})
 # 5. Unspaced scripts: what stands right before the capital.
 PLACE_PREFIX: dict[str, tuple[str, ...]] = {
     "zh": tuple("在到赴抵于往"),
@@ -135,14 +179,47 @@ PLACE_PREFIX: dict[str, tuple[str, ...]] = {
 _VOWELS = frozenset("aeiouyäöüõáéíóúâêôãàèìòù")
 
 
-def _previous_word(text: str, start: int) -> str:
+def _previous_word(text: str, start: int) -> tuple[str, int, bool]:
+    """The word before ``start`` (skipping spaces, and a comma when there is one), where it begins, and whether
+    a comma stood between."""
     end = start
     while end > 0 and text[end - 1] in " \t\n\u00a0":
         end -= 1
+    comma = end > 0 and text[end - 1] == ","
+    if comma:
+        end -= 1
+        while end > 0 and text[end - 1] in " \t\n\u00a0":
+            end -= 1
     begin = end
     while begin > 0 and is_word_char(text[begin - 1]):
         begin -= 1
-    return text[begin:end]
+    return text[begin:end], begin, comma
+
+
+def _after_place_word(text: str, start: int, before: frozenset[str], joiners: frozenset[str]) -> bool:
+    """Whether a place preposition stands right before ``start``, or opens the list of names that ends there."""
+    word, begin, comma = _previous_word(text, start)
+    if word in before and not comma:
+        return True
+    # A list ends "..., Vienna or Moscow": the capital comes right after a joiner ("In March, Moscow said" is
+    # no list), and every item before it is one word of letters, joined by a comma or a joiner.
+    if comma or word not in joiners:
+        return False
+    item, begin, _comma = _previous_word(text, begin)
+    for _ in range(LIST_ITEMS):
+        if not item.isalpha():
+            return False
+        word, at, comma = _previous_word(text, begin)  # what stands before the item
+        if comma:  # another item: "Prague, |Vienna"
+            item, begin = word, at
+        elif word in before:
+            # A sentence that opens "In March, Kyiv and Moscow said" starts with a phrase, not a list of places.
+            return text[:at].rstrip()[-1:] not in ("", ".", "!", "?", ":", ";", "\n")
+        elif word in joiners:  # "Prague and |Vienna or Moscow"
+            item, begin, _comma = _previous_word(text, at)
+        else:
+            return False
+    return False
 
 
 def _next_word(text: str, end: int) -> str:
@@ -185,7 +262,7 @@ def as_state(text: str, start: int, end: int, language: str, capital: str) -> bo
     """Whether the capital hit ``text[start:end]`` may stand for the state (see the module docstring).
     ``text`` is the normalised story, ``capital`` the normalised nominative the hit is a form of."""
     before = PLACE_BEFORE.get(language)
-    if before and _previous_word(text, start) in before:
+    if before and _after_place_word(text, start, before, LIST_JOINERS.get(language, frozenset())):
         return False
     proclitics = PLACE_PROCLITIC.get(language)
     if proclitics and start > 0 and is_word_char(text[start - 1]):

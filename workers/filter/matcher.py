@@ -167,7 +167,12 @@ def _capitalised(text: str, start: int) -> bool:
     """A name as a proper noun: a capital within its first three letters (Russia, bPáras, tSín) or a script
     without case. Lowercase china (porcelain), đức (virtue) and haina (Maori "signed") are other words."""
     piece = text[start : start + 3]
-    return any(c.isupper() for c in piece) or not any(c.islower() for c in piece)
+    return any(c.isupper() for c in piece) or not any(c.islower() and not _mkhedruli(c) for c in piece)
+
+
+def _mkhedruli(ch: str) -> bool:
+    """Georgian letters: Unicode gives them a case, but Georgian text has none (names are not capitalised)."""
+    return "\u10d0" <= ch <= "\u10ff"
 
 
 class Matcher:

@@ -239,7 +239,8 @@ _DEMONYM_FROM_ADJECTIVE = {
 }
 
 
-_SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"))
+# Persian writes a two-word name joined by a zero-width non-joiner (کره‌شمالی), which normalisation removes.
+_SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el", "fa"))
 # Languages whose stories often come without their accents (typed on keyboards without them, old feeds, URLs
 # turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin,
 # and one without the accented letters at all, as text that went through a wrong charset comes (Mxico).

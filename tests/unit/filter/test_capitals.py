@@ -120,6 +120,18 @@ def test_all_groups_take_the_state_sense_too(matcher: Matcher) -> None:
         ("eu", "Moskuk ukatu du", "mosku", True),
         ("th", "มอสโกปฏิเสธข้อกล่าวหา", "มอสโก", True),
         ("th", "การประชุมในกรุงมอสโก", "มอสโก", False),
+        # A list of places after one preposition, in several languages; a list with none, or a sentence that
+        # opens with a phrase, is no place.
+        ("en", "Talks in Paris, London and Moscow failed", "moscow", False),
+        ("en", "Berlin, Paris and Moscow said no", "moscow", True),
+        ("en", "In March, Kyiv and Moscow said no", "moscow", True),
+        ("en", "In 2019, Moscow said no", "moscow", True),
+        ("sk", "Funguje to aj v Prahe, Viedni či Moskve.", "moskv", False),
+        ("sk", "Praha, Viedeň či Moskva to odmietli.", "moskv", True),
+        ("de", "Er lebte in Wien, Prag und Moskau.", "moskau", False),
+        ("de", "Wien, Prag und Moskau lehnten ab.", "moskau", True),
+        ("ru", "Он жил в Праге, Вене и Москве.", "москв", False),
+        ("ru", "Прага, Вена и Москва отказались.", "москв", True),
     ],
 )
 def test_as_state_decides_one_hit(language: str, text: str, capital: str, expected: bool) -> None:
