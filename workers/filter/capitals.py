@@ -88,7 +88,7 @@ PLACE_BEFORE: dict[str, frozenset[str]] = _table(
         "vi": "ở tại đến tới",
         "sw": "katika mjini jijini huko",
         "so": "magaalada",
-        "fa": "در",
+        "fa": "در نزدیکی نزدیک حومه",
         "ar": "في إلى",
         "ur": "",
         "tr": "",

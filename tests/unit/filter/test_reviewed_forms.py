@@ -36,6 +36,10 @@ FORMS = [
     ("hr", "Kino je bilo puno.", "cn", False),
     ("uk", "Німці відкрили новий завод.", "de", True),
     ("uk", "Ніж лежав на столі.", "de", False),
+    ("bg", "В завода има немски и италиански инвестиции.", "de", True),
+    ("bg", "Немият актьор получи награда.", "de", False),
+    ("bg", "Руснаците пристигнаха вчера в София.", "ru", True),
+    ("bg", "Русалката от приказката пее.", "ru", False),
     ("be", "Ён выдатна ведае рускую мову.", "ru", True),
     ("be", "Ён падняў руку.", "ru", False),
     ("kk", "Ол орыс тілінде сөйлейді.", "ru", True),
@@ -91,6 +95,13 @@ FORMS = [
     ("hy", "Հարավային Կորեայի նախագահը այցելել է գործարան։", "kp", False),
     ("ko", "북한당국으로서는 설명이 필요했다.", "kp", True),
     ("ko", "북한산으로서는 높은 편이다.", "kp", False),  # 북한산, the mountain
+    # Look-alikes kept out: the name Bruce in Persian and Urdu (بروس is never "in Russia" there), Romanian Roșia
+    ("fa", "بروس لی در هنرهای رزمی مشهور شد.", "ru", False),
+    ("fa", "روسیه تحریم‌های جدیدی اعلام کرد.", "ru", True),
+    ("ur", "بروس ولس کی نئی فلم آج ریلیز ہوئی۔", "ru", False),
+    ("ur", "روس نے نئی پابندیاں عائد کر دیں۔", "ru", True),
+    ("ro", "Proiectul minier de la Rosia Montana a fost oprit.", "ru", False),
+    ("ro", "Rusia a anunțat noi sancțiuni.", "ru", True),
     # Capitals in the spellings news uses (state sense), beside the city sense
     ("id", "Moskow membantah tuduhan tersebut.", "ru-state", True),
     ("id", "Dia belajar di Moskow selama dua tahun.", "ru-state", False),
