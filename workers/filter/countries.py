@@ -35,6 +35,7 @@ COLLIDING_NAMES = frozenset(
         "ruslan",  # "Russia" in one small locale (bew); a common first name everywhere else
         "rasha",  # "Russia" in some African locales; a common Arabic first name
         "ደቡብ፡ኮሪያ",  # Ge'ez CLDR data gives KP a name that reads "South Korea"
+        "rosia",  # "Russia" in Malagasy; Romanian Roșia (Roșia Montană and other places), often typed without ș
     }
 )
 

@@ -53,6 +53,12 @@ class Rules:
 
     short_swap: frozenset[str] | None = None  # what may replace the final after a stem of under 4 letters
 
+    def __post_init__(self) -> None:
+        # Finals are compared with normalised words, as the endings are: Greek -ος is -οσ once normalised (final
+        # sigma folded). Longest first, so -ος is tried before -ο.
+        finals = tuple(normalize_term(f) for f in self.finals)
+        object.__setattr__(self, "finals", tuple(sorted(finals, key=len, reverse=True)))
+
     def forms(self, word: str) -> tuple[str, frozenset[str]]:
         """(stem, what may follow it) for a normalised word of this language's script.
 
@@ -170,7 +176,8 @@ _IS = (
     "s i ið inu sins inn ar ur a u um ir ra rar ri t an ana anir nesk neskur neska neskt nesku neskra neskum "
     "neskir neskar"
 )
-_HY = "ի ում ից ով ը ն ին ու ական ականը ականի ական ացի ացիներ ացիները ներ ները ներին ների ներից"
+# After a final vowel (Կորեա) the cases take a յ: Կորեայի, Կորեայում.
+_HY = "ի ում ից ով ը ն ին ու ական ականը ականի ական ացի ացիներ ացիները ներ ները ներին ների ներից յի յում յից յով յին"
 _KA = (
     "ი ის ში მა თან ზე ით ად იდან ისთვის ისა სა ელი ელმა ელები ელების ელთა ული ულმა ულად ულ ულის ულებმა ური ურმა "
     "ურად ები ებმა ებს ების ებზე ებთან"
@@ -178,9 +185,10 @@ _KA = (
 # Kazakh, Kyrgyz, Tatar: case and plural suffixes after a name (Ресейдің, Ресейге, орыстар).
 _TURKIC_CYRILLIC = (
     "дың дің тың тің ның нің ға ге қа ке на не да де та те дан ден тан тен нан нен мен бен пен ды ді ты ті ны ні "
-    "ның лар лер дар дер тар тер лық лік дық дік тық тік ша ше ға ша ша лықтар ліктер ы і ын ін ғы гі қы кі"
+    "ның лар лер дар дер тар тер лық лік дық дік тық тік дағы дегі тағы тегі ша ше ға ша ша лықтар ліктер "
+    "ы і ын ін ғы гі қы кі"
 )
-_MN = "ын ийн ы ий д т аас оос ээс өөс ад од өд эд руу рүү тай той тэй ыг ийг г чууд"
+_MN = "ын ийн ы ий д т аас оос ээс өөс ад од өд эд руу рүү тай той тэй ыг ийг г чууд ууд үүд"
 _UZ = "ning ni ga da dan lik liklar lar cha ka qa"
 _AZ = "nın nin nun nün ya yə da də dan dən ı i u ü nı ni lı li lu lü lar lər ın in"
 _EO = "o on a aj an ajn oj ojn io ion ujo ujon ia iaj ian"
@@ -207,13 +215,16 @@ _SCANDINAVIAN = "s e en er ere erne ens ernes a ar arna ske t"
 _HE_PROCLITICS = _n("ב ל ה ו מ ש כ")
 _HE = "יה ה י ית ים יות ני נית נים ניות ית"
 _FA = "ی ای ها های هایی ایی یان"
-_UR = "ی یوں یاں ا ے"
+_UR = "ی یوں یاں ا ے ئی"  # ئی: the adjective after a name in -ا (کوریائی, "Korean")
 _AR_SUFFIX = "ي ية يون يين"  # adjective forms: روسي روسية
 
 # --- Indic: case suffixes attached to the word -----------------------------------------------------------------
 
-_TA = "வில் வின் வுக்கு வை வுடன் விடம் விலிருந்து வும் வோ வால் வினால் விற்கு விலும் வின்மீது க்கு வில் ின் இல் ை ுடன் ர் ர்கள் ியா"
-_ML = "യിൽ യുടെ യ്ക്ക് യെ യിലെ യിലേക്ക് യുമായി യും യിൽനിന്ന് ൻ ക്കാർ യോട് ിൽ ിന്റെ"
+_TA = (
+    "வில் வின் வுக்கு வை வுடன் வுடனான வுடனும் விடம் விடமிருந்து விலிருந்து வும் வோ வால் வினால் விற்கு விலும் "
+    "வின்மீது க்கு வில் ின் இல் ை ுடன் ர் ர்கள் ியா"
+)
+_ML = "യിൽ യുടെ യ്ക്ക് യ്ക്കെതിരെ യ്ക്കും യുമായുള്ള യെ യിലെ യിലേക്ക് യുമായി യും യിൽനിന്ന് ൻ ക്കാർ യോട് ിൽ ിന്റെ"
 _TE = "లో కు తో ను ని పై నుంచి నుండి లోని ది న్ కి"
 _KN = "ದಲ್ಲಿ ದ ಕ್ಕೆ ವನ್ನು ದೊಂದಿಗೆ ದಿಂದ ವು ದಲ್ಲೂ ದತ್ತ ನ್"
 _BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা ের ী া"
@@ -259,7 +270,8 @@ _TABLE: dict[str, Rules] = {
     ),
     "ro": Rules("latin", swap=_n(_RO), finals=("ia", "a", "ă", "ul"), endings=_n("ul ului ei")),
     "el": Rules("greek", swap=_n(_GREEK), finals=("ια", "α", "η", "ο", "ος", "ας")),
-    "sq": Rules("latin", swap=_n(_SQ), finals=("ia", "a", "ë", "e")),
+    # After a final consonant Albanian adds the article and case endings (Phenjan-i, gjerman-e, gjerman-ët).
+    "sq": Rules("latin", swap=_n(_SQ), finals=("ia", "a", "ë", "e"), endings=_n("e ë ët et i in it es ja")),
     "eu": Rules("latin", endings=_n(_EU), min_letters=4),
     "is": Rules("latin", endings=_n(_IS), finals=("a", "ur"), swap=_n(_IS)),
     "tr": Rules("latin", endings=_n(_TR), min_letters=3),
@@ -307,7 +319,16 @@ _TABLE: dict[str, Rules] = {
     "pa": Rules("gurmukhi", endings=_n(_PA), min_letters=3),
     "ko": Rules("hangul", heads=KOREAN_HEADS),
     "hy": Rules("armenian", endings=_n(_HY), min_letters=3),
-    "ka": Rules("georgian", swap=_n(_KA), finals=("ი",), endings=_n("ს ში მა"), min_letters=3, short_swap=_n(_KA)),
+    # Nouns in -ი drop it before the cases (რუსეთი -> რუსეთის); nouns in -ა drop it before -ის, -ით and keep
+    # it before -ს, -ში, -მ, -დ (კორეა -> კორეის, კორეას, კორეაში, კორეამ).
+    "ka": Rules(
+        "georgian",
+        swap=_n(_KA),
+        finals=("ი", "ა"),
+        endings=_n("ს ში მა მ დ"),
+        min_letters=3,
+        short_swap=_n(_KA),
+    ),
     "az": Rules("latin", endings=_n(_AZ), min_letters=3),
     "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
     "ky": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
@@ -319,6 +340,9 @@ _TABLE: dict[str, Rules] = {
     "ga": Rules("latin", endings=_n("e each igh ach eacha ise is ne"), mutations="ga", min_letters=3),
     "cy": Rules("latin", endings=_n("aidd aid ad eg iaid ig iaidd"), mutations="cy", min_letters=3),
     "tl": Rules("latin", endings=_n("ng"), min_letters=4),
+    # Somali names take the definite article as a suffix: -ka/-ta/-ha/-da/-ga, -ku/-tu/-hu/-du/-gu as subject
+    # (Ruushka, Jarmalka, Jarmalku).
+    "so": Rules("latin", endings=_n("ka ku ta tu ha hu da du ga gu"), min_letters=4),
 }
 _TABLE["sr"] = _TABLE["bs"] = _TABLE["hr"]
 _TABLE["nb"] = _TABLE["nn"] = _TABLE["no"]

@@ -31,6 +31,7 @@ from typing import Any
 
 import ahocorasick
 
+from workers.filter.capitals import state_spans
 from workers.filter.inflection import RELATED
 from workers.filter.terms import Pattern, compile_forms, compile_term, compiling, rules_key
 from workers.filter.textnorm import NormalizedText, normalize, normalize_term
@@ -92,6 +93,7 @@ class _Use:
     role: _Role
     group: int = 0  # index into topic.all_of for _Role.ALL
     order: int = 0  # position of the term in the topic, to break ties between equal spans
+    capital: str = ""  # a capital's nominative: its hits count only in the state sense (workers.filter.capitals)
 
 
 def snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
@@ -179,7 +181,12 @@ def _capitalised(text: str, start: int) -> bool:
     """A name as a proper noun: a capital within its first three letters (Russia, bPáras, tSín) or a script
     without case. Lowercase china (porcelain), đức (virtue) and haina (Maori "signed") are other words."""
     piece = text[start : start + 3]
-    return any(c.isupper() for c in piece) or not any(c.islower() for c in piece)
+    return any(c.isupper() for c in piece) or not any(c.islower() and not _mkhedruli(c) for c in piece)
+
+
+def _mkhedruli(ch: str) -> bool:
+    """Georgian letters: Unicode gives them a case, but Georgian text has none (names are not capitalised)."""
+    return "\u10d0" <= ch <= "\u10ff"
 
 
 class Matcher:
@@ -243,6 +250,8 @@ class Matcher:
                     use = _Use(t_index, _Role.ALL, scoped.group)
                 else:
                     use = _Use(t_index, _Role.ANY)
+                if scoped.capital and use.role is not _Role.NONE:
+                    use = replace(use, capital=scoped.capital)
                 # Names, and dictionary forms written with a capital (Kinijos, Kino), are proper nouns.
                 proper = scoped.kind in PROPER_KINDS or (scoped.kind in EXACT_KINDS and scoped.text[:1].isupper())
                 scope = None if scoped.language == ANY_LANGUAGE else scoped.language
@@ -255,7 +264,7 @@ class Matcher:
                 order = order - 1_000_000 if scope is not None else order
                 proper = proper or (scope is None and normalize_term(term) in topic.proper_names)
                 p_index = index(term, scope, exact, cldr, proper or cldr, key)
-                uses_of[p_index].append(_Use(use.topic, use.role, use.group, order))
+                uses_of[p_index].append(_Use(use.topic, use.role, use.group, order, use.capital))
         # Tuples, not lists, and the topics without their lexicon forms (every form is a pattern now): at a
         # countries topic per country, a quarter of a million patterns.
         self._uses: list[tuple[_Use, ...]] = [tuple(u) for u in uses_of]
@@ -380,11 +389,16 @@ class Matcher:
                     spans = [sp for sp in spans if not _vietnamese_person(text, *norm.span(*sp))]
                 if not spans:
                     continue
+            as_state: list[tuple[int, int]] | None = None
             for use in self._uses[p_index]:
                 if use.role is _Role.VETO:
                     vetoed[use.topic].append(term)
                 elif use.role is _Role.NONE:
                     excluded[use.topic] += [(s, e, term) for s, e in spans]
+                elif use.capital:
+                    if as_state is None:
+                        as_state = self._state_spans(norm.text, spans, language, use.capital)
+                    positive[use.topic] += [(s, e, use.order, term, use) for s, e in as_state]
                 else:
                     positive[use.topic] += [(s, e, use.order, term, use) for s, e in spans]
         result: dict[str, TopicMatch] = {}
@@ -413,6 +427,11 @@ class Matcher:
                         near, tuple(dict.fromkeys(vetoes or ())), tuple(dict.fromkeys(removed_by))
                     )
         return result
+
+    @staticmethod
+    def _state_spans(text: str, spans: list[tuple[int, int]], language: str, capital: str) -> list[tuple[int, int]]:
+        """A capital's hits where it may stand for the state (a topic with ``capitals: true``)."""
+        return state_spans(text, spans, story_language(language), capital)
 
     def _accept(
         self, topic: Topic, candidates: list[tuple[int, int, int, str, _Use]], norm: NormalizedText, text: str

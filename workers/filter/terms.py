@@ -62,7 +62,7 @@ ARABIC_PROCLITICS = set("وفبلك")
 ARABIC_MAX_PROCLITICS = 2
 KOREAN_PARTICLES = (
     "은 는 이 가 을 를 의 에 에서 에게 께 께서 과 와 도 만 로 으로 까지 부터 보다 처럼 마저 조차 "
-    "이나 나 랑 이랑 하고 한테 이다 이며 이고 이라고 이라는 이란 인 측"
+    "이나 나 랑 이랑 하고 한테 이다 이며 이고 이라고 이라는 이란 인 측 으로서 로서"
 ).split()
 KOREAN_MAX_PARTICLES = 2
 MIN_PREFIX_CHARS = 2

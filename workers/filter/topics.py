@@ -32,7 +32,8 @@ File format (see config/topics.yaml for a commented example)::
         veto: [..]            # if any of these hits anywhere, the topic does not match
         languages: [hi, en]   # only stories detected in these languages (default: all)
         min_hits: 1           # at least this many hits of terms and all-groups together
-        capitals: false       # true: the countries' capitals count as the country ("Moscow said")
+        capitals: false       # true: the countries' capitals count as the country where they stand for the
+                              # state ("Moscow said", not "in Moscow"); any: every mention counts
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import babel
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -117,7 +118,9 @@ class TopicConfig(BaseModel):
     veto: list[Term] = Field(default_factory=list)
     languages: list[LanguageCode] | None = None
     min_hits: int = Field(default=1, ge=1)
-    capitals: bool = False  # the countries' capitals count as the country (docs/decisions/0006)
+    # The countries' capitals count as the country: true in the state sense (workers.filter.capitals), any: every
+    # mention (docs/decisions/0015, 0018).
+    capitals: bool | Literal["any"] = False
 
     @model_validator(mode="after")
     def _has_terms(self) -> TopicConfig:
@@ -144,6 +147,7 @@ class ScopedTerm(NamedTuple):  # not a frozen dataclass: made a few hundred thou
     code: str  # the country
     group: int = -1  # -1: one of the topic's terms; n: one of all-group n; -2: an exclusion
     key: str = ""  # the normalised text (with a trailing * for a prefix), computed once here
+    capital: str = ""  # the normalised capital this is a form of, when only its state sense counts
 
 
 # Lexicon kinds a country expands into, and which of them are exact surface forms (no rules on top).
@@ -234,7 +238,8 @@ _DEMONYM_FROM_ADJECTIVE = {
 }
 
 
-_SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el"))
+# Persian writes a two-word name joined by a zero-width non-joiner (کره‌شمالی), which normalisation removes.
+_SOLID_COMPOUND_LANGUAGES = frozenset(("fi", "et", "hu", "de", "nl", "sv", "no", "da", "af", "el", "fa"))
 # Languages whose stories often come without their accents (typed on keyboards without them, old feeds, URLs
 # turned titles): Mexico for México, Moscu for Moscú, Turkiye for Türkiye. Their forms get an unaccented twin,
 # and one without the accented letters at all, as text that went through a wrong charset comes (Mxico).
@@ -305,7 +310,7 @@ LATIN_LANGUAGES = frozenset(
 )
 
 
-def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int) -> list[ScopedTerm]:
+def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int, state: bool) -> list[ScopedTerm]:
     """The English capital (Pyongyang, Damascus) for Latin-script languages that have no capital of their own
     for the country in the lexicon: their news mostly writes the English or the local romanised spelling."""
     english = [e.text for e in entries if e.kind == "capital" and e.lang == "en"]
@@ -314,7 +319,7 @@ def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int)
     have = {story_language(e.lang) for e in entries if e.kind == "capital"}
     key = normalize_term(english[0])
     return [
-        ScopedTerm(english[0], language, "capital", "cldr-zone (en)", code, group, key)
+        ScopedTerm(english[0], language, "capital", "cldr-zone (en)", code, group, key, key if state else "")
         for language in sorted(LATIN_LANGUAGES - have)
     ]
 
@@ -322,26 +327,37 @@ def _capital_fallback(entries: tuple[lexicon.Entry, ...], code: str, group: int)
 def _capital_lemmas(entries: tuple[lexicon.Entry, ...]) -> frozenset[tuple[str, str]]:
     """(language, text) of a country's capitals that are not also its name (Moskva, not Singapore): the
     capital entries and the inflected forms whose lemma they are (Moskvasse) are left out by default."""
-    names = {(e.lang, e.text) for e in entries if e.kind == "name"}
-    return frozenset(k for e in entries if e.kind == "capital" and (k := (e.lang, e.text)) not in names)
+    # Normalised: simplemma's lemmas are lowercase (Turkish moskova'da has the lemma moskova, the capital Moskova).
+    names = {(e.lang, normalize_term(e.text).strip()) for e in entries if e.kind == "name"}
+    return frozenset(
+        k for e in entries if e.kind == "capital" and (k := (e.lang, normalize_term(e.text).strip())) not in names
+    )
+
+
+def _capital_of(entry: lexicon.Entry, lemmas: frozenset[tuple[str, str]]) -> str:
+    """The capital ``entry`` is (or is a form of), normalised; "" when it is none."""
+    if entry.kind == "capital" and (entry.lang, norm := normalize_term(entry.text).strip()) in lemmas:
+        return norm
+    if entry.kind == "form" and (entry.lang, norm := normalize_term(entry.lemma).strip()) in lemmas:
+        return norm
+    return ""
 
 
 def _scoped(
-    codes: list[str], group: int, found: dict[str, tuple[lexicon.Entry, ...]], capitals: bool = False
+    codes: list[str], group: int, found: dict[str, tuple[lexicon.Entry, ...]], capitals: bool | str = False
 ) -> list[ScopedTerm]:
     out: list[ScopedTerm] = []
     seen: set[tuple[str, str, int, bool]] = set()
+    state = capitals is True  # only the state sense of a capital counts (workers.filter.capitals)
     for code in codes:
-        skipped = frozenset() if capitals else _capital_lemmas(found[code])
+        lemmas = _capital_lemmas(found[code])
         if capitals:
-            out += _capital_fallback(found[code], code, group)
+            out += _capital_fallback(found[code], code, group, state)
         for entry in found[code]:
             if entry.kind not in SCOPED_KINDS:
                 continue
-            if skipped and (
-                (entry.kind == "capital" and (entry.lang, entry.text) in skipped)
-                or (entry.kind == "form" and (entry.lang, entry.lemma) in skipped)
-            ):
+            capital = _capital_of(entry, lemmas)
+            if capital and not capitals:
                 continue
             language = story_language(entry.lang)
             if language == "en" and entry.kind in UNIVERSAL_ENGLISH_KINDS:
@@ -355,9 +371,13 @@ def _scoped(
             if key in seen:
                 continue
             seen.add(key)
-            out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where, key[0]))
+            capital = capital if state else ""
+            out.append(ScopedTerm(text, language, entry.kind, entry.source, code, where, key[0], capital))
             for derived in _derived(text, language, entry.kind):
-                out.append(ScopedTerm(derived, language, "derived", entry.source, code, where, normalize_term(derived)))
+                norm_derived = normalize_term(derived)
+                # A capital's own spelling folded (Moscu) is the nominative its forms are compared with.
+                of = norm_derived.strip() if capital and entry.kind == "capital" else capital
+                out.append(ScopedTerm(derived, language, "derived", entry.source, code, where, norm_derived, of))
     return out
 
 
