@@ -20,13 +20,16 @@ from workers.settings.env import Env
 
 
 def format_match(event: MatchEvent) -> str:
-    topics = ",".join(sorted(event.topics))
+    # a later version that only carries topics an earlier version matched (workers.filter.followups) shows them
+    # in parentheses, so its line is never blank in the topics column
+    topics = ",".join([*sorted(event.topics), *(f"({t})" for t in sorted(event.carried))])
     return f"{topics}  [{event.language}]  {event.story.title}  {event.story.link}"
 
 
 def as_json(event: MatchEvent) -> str:
     doc = {
         "topics": {name: hit.terms for name, hit in event.topics.items()},
+        "carried": sorted(event.carried),
         "language": event.language,
         "title": event.story.title,
         "link": event.story.link,
