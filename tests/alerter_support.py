@@ -11,6 +11,7 @@ from kafka import KafkaProducer
 from pydantic import SecretStr
 from redis import Redis
 
+from tests.kafka_support import TEST_SESSION_MS
 from workers.alerter.delivery import webhook_clients
 from workers.alerter.worker import Alerter
 from workers.core.events import MatchEvent, TopicHit
@@ -63,7 +64,7 @@ def running_alerter(
     ensure_topics(bootstrap, topic_specs(names, KafkaSettings(partitions=2)))
     base: dict[str, Any] = {"delivery_timeout": 1.0, "retry_schedule": [0.3, 0.6, 1.0]}
     cfg = AlerterSettings(**{**base, **settings})
-    kafka = KafkaSettings(**{"session_timeout_ms": 6000, "max_poll_records": 50, **(kafka_settings or {})})
+    kafka = KafkaSettings(**{"session_timeout_ms": TEST_SESSION_MS, "max_poll_records": 50, **(kafka_settings or {})})
     consumer = make_consumer(bootstrap, names.matches, names.alerter_group, kafka, "test-alerter")
     producer: KafkaProducer = make_producer(bootstrap, "test-alerter")
     clients = webhook_clients(subs)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.kafka_support import TEST_SESSION_MS
 from tests.redis_cluster import LocalCluster, missing_tools
 from tests.support import ROOT, Daemon
 from workers.core.names import Names
@@ -148,7 +149,7 @@ def make_config(tmp_path: Path, names: Names) -> Callable[..., Path]:
         (d / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}, allow_unicode=True))
         (d / "subscribers.yaml").write_text(yaml.safe_dump({"subscribers": subscribers or []}, allow_unicode=True))
         base: dict[str, Any] = {
-            "kafka": {"topic_prefix": names.topic_prefix, "partitions": 2, "session_timeout_ms": 6000},
+            "kafka": {"topic_prefix": names.topic_prefix, "partitions": 2, "session_timeout_ms": TEST_SESSION_MS},
             "redis": {"key_prefix": names.key_prefix},
             "poller": {"fetch_timeout": 2.0},
             "alerter": {"delivery_timeout": 2.0, "retry_schedule": [0.5, 1, 2]},
