@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 from kafka import KafkaProducer
 
+from tests.kafka_support import TEST_SESSION_MS
 from tests.support import group_caught_up, read_topic, wait_until
 from workers.core.events import MatchEvent
 from workers.core.names import Names
@@ -75,7 +76,7 @@ def test_poison_messages_are_dead_lettered_and_the_batch_goes_on(
     ]
     send_all(producer, messages)
 
-    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=TEST_SESSION_MS)
     consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-filter")
     worker = FilterWorker(consumer, producer, Matcher(TOPICS), names, Stopper())
     try:
@@ -108,7 +109,7 @@ def test_a_story_with_thousands_of_hits_is_matched_and_the_batch_goes_on(
     big = replace(story("big", "Russia and North Korea", text), html="<p>" + "ж" * 350_000 + "</p>")  # 700 KB
     good = story("s2", "North Korea fires a missile", "Pyongyang launched a missile towards the sea on Sunday.")
     send_all(producer, [(names.stories, b"big", big.to_json()), (names.stories, b"s2", good.to_json())])
-    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=TEST_SESSION_MS)
     consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-filter")
     worker = FilterWorker(consumer, producer, Matcher(TOPICS), names, Stopper())
     errors: list[str] = []
@@ -142,7 +143,7 @@ def test_the_trace_goes_on_and_the_timings_grow(bootstrap: str, names: Names, pr
     )
     s2 = story("s2", "North Korea again", "Another launch from Pyongyang towards the sea on Monday.")
     send_all(producer, [(names.stories, b"s1", s1.to_json(), headers(parent)), (names.stories, b"s2", s2.to_json())])
-    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=TEST_SESSION_MS)
     consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-filter")
     worker = FilterWorker(consumer, producer, Matcher(TOPICS), names, Stopper())
     try:

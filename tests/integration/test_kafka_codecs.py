@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaProducer
 
+from tests.kafka_support import TEST_SESSION_MS
 from tests.support import read_topic, wait_until
 from workers.core.events import MatchEvent
 from workers.core.names import Names
@@ -39,7 +40,7 @@ def test_a_story_compressed_with_each_codec_is_filtered(bootstrap: str, names: N
         writer.close()
 
     producer = make_producer(bootstrap, "test-codecs")
-    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=6000)
+    settings = KafkaSettings(topic_prefix=names.topic_prefix, session_timeout_ms=TEST_SESSION_MS)
     consumer = make_consumer(bootstrap, names.stories, names.filter_group, settings, "test-codecs")
     worker = FilterWorker(consumer, producer, Matcher([Topic("dprk", terms=("North Korea",))]), names, Stopper())
     try:
