@@ -188,6 +188,30 @@ def _char_table(chars: set[str]) -> tuple[dict[int, str], dict[str, str]]:
     return table, expansions
 
 
+# Every character a text or term has held so far -> its replacement (or a placeholder), and the expansions:
+# kept across texts, since building the table per story was a fifth of the time of matching it. (table, chars,
+# expansions); a full one is replaced, not cleared, so that a thread reading the old one still reads it whole.
+_CHAR_LIMIT = 50_000
+_chars: tuple[dict[int, str], set[str], dict[str, str]] = ({}, set(), {})
+
+
+def _tables(text: str) -> tuple[dict[int, str], dict[str, str]]:
+    """The translation table and expansions that cover every character of ``text`` (``_char_table``'s)."""
+    global _chars
+    chars = _chars
+    new = set(text).difference(chars[1])
+    if new:
+        if len(chars[1]) + len(new) > _CHAR_LIMIT:
+            chars = ({}, set(), {})
+            new = set(text)
+        table, expansions = _char_table(new)
+        chars[0].update(table)
+        chars[2].update(expansions)
+        chars[1].update(new)  # last: a character counts as known once the table holds it
+        _chars = chars
+    return chars[0], chars[2]
+
+
 def _normalize_fast(text: str) -> NormalizedText | None:
     """``normalize`` for text in NFC, character by character at C speed (``str.translate`` and one regex).
 
@@ -198,7 +222,7 @@ def _normalize_fast(text: str) -> NormalizedText | None:
     """
     if _DROPPED in text or _EXPANDED in text or not unicodedata.is_normalized("NFC", text):
         return None
-    table, expansions = _char_table(set(text))
+    table, expansions = _tables(text)
     mapped = text.translate(table)  # one character for one, so offsets are still the original ones
     if _DROPPED not in mapped and _EXPANDED not in mapped and "  " not in mapped:
         return NormalizedText(mapped, len(text))  # the common case: nothing changes length
@@ -294,29 +318,20 @@ def _normalize_segments(text: str) -> NormalizedText:
     return NormalizedText("".join(parts), n, nstart, nend, ostart, oend)
 
 
-# Every character a term has held so far -> its replacement (or a placeholder), for ``normalize_term``.
-_term_table: dict[int, str] = {}
-_term_chars: set[str] = set()
-
-
 @lru_cache(maxsize=1 << 17)
 def normalize_term(term: str) -> str:
     """The normalised form of a configured term (same rules as the text). Cached: compiling topics normalises
     each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here.
 
     Only the text is wanted, not the offset map: ASCII is lowered with its separator runs collapsed, and NFC text
-    is mapped through one table kept across terms (``normalize`` builds one per text); anything that changes
+    is mapped through the table kept across texts and terms; anything that changes
     length goes the general way."""
     if term.isascii():
         return _SEPARATOR_RE.sub(" ", term.lower())
     if _DROPPED in term or _EXPANDED in term or not unicodedata.is_normalized("NFC", term):
         return normalize(term).text
-    new = set(term).difference(_term_chars)
-    if new:
-        table, _expansions = _char_table(new)
-        _term_table.update(table)
-        _term_chars.update(new)
-    mapped = term.translate(_term_table)
+    table, _expansions = _tables(term)
+    mapped = term.translate(table)
     if _DROPPED in mapped or _EXPANDED in mapped or "  " in mapped:
         return normalize(term).text
     return mapped

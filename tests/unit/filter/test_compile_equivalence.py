@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from workers.filter import textnorm
 from workers.filter.matcher import Matcher
 from workers.filter.terms import Pattern, compile_forms, compile_term
-from workers.filter.textnorm import _normalize_segments, normalize
+from workers.filter.textnorm import NormalizedText, _normalize_segments, normalize, normalize_term
 from workers.filter.topics import TopicsFile, build_topics
 
 CODES = ("RU", "KP", "KR", "CN", "DE", "FI", "HU", "TR", "IL", "IN", "GR", "VN", "IE", "CD", "US", "FR")
@@ -142,3 +143,37 @@ def test_normalize_fast_paths_equal_plain_ones(matcher: Matcher) -> None:
         if text.isascii():
             assert [fast.span(i, i + 1) for i in range(len(fast.text))] == _ascii_plain(text), text
     assert sum(t.isascii() for t in texts) > 100
+
+
+def _offsets(norm: NormalizedText) -> list[tuple[int, int]]:
+    return [norm.span(i, i + 1) for i in range(len(norm.text))]
+
+
+def test_normalize_table_kept_across_texts_equals_a_fresh_one(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``normalize`` keeps its character table from text to text (and shares it with ``normalize_term``): what
+    # it gives must not depend on what came before, nor on the table being replaced when it is full.
+    texts = [t for t in (*SENTENCES, *_texts(matcher)[::5]) if not t.isascii()]
+    assert len(texts) > 100
+    expected = []
+    for text in texts:
+        monkeypatch.setattr(textnorm, "_chars", ({}, set(), {}))  # as if this text were the first
+        alone = normalize(text)
+        assert textnorm._chars[1] >= set(text)  # it did go through the kept table
+        expected.append((alone.text, _offsets(alone)))
+        assert alone.text == _normalize_segments(text).text, text
+    for text, want in zip(reversed(texts), reversed(expected), strict=True):  # a table warmed by the others
+        got = normalize(text)
+        assert (got.text, _offsets(got)) == want, text
+        assert normalize_term(text) == want[0], text
+    monkeypatch.setattr(textnorm, "_CHAR_LIMIT", 40)  # full after a text or two: replaced again and again
+    monkeypatch.setattr(textnorm, "_chars", ({}, set(), {}))
+    replaced = 0
+    for text, want in zip(texts, expected, strict=True):
+        before = textnorm._chars
+        got = normalize(text)
+        assert (got.text, _offsets(got)) == want, text
+        replaced += textnorm._chars is not before
+        assert len(textnorm._chars[1]) <= max(40, len(set(text)))
+    assert replaced > 10
