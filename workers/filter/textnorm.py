@@ -86,7 +86,11 @@ def _continues(ch: str) -> bool:
 
 
 _SEPARATOR_RE = re.compile(r"[\s\-\u2010\u2011]+")
-_SEPARATOR_RUN_RE = re.compile(r"[\s\-\u2010\u2011]{2,}")  # the runs that change length
+# Runs of spaces once every separator is a space: a literal start the regex engine skips to, where the
+# patterns above and ``_RUN_RE`` try a match at every space of a story (a fifth of normalising one).
+_SPACE_RUN_RE = re.compile("  +")
+# The ASCII characters ``_SEPARATOR_RE`` matches to a space, the others to themselves (see ``_char_table``).
+_ASCII_SEPARATORS = {c: " " if _SEPARATOR_RE.fullmatch(chr(c)) else chr(c) for c in range(128)}
 
 
 def _is_separator(out: str) -> bool:
@@ -138,16 +142,16 @@ class NormalizedText:
 def _normalize_ascii(text: str) -> NormalizedText:
     # Case folding keeps every offset in ASCII; only separator runs other than one space change length. The
     # text is rewritten at C speed; the loop runs per run of two separators or more, not per word.
-    lowered = text.lower()
-    mapped = _SEPARATOR_RE.sub(" ", lowered)
-    if len(mapped) == len(text):
-        return NormalizedText(mapped, len(text))
+    spaced = text.lower().translate(_ASCII_SEPARATORS)  # ASCII text translates at C speed
+    if "  " not in spaced:
+        return NormalizedText(spaced, len(text))
+    mapped = _SPACE_RUN_RE.sub(" ", spaced)
     nstart: list[int] = []
     nend: list[int] = []
     ostart: list[int] = []
     oend: list[int] = []
     shift = 0  # original offset minus normalised offset so far
-    for m in _SEPARATOR_RUN_RE.finditer(lowered):
+    for m in _SPACE_RUN_RE.finditer(spaced):
         start, end = m.span()
         npos = start - shift
         nstart.append(npos)
@@ -224,7 +228,8 @@ def _normalize_fast(text: str) -> NormalizedText | None:
         return None
     table, expansions = _tables(text)
     mapped = text.translate(table)  # one character for one, so offsets are still the original ones
-    if _DROPPED not in mapped and _EXPANDED not in mapped and "  " not in mapped:
+    plain = _DROPPED not in mapped and _EXPANDED not in mapped
+    if plain and "  " not in mapped:
         return NormalizedText(mapped, len(text))  # the common case: nothing changes length
     nstart: list[int] = []
     nend: list[int] = []
@@ -263,7 +268,8 @@ def _normalize_fast(text: str) -> NormalizedText | None:
             record(npos, npos, run_start, run_end)
         return ""
 
-    return NormalizedText(_RUN_RE.sub(replace, mapped), len(text), nstart, nend, ostart, oend)
+    runs = _SPACE_RUN_RE if plain else _RUN_RE
+    return NormalizedText(runs.sub(replace, mapped), len(text), nstart, nend, ostart, oend)
 
 
 def normalize(text: str) -> NormalizedText:

@@ -177,3 +177,20 @@ def test_normalize_table_kept_across_texts_equals_a_fresh_one(
         replaced += textnorm._chars is not before
         assert len(textnorm._chars[1]) <= max(40, len(set(text)))
     assert replaced > 10
+
+
+def test_space_runs_found_by_the_literal_pattern_as_by_the_general_one(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where nothing is dropped or expanded, ``normalize`` finds separator runs with a pattern of spaces only;
+    # the general one (runs of spaces and dropped characters) must find the same, at the same offsets.
+    texts = [*SENTENCES, *_texts(matcher)[::5]]
+    texts += [f"Россия\n\n и  Китай{gap}Корея — {gap}x" for gap in ("  ", "\t\n", " - ", "\u2010 ", "\x1c\x1f ")]
+    texts += [f"Russia{gap}and China\r\n{gap}" for gap in ("  ", "\x0b\x0c", " -- ", "\x1c\x1d\x1e\x1f", "\r")]
+    fast = [(n.text, _offsets(n)) for n in map(normalize, texts)]
+    monkeypatch.setattr(textnorm, "_SPACE_RUN_RE", textnorm._RUN_RE)
+    general = [(n.text, _offsets(n)) for n in map(normalize, texts)]
+    assert fast == general
+    assert sum(len(n) < len(t) for (n, _), t in zip(fast, texts, strict=True)) > 10  # runs there are
+    for text in texts[-5:]:
+        assert [normalize(text).span(i, i + 1) for i in range(len(normalize(text).text))] == _ascii_plain(text)
