@@ -192,32 +192,81 @@ def _char_table(chars: set[str]) -> tuple[dict[int, str], dict[str, str]]:
     return table, expansions
 
 
-# Every character a text or term has held so far -> its replacement (or a placeholder), and the expansions:
-# kept across texts, since building the table per story was a fifth of the time of matching it. (table, chars,
-# expansions); a full one is replaced, not cleared, so that a thread reading the old one still reads it whole.
+class _Chars:
+    """Every character a text or term has held so far: its replacement (or a placeholder) in ``table``, the
+    expansions, and what lets most texts skip ``str.translate`` (a dictionary look-up per character) for
+    ``str.lower`` and a few ``str.replace`` at C speed (see ``_Chars.map``).
+
+    Kept across texts, since building the table per story was a fifth of the time of matching it; a full one is
+    replaced, not cleared, so that a thread reading the old one still reads it whole."""
+
+    __slots__ = ("expansions", "known", "lowerable", "swaps", "table")
+
+    def __init__(self) -> None:
+        self.table: dict[int, str] = {}
+        self.expansions: dict[str, str] = {}
+        self.known: set[str] = set()
+        # Characters whose replacement ``str.lower`` gives, or that ``swaps`` replaces after it.
+        self.lowerable: set[str] = set()
+        # A character ``str.lower`` leaves alone -> its one-character replacement, when that replacement is its
+        # own (so that no other swap or lowering touches it again: the swaps can run in any order).
+        self.swaps: dict[str, str] = {}
+
+    def learn(self, new: set[str]) -> None:
+        table, expansions = _char_table(new)
+        self.table.update(table)
+        self.expansions.update(expansions)
+        for ch in new:
+            out = table[ord(ch)]
+            lower = ch.lower()
+            # Σ lowers by its context (final ς), not alone; İ lowers to two characters.
+            if ch == "\u03a3" or len(lower) != 1:
+                continue
+            if out == lower and self._fixed(lower):
+                self.lowerable.add(ch)
+            elif lower == ch and (out in (_DROPPED, _EXPANDED) or self._fixed(out)):
+                self.swaps[ch] = out
+                self.lowerable.add(ch)
+        self.known.update(new)  # last: a character counts as known once the table holds it
+
+    def _fixed(self, ch: str) -> bool:
+        """Whether ``ch`` is its own replacement."""
+        out = self.table.get(ord(ch))
+        if out is None:
+            out = _char_table({ch})[0][ord(ch)]
+        return out == ch
+
+    def map(self, text: str, letters: set[str]) -> str:
+        """``text.translate(self.table)``; ``letters``: the set of its characters."""
+        if letters <= self.lowerable:
+            mapped = text.lower()
+            for ch in letters.intersection(self.swaps):
+                mapped = mapped.replace(ch, self.swaps[ch])
+            return mapped
+        return text.translate(self.table)
+
+
 _CHAR_LIMIT = 50_000
-_chars: tuple[dict[int, str], set[str], dict[str, str]] = ({}, set(), {})
+_chars = _Chars()
 
 
-def _tables(text: str) -> tuple[dict[int, str], dict[str, str]]:
-    """The translation table and expansions that cover every character of ``text`` (``_char_table``'s)."""
+def _tables(text: str) -> tuple[_Chars, set[str]]:
+    """The kept characters, covering every character of ``text`` now, and the set of those characters."""
     global _chars
     chars = _chars
-    new = set(text).difference(chars[1])
+    letters = set(text)
+    new = letters.difference(chars.known)
     if new:
-        if len(chars[1]) + len(new) > _CHAR_LIMIT:
-            chars = ({}, set(), {})
-            new = set(text)
-        table, expansions = _char_table(new)
-        chars[0].update(table)
-        chars[2].update(expansions)
-        chars[1].update(new)  # last: a character counts as known once the table holds it
+        if len(chars.known) + len(new) > _CHAR_LIMIT:
+            chars = _Chars()
+            new = letters
+        chars.learn(new)
         _chars = chars
-    return chars[0], chars[2]
+    return chars, letters
 
 
 def _normalize_fast(text: str) -> NormalizedText | None:
-    """``normalize`` for text in NFC, character by character at C speed (``str.translate`` and one regex).
+    """``normalize`` for text in NFC, character by character at C speed (``_Chars.map`` and one regex).
 
     In NFC text no character composes with its neighbour, so mapping each character on its own (NFKC, case
     fold, drops, folds) gives what the segment loop gives. Offsets change only where separator runs collapse,
@@ -226,8 +275,9 @@ def _normalize_fast(text: str) -> NormalizedText | None:
     """
     if _DROPPED in text or _EXPANDED in text or not unicodedata.is_normalized("NFC", text):
         return None
-    table, expansions = _tables(text)
-    mapped = text.translate(table)  # one character for one, so offsets are still the original ones
+    chars, letters = _tables(text)
+    expansions = chars.expansions
+    mapped = chars.map(text, letters)  # one character for one, so offsets are still the original ones
     plain = _DROPPED not in mapped and _EXPANDED not in mapped
     if plain and "  " not in mapped:
         return NormalizedText(mapped, len(text))  # the common case: nothing changes length
@@ -336,8 +386,8 @@ def normalize_term(term: str) -> str:
         return _SEPARATOR_RE.sub(" ", term.lower())
     if _DROPPED in term or _EXPANDED in term or not unicodedata.is_normalized("NFC", term):
         return normalize(term).text
-    table, _expansions = _tables(term)
-    mapped = term.translate(table)
+    chars, letters = _tables(term)
+    mapped = chars.map(term, letters)
     if _DROPPED in mapped or _EXPANDED in mapped or "  " in mapped:
         return normalize(term).text
     return mapped
