@@ -86,7 +86,11 @@ def _continues(ch: str) -> bool:
 
 
 _SEPARATOR_RE = re.compile(r"[\s\-\u2010\u2011]+")
-_SEPARATOR_RUN_RE = re.compile(r"[\s\-\u2010\u2011]{2,}")  # the runs that change length
+# Runs of spaces once every separator is a space: a literal start the regex engine skips to, where the
+# patterns above and ``_RUN_RE`` try a match at every space of a story (a fifth of normalising one).
+_SPACE_RUN_RE = re.compile("  +")
+# The ASCII characters ``_SEPARATOR_RE`` matches to a space, the others to themselves (see ``_char_table``).
+_ASCII_SEPARATORS = {c: " " if _SEPARATOR_RE.fullmatch(chr(c)) else chr(c) for c in range(128)}
 
 
 def _is_separator(out: str) -> bool:
@@ -138,16 +142,16 @@ class NormalizedText:
 def _normalize_ascii(text: str) -> NormalizedText:
     # Case folding keeps every offset in ASCII; only separator runs other than one space change length. The
     # text is rewritten at C speed; the loop runs per run of two separators or more, not per word.
-    lowered = text.lower()
-    mapped = _SEPARATOR_RE.sub(" ", lowered)
-    if len(mapped) == len(text):
-        return NormalizedText(mapped, len(text))
+    spaced = text.lower().translate(_ASCII_SEPARATORS)  # ASCII text translates at C speed
+    if "  " not in spaced:
+        return NormalizedText(spaced, len(text))
+    mapped = _SPACE_RUN_RE.sub(" ", spaced)
     nstart: list[int] = []
     nend: list[int] = []
     ostart: list[int] = []
     oend: list[int] = []
     shift = 0  # original offset minus normalised offset so far
-    for m in _SEPARATOR_RUN_RE.finditer(lowered):
+    for m in _SPACE_RUN_RE.finditer(spaced):
         start, end = m.span()
         npos = start - shift
         nstart.append(npos)
@@ -188,8 +192,81 @@ def _char_table(chars: set[str]) -> tuple[dict[int, str], dict[str, str]]:
     return table, expansions
 
 
+class _Chars:
+    """Every character a text or term has held so far: its replacement (or a placeholder) in ``table``, the
+    expansions, and what lets most texts skip ``str.translate`` (a dictionary look-up per character) for
+    ``str.lower`` and a few ``str.replace`` at C speed (see ``_Chars.map``).
+
+    Kept across texts, since building the table per story was a fifth of the time of matching it; a full one is
+    replaced, not cleared, so that a thread reading the old one still reads it whole."""
+
+    __slots__ = ("expansions", "known", "lowerable", "swaps", "table")
+
+    def __init__(self) -> None:
+        self.table: dict[int, str] = {}
+        self.expansions: dict[str, str] = {}
+        self.known: set[str] = set()
+        # Characters whose replacement ``str.lower`` gives, or that ``swaps`` replaces after it.
+        self.lowerable: set[str] = set()
+        # A character ``str.lower`` leaves alone -> its one-character replacement, when that replacement is its
+        # own (so that no other swap or lowering touches it again: the swaps can run in any order).
+        self.swaps: dict[str, str] = {}
+
+    def learn(self, new: set[str]) -> None:
+        table, expansions = _char_table(new)
+        self.table.update(table)
+        self.expansions.update(expansions)
+        for ch in new:
+            out = table[ord(ch)]
+            lower = ch.lower()
+            # Σ lowers by its context (final ς), not alone; İ lowers to two characters.
+            if ch == "\u03a3" or len(lower) != 1:
+                continue
+            if out == lower and self._fixed(lower):
+                self.lowerable.add(ch)
+            elif lower == ch and (out in (_DROPPED, _EXPANDED) or self._fixed(out)):
+                self.swaps[ch] = out
+                self.lowerable.add(ch)
+        self.known.update(new)  # last: a character counts as known once the table holds it
+
+    def _fixed(self, ch: str) -> bool:
+        """Whether ``ch`` is its own replacement."""
+        out = self.table.get(ord(ch))
+        if out is None:
+            out = _char_table({ch})[0][ord(ch)]
+        return out == ch
+
+    def map(self, text: str, letters: set[str]) -> str:
+        """``text.translate(self.table)``; ``letters``: the set of its characters."""
+        if letters <= self.lowerable:
+            mapped = text.lower()
+            for ch in letters.intersection(self.swaps):
+                mapped = mapped.replace(ch, self.swaps[ch])
+            return mapped
+        return text.translate(self.table)
+
+
+_CHAR_LIMIT = 50_000
+_chars = _Chars()
+
+
+def _tables(text: str) -> tuple[_Chars, set[str]]:
+    """The kept characters, covering every character of ``text`` now, and the set of those characters."""
+    global _chars
+    chars = _chars
+    letters = set(text)
+    new = letters.difference(chars.known)
+    if new:
+        if len(chars.known) + len(new) > _CHAR_LIMIT:
+            chars = _Chars()
+            new = letters
+        chars.learn(new)
+        _chars = chars
+    return chars, letters
+
+
 def _normalize_fast(text: str) -> NormalizedText | None:
-    """``normalize`` for text in NFC, character by character at C speed (``str.translate`` and one regex).
+    """``normalize`` for text in NFC, character by character at C speed (``_Chars.map`` and one regex).
 
     In NFC text no character composes with its neighbour, so mapping each character on its own (NFKC, case
     fold, drops, folds) gives what the segment loop gives. Offsets change only where separator runs collapse,
@@ -198,9 +275,11 @@ def _normalize_fast(text: str) -> NormalizedText | None:
     """
     if _DROPPED in text or _EXPANDED in text or not unicodedata.is_normalized("NFC", text):
         return None
-    table, expansions = _char_table(set(text))
-    mapped = text.translate(table)  # one character for one, so offsets are still the original ones
-    if _DROPPED not in mapped and _EXPANDED not in mapped and "  " not in mapped:
+    chars, letters = _tables(text)
+    expansions = chars.expansions
+    mapped = chars.map(text, letters)  # one character for one, so offsets are still the original ones
+    plain = _DROPPED not in mapped and _EXPANDED not in mapped
+    if plain and "  " not in mapped:
         return NormalizedText(mapped, len(text))  # the common case: nothing changes length
     nstart: list[int] = []
     nend: list[int] = []
@@ -239,7 +318,8 @@ def _normalize_fast(text: str) -> NormalizedText | None:
             record(npos, npos, run_start, run_end)
         return ""
 
-    return NormalizedText(_RUN_RE.sub(replace, mapped), len(text), nstart, nend, ostart, oend)
+    runs = _SPACE_RUN_RE if plain else _RUN_RE
+    return NormalizedText(runs.sub(replace, mapped), len(text), nstart, nend, ostart, oend)
 
 
 def normalize(text: str) -> NormalizedText:
@@ -294,29 +374,20 @@ def _normalize_segments(text: str) -> NormalizedText:
     return NormalizedText("".join(parts), n, nstart, nend, ostart, oend)
 
 
-# Every character a term has held so far -> its replacement (or a placeholder), for ``normalize_term``.
-_term_table: dict[int, str] = {}
-_term_chars: set[str] = set()
-
-
 @lru_cache(maxsize=1 << 17)
 def normalize_term(term: str) -> str:
     """The normalised form of a configured term (same rules as the text). Cached: compiling topics normalises
     each of a few hundred thousand lexicon forms several times (dedupe, key, words), story texts never come here.
 
     Only the text is wanted, not the offset map: ASCII is lowered with its separator runs collapsed, and NFC text
-    is mapped through one table kept across terms (``normalize`` builds one per text); anything that changes
+    is mapped through the table kept across texts and terms; anything that changes
     length goes the general way."""
     if term.isascii():
         return _SEPARATOR_RE.sub(" ", term.lower())
     if _DROPPED in term or _EXPANDED in term or not unicodedata.is_normalized("NFC", term):
         return normalize(term).text
-    new = set(term).difference(_term_chars)
-    if new:
-        table, _expansions = _char_table(new)
-        _term_table.update(table)
-        _term_chars.update(new)
-    mapped = term.translate(_term_table)
+    chars, letters = _tables(term)
+    mapped = chars.map(term, letters)
     if _DROPPED in mapped or _EXPANDED in mapped or "  " in mapped:
         return normalize(term).text
     return mapped

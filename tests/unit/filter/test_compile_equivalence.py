@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from workers.filter import textnorm
 from workers.filter.matcher import Matcher
 from workers.filter.terms import Pattern, compile_forms, compile_term
-from workers.filter.textnorm import _normalize_segments, normalize
+from workers.filter.textnorm import NormalizedText, _normalize_segments, normalize, normalize_term
 from workers.filter.topics import TopicsFile, build_topics
 
 CODES = ("RU", "KP", "KR", "CN", "DE", "FI", "HU", "TR", "IL", "IN", "GR", "VN", "IE", "CD", "US", "FR")
@@ -142,3 +143,75 @@ def test_normalize_fast_paths_equal_plain_ones(matcher: Matcher) -> None:
         if text.isascii():
             assert [fast.span(i, i + 1) for i in range(len(fast.text))] == _ascii_plain(text), text
     assert sum(t.isascii() for t in texts) > 100
+
+
+def _offsets(norm: NormalizedText) -> list[tuple[int, int]]:
+    return [norm.span(i, i + 1) for i in range(len(norm.text))]
+
+
+def test_normalize_table_kept_across_texts_equals_a_fresh_one(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``normalize`` keeps its character table from text to text (and shares it with ``normalize_term``): what
+    # it gives must not depend on what came before, nor on the table being replaced when it is full.
+    texts = [t for t in (*SENTENCES, *_texts(matcher)[::5]) if not t.isascii()]
+    assert len(texts) > 100
+    expected = []
+    for text in texts:
+        monkeypatch.setattr(textnorm, "_chars", textnorm._Chars())  # as if this text were the first
+        alone = normalize(text)
+        assert textnorm._chars.known >= set(text)  # it did go through the kept table
+        expected.append((alone.text, _offsets(alone)))
+        assert alone.text == _normalize_segments(text).text, text
+    for text, want in zip(reversed(texts), reversed(expected), strict=True):  # a table warmed by the others
+        got = normalize(text)
+        assert (got.text, _offsets(got)) == want, text
+        assert normalize_term(text) == want[0], text
+    monkeypatch.setattr(textnorm, "_CHAR_LIMIT", 40)  # full after a text or two: replaced again and again
+    monkeypatch.setattr(textnorm, "_chars", textnorm._Chars())
+    replaced = 0
+    for text, want in zip(texts, expected, strict=True):
+        before = textnorm._chars
+        got = normalize(text)
+        assert (got.text, _offsets(got)) == want, text
+        replaced += textnorm._chars is not before
+        assert len(textnorm._chars.known) <= max(40, len(set(text)))
+    assert replaced > 10
+
+
+def test_space_runs_found_by_the_literal_pattern_as_by_the_general_one(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where nothing is dropped or expanded, ``normalize`` finds separator runs with a pattern of spaces only;
+    # the general one (runs of spaces and dropped characters) must find the same, at the same offsets.
+    texts = [*SENTENCES, *_texts(matcher)[::5]]
+    texts += [f"Россия\n\n и  Китай{gap}Корея — {gap}x" for gap in ("  ", "\t\n", " - ", "\u2010 ", "\x1c\x1f ")]
+    texts += [f"Russia{gap}and China\r\n{gap}" for gap in ("  ", "\x0b\x0c", " -- ", "\x1c\x1d\x1e\x1f", "\r")]
+    fast = [(n.text, _offsets(n)) for n in map(normalize, texts)]
+    monkeypatch.setattr(textnorm, "_SPACE_RUN_RE", textnorm._RUN_RE)
+    general = [(n.text, _offsets(n)) for n in map(normalize, texts)]
+    assert fast == general
+    assert sum(len(n) < len(t) for (n, _), t in zip(fast, texts, strict=True)) > 10  # runs there are
+    for text in texts[-5:]:
+        assert [normalize(text).span(i, i + 1) for i in range(len(normalize(text).text))] == _ascii_plain(text)
+
+
+# Characters that lower or normalise unlike most: context (Σ), two letters (İ), folds (Ё, ё), compatibility forms
+# (ℂ, ﬁ, Ⅻ, full-width), dropped marks and format characters, expansions (ß, …), separators and quotes.
+_TRICKY = "ΣΑΣ Σ σς İstanbul ЁЖ ёж ℂℌ ﬁ Ⅻ ＡＢｃ ß … ’‘ʼ “” \n\t\u00a0\u3000 जज़ीरा مُحَمَّد ـ \u200c\u00ad ΆΈ ά Ǆǅǆ ẞ"
+
+
+def test_lowering_and_swaps_give_what_the_table_gives() -> None:
+    # Most texts skip ``str.translate`` for ``str.lower`` and a few replacements: that must give the table's
+    # text exactly, and texts with a character that lowers otherwise must take the table.
+    texts = [*SENTENCES, _TRICKY, *(_TRICKY[i : i + 9] for i in range(len(_TRICKY))), *_TRICKY, "ΣΑΣ", "ΚΑΣ."]
+    chars = textnorm._Chars()
+    lowered = 0
+    for text in texts:
+        letters = set(text)
+        chars.learn(letters - chars.known)
+        assert chars.map(text, letters) == text.translate(chars.table), text
+        lowered += letters <= chars.lowerable
+    assert 20 < lowered < len(texts)  # both ways are taken
+    assert "\u03a3" not in chars.lowerable and "İ" not in chars.lowerable and "Ё" not in chars.lowerable
+    assert chars.swaps["\n"] == " " and chars.swaps["’"] == "'" and chars.swaps["ё"] == "е"
