@@ -88,6 +88,7 @@ class OpsEvents:
         params: spikes.SpikeParams,
         clock: Callable[[], float] = time.time,
         fraction: float = 0.2,
+        floor: float = 10.0,
     ) -> None:
         self.redis = redis
         self.names = names
@@ -95,6 +96,7 @@ class OpsEvents:
         self.params = params
         self.clock = clock
         self.fraction = fraction
+        self.floor = floor
         self.judged_day: int | None = None  # the last day judged by this process
         self.quiet_topics: set[str] = set()
         self._checked_at = float("-inf")
@@ -162,7 +164,7 @@ class OpsEvents:
                 state = spikes.TopicState.from_json(_state_of(raw_state))
             except (ValueError, KeyError, TypeError):  # a state of another version: no baseline, no judgement
                 continue
-            if not spikes.is_quiet_day(state, day * per_day, count, self.params, self.fraction):
+            if not spikes.is_quiet_day(state, day * per_day, count, self.params, self.fraction, self.floor):
                 continue
             quiet.add(topic)
             expected = spikes.expected_between(state, day * per_day, (day + 1) * per_day, self.params)

@@ -156,7 +156,15 @@ class Alerter:
         self.outbox = Outbox(redis, names, retention)
         self.spreads = Spreads(redis, names, retention)
         self.spikes = TopicSpikes(redis, names, self.outbox, params_of(settings.spikes), clock=self.clusters.clock)
-        self.ops = OpsEvents(redis, names, self.outbox, self.spikes.params, clock=self.clusters.clock)
+        self.ops = OpsEvents(
+            redis,
+            names,
+            self.outbox,
+            self.spikes.params,
+            clock=self.clusters.clock,
+            fraction=settings.spikes.quiet_fraction,
+            floor=settings.spikes.quiet_min_per_day,
+        )
         self.endpoints = Endpoints(redis, names, settings.disable_after_hours * 3600)
         self.totals: Counter[str] = Counter()
         self._traces: dict[str, str | None] = {}  # story id -> its match record's traceparent, for one batch

@@ -26,6 +26,9 @@ class SpikeSettings(BaseModel):
     baseline: BaselineKind = "hour_of_week"
     alpha: float = Field(default=0.1, gt=0.0, le=1.0, description="weight of the newest window in a slot's mean")
     warmup_weeks: float = Field(default=2.0, gt=0.0, le=52.0, description="weeks before a slot has its own mean")
+    # topic.quiet (workers.alerter.opsevents), judged against the same baseline once a UTC day is over
+    quiet_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="a day under this share of the expected")
+    quiet_min_per_day: float = Field(default=10.0, ge=0.0, description="only topics expecting this many a day")
 
     @field_validator("window_minutes")
     @classmethod

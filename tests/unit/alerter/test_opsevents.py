@@ -108,6 +108,23 @@ def test_a_collapsed_topic_day_is_one_topic_quiet_and_a_usual_one_none(redis, na
     assert len(ops_events(redis, names)) == 1
 
 
+def test_the_quiet_fraction_and_floor_settings_decide(redis, names) -> None:  # type: ignore[no-untyped-def]
+    state, tuesday = spike_state(3, 40, seed=11)
+    day = int(tuesday // DAY_S)
+    redis.set(names.topic_spikes("dprk"), json.dumps({"state": state.to_json(), "stories": []}))
+    redis.hset(names.topic_day_counts(day), mapping={"dprk": 3})
+    wednesday = tuesday + DAY_S + 60
+
+    def judged(**settings: float) -> set[str]:
+        ops = OpsEvents(redis, names, Outbox(redis, names, 3600), PARAMS, clock=lambda: wednesday, **settings)
+        ops.judge_topics(day, ["dprk"], [])
+        return ops.quiet_topics
+
+    assert judged() == {"dprk"}, "the defaults: a fifth of the expected, at least 10 a day"
+    assert judged(floor=10_000) == set(), "a topic expecting fewer than the floor a day is never quiet"
+    assert judged(fraction=0.01) == set(), "3 clusters is more than 1% of what a usual day holds"
+
+
 def test_a_topic_without_a_baseline_is_never_quiet(redis, names) -> None:  # type: ignore[no-untyped-def]
     state, tuesday = spike_state(1, 40, seed=3)  # one week: not every hour of the week has its own baseline
     redis.set(names.topic_spikes("dprk"), json.dumps({"state": state.to_json(), "stories": []}))

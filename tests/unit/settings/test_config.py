@@ -253,6 +253,7 @@ def test_an_ops_subscriber_may_name_no_topics_and_no_other_may(tmp_path: Path, m
 
 def test_spike_settings_are_validated_at_start_with_a_line_per_problem(tmp_path: Path) -> None:
     bad = {"window_minutes": 7, "factor": 0.5, "min_count": 0, "baseline": "weekly", "alpha": 0, "colour": "red"}
+    bad |= {"quiet_fraction": 1.5, "quiet_min_per_day": -1}
     settings = {"alerter": {"spikes": bad}}
     d = write(tmp_path / "cfg", feeds=GOOD_FEEDS, subscribers={"subscribers": []}, settings=settings)
     servers = {"REDIS_URL": "redis://127.0.0.1:1/0", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}  # never reached
@@ -260,7 +261,16 @@ def test_spike_settings_are_validated_at_start_with_a_line_per_problem(tmp_path:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if "settings.yaml: alerter.spikes." in ln]
     keys = sorted(ln.split("alerter.spikes.")[1].split(":")[0] for ln in lines)
-    assert keys == ["alpha", "baseline", "colour", "factor", "min_count", "window_minutes"], proc.stderr
+    assert keys == [
+        "alpha",
+        "baseline",
+        "colour",
+        "factor",
+        "min_count",
+        "quiet_fraction",
+        "quiet_min_per_day",
+        "window_minutes",
+    ], proc.stderr
     assert any("7 does not divide 60" in ln for ln in lines)
 
 
