@@ -67,7 +67,13 @@ class Item:
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Item:
-        return cls(**json.loads(raw))
+        # a tolerant reader: during a rolling upgrade a newer alerter may queue items with fields this one does
+        # not know; refusing them would stall the subscriber's lane on that item at every lease
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in _ITEM_FIELDS})
+
+
+_ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(Item))
 
 
 @dataclass(frozen=True)

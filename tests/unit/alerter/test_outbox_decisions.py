@@ -3,6 +3,8 @@ reading of the old per-subscriber index, items and markers as they are stored.""
 
 from __future__ import annotations
 
+import json
+
 from workers.alerter.dedup import StoryPrints, cluster_name, founding_cluster
 from workers.alerter.delivery import refresh_duplicates
 from workers.alerter.digest import build_digest
@@ -57,3 +59,10 @@ def test_the_old_index_names_its_owner_by_exact_then_near_fingerprint() -> None:
     simhash_copy = {p.fields[2]: owner + (0xB7E696C3FA65DC39 ^ 0b101).to_bytes(8, "big") + live}
     assert old_owner([simhash_copy], p, ttl, now, 3) is None
     assert old_owner([simhash_copy], prints(None), ttl, now, 3) is None
+
+
+def test_an_item_queued_by_a_newer_alerter_with_an_unknown_field_still_reads() -> None:
+    item = Item("msg_" + "a" * 32, "desk", {"type": "story.matched"}, attempts=2, queued_at=1.5)
+    doc = json.loads(item.to_json()) | {"priority": "high"}  # a field a later version might add
+    assert Item.from_json(json.dumps(doc)) == item
+    assert Item.from_json(item.to_json()) == item
