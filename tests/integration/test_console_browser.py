@@ -86,14 +86,15 @@ def sign_in(driver: Any, base: str, path: str, token: str) -> None:
 
 
 def text_of(driver: Any) -> str:
-    """The page's text; a page that is being replaced (the POST-redirect of an action) is read again."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    """The page's text; a page that is being replaced (the POST-redirect of an action) is read again: its body
+    is stale, or the next page has none yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     for _ in range(20):
         try:
             return str(driver.find_element(By.TAG_NAME, "body").text)
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             time.sleep(0.1)
     return ""
 
