@@ -195,3 +195,96 @@ class PreviousDedup:
         """The previous digest buffer: a sorted set of alert ids and a hash of their payloads."""
         self.redis.zadd(self.names.digest_buffer(subscriber), {alert["alert_id"]: time.time()})
         self.redis.hset(self.names.digest_alerts(subscriber), alert["alert_id"], json.dumps(alert))
+
+
+# The first outbox version's enqueue (its slices' fragments and body, verbatim): one 12-byte field per delivered
+# cluster, 12-byte value (8 bytes of the alert id + time), in ``Names.old_delivered_markers``.
+MARKERS_ENQUEUE_LUA = """
+-- an entry whose 4-byte stamp starts at byte ``at`` (1-based) of ``value`` is within ``ttl`` s of ``now``
+local function live(value, at, ttl, now) return struct.unpack('>I4', value, at) + ttl > now end
+
+-- HMGET of ``fields`` in the ``n`` slices that start at KEYS[first]: got[slice][field]
+local function read_slices(first, n, fields)
+  local got = {}
+  for s = 1, n do got[s] = redis.call('HMGET', KEYS[first + s - 1], unpack(fields)) end
+  return got
+end
+
+-- ``writes`` (field, value, ...) into the current slice ``key``, which then expires after ``slice_ttl``
+local function write_current(key, writes, slice_ttl)
+  if #writes > 0 then
+    redis.call('HSET', key, unpack(writes))
+    redis.call('EXPIRE', key, slice_ttl)
+  end
+end
+
+-- One call per hash slot (on one Redis, one for the whole batch): the subscribers whose keys share it, each a
+-- group of keys: its marker slices, oldest first (the last is the current one), its target set (q or buf), its
+-- items hash.
+-- ARGV: 1 now, 2 retention s, 3 TTL of the current slice, 4 slices per subscriber, then per subscriber: the
+--       number of its alerts, then per alert: marker field, marker owner (8 bytes), item id, score, item json
+-- returns, per subscriber, one state per alert: 0 queued, 1 this alert had the marker already, 2 another
+-- alert had it
+local now, ttl, slice_ttl, nslices = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local replies = {}
+local first, j = 1, 5  -- the group's first key, its first argument
+while j <= #ARGV do
+  local nalerts = tonumber(ARGV[j])
+  local target, items = KEYS[first + nslices], KEYS[first + nslices + 1]
+  local fields = {}
+  for a = 1, nalerts do fields[a] = ARGV[j + 1 + (a - 1) * 5] end
+  local got = read_slices(first, nslices, fields)
+  local written = {}  -- markers written by this call, so copies within one batch see each other
+  local stamp = struct.pack('>I4', now)
+  local out, writes = {}, {}
+  for a = 1, nalerts do
+    local k = j + 1 + (a - 1) * 5
+    local f, mine = ARGV[k], ARGV[k + 1]
+    local owner = written[f]
+    if not owner then
+      for s = 1, nslices do
+        local v = got[s][a]
+        if v and live(v, 9, ttl, now) then owner = string.sub(v, 1, 8) end
+      end
+    end
+    if not owner then
+      written[f] = mine
+      writes[#writes + 1] = f
+      writes[#writes + 1] = mine .. stamp
+      if redis.call('HSETNX', items, ARGV[k + 2], ARGV[k + 4]) == 1 then
+        redis.call('ZADD', target, ARGV[k + 3], ARGV[k + 2])
+      end
+      out[a] = 0
+    elseif owner == mine then
+      out[a] = 1
+    else
+      out[a] = 2
+    end
+  end
+  write_current(KEYS[first + nslices - 1], writes, slice_ttl)
+  replies[#replies + 1] = out
+  first, j = first + nslices + 2, j + 1 + nalerts * 5
+end
+return replies
+"""
+
+
+class PreviousMarkers:
+    """The delivered markers and queue as the first outbox version wrote them, with its own enqueue script."""
+
+    def __init__(self, redis: Redis, names: Names, retention_s: int) -> None:
+        self.redis, self.names, self.retention_s = redis, names, retention_s
+        self.width = max(1, retention_s // SLICES)
+        self._enqueue = redis.register_script(MARKERS_ENQUEUE_LUA)
+
+    def enqueue(self, subscriber: str, cluster: str, item_id: str, item_json: str) -> int:
+        """Mark ``cluster`` as sent to ``subscriber`` and queue the item; the script's state (0 queued)."""
+        now = int(time.time())
+        first, last = (now - self.retention_s + 1) // self.width, now // self.width
+        keys = [self.names.old_delivered_markers(subscriber, self.width, i) for i in range(first, last + 1)]
+        keys += [self.names.outbox_queue(subscriber), self.names.outbox_items(subscriber)]
+        ttl = (now // self.width + 1) * self.width + self.retention_s - now
+        field = bytes.fromhex(cluster.removeprefix("cl_"))[:12]
+        owner = bytes.fromhex(item_id.removeprefix("msg_"))[:8]
+        args: list[Any] = [now, self.retention_s, ttl, len(keys) - 2, 1, field, owner, item_id, now, item_json]
+        return int(self._enqueue(keys=keys, args=args)[0][0])

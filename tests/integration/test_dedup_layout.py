@@ -92,7 +92,7 @@ def test_every_key_is_gone_within_retention_and_one_slice(redis: Redis, names: N
     outbox.settle("desk", [item.id])  # delivered: what is left of it is the marker
     left = {k.decode().removeprefix(names.key_prefix) for k in redis.scan_iter(f"{names.key_prefix}*")}
     kinds = {k if k.startswith("{c:") else k.rsplit(":", 2)[0] for k in left}  # slice names without their times
-    assert kinds == {"{fp}:ix", names.cluster(owner).removeprefix(names.key_prefix), "{s:desk}:m"}, left
+    assert kinds == {"{fp}:ix", names.cluster(owner).removeprefix(names.key_prefix), "{s:desk}:mk"}, left
     wait_until(lambda: not list(redis.scan_iter(f"{names.key_prefix}*")), 2 + dedup.slice_s + 2, what="no keys")
     assert dedup.resolve(copy).how == "new"
 

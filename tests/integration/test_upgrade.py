@@ -5,14 +5,16 @@ new alerter for one retention window, and drained."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from redis import Redis
 
 from tests.alerter_support import match, produce, running_alerter, sub
-from tests.previous_layout import PreviousDedup
+from tests.previous_layout import PreviousDedup, PreviousMarkers
 from tests.support import wait_until
-from workers.alerter.dedup import alert_id
+from workers.alerter.dedup import Clusters, alert_id
+from workers.alerter.outbox import Item
 from workers.alerter.worker import build_alert
 from workers.core.names import Names
 from workers.devstack.receiver import Receiver
@@ -58,5 +60,38 @@ def test_an_upgraded_alerter_honours_and_drains_the_previous_layout(
     batch_got = [a["story"]["id"] for r in receiver.received if r.path == "/batch" for a in r.json["alerts"]]
     # 4 came from the old digest buffer; 2 and 3 are new to batch; 1 was sent and 5 is its copy
     assert sorted(batch_got) == ["story-2", "story-3", "story-4"], "the buffer drained, each alert once"
-    assert any(k.startswith(f"{names.key_prefix}{{s:desk}}:m:") for k in keys), "the new layout is written"
+    assert any(k.startswith(f"{names.key_prefix}{{s:desk}}:mk:") for k in keys), "the new layout is written"
     assert not any(k.startswith((f"{names.key_prefix}retry:", f"{names.key_prefix}digest:")) for k in keys)
+
+
+def test_an_upgraded_alerter_honours_the_unpacked_markers_of_the_first_outbox(
+    receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
+) -> None:
+    """The first outbox version kept one 12-byte field per delivered cluster; the upgraded alerter packs them,
+    and reads those for one retention window: a re-read or copy of a story sent before the upgrade is not sent
+    again, and its next version is a story.updated that follows the alert sent before."""
+    url = receiver.url  # type: ignore[attr-defined]
+    desk = sub("desk", f"{url}/desk")
+    sent = match(1)
+    # what the first outbox version leaves: the story filed in the (unchanged) cluster index, its marker in the
+    # unpacked layout and its alert in the (unchanged) queue, committed but not yet delivered
+    cluster = Clusters(redis, names, 72 * HOUR).resolve(sent.story).cluster
+    aid = alert_id("desk", "story-1")
+    item = Item(aid, "desk", build_alert(desk, sent, aid, 100, 0, cluster), clusters=[cluster])
+    assert PreviousMarkers(redis, names, 72 * HOUR).enqueue("desk", cluster, aid, item.to_json()) == 0
+    copy = match(5, text=sent.story.text, title=sent.story.title)  # a copy under a new id and URL
+    update = replace(sent, story=replace(sent.story, title="UPDATE 1-North Korea dispatch 1 revised", version=2))
+
+    with running_alerter(bootstrap, redis, names, [desk], secret) as alerter:
+        assert alerter.outbox.old_markers_until > time.time(), "the unpacked markers were found"
+        produce(bootstrap, names, [sent, copy, match(2)])
+        wait_until(lambda: alerter.totals["duplicates"] >= 2, 30, what="the re-read and the copy recognised")
+        produce(bootstrap, names, [update])
+        wait_until(lambda: len(receiver.received) >= 3, 30, what="the queued alert, story 2 and the update")
+        time.sleep(1.0)  # a repeat would arrive by now
+        keys = {k.decode() for k in redis.scan_iter(f"{names.key_prefix}{{s:desk}}:m*")}
+    got = [(r.json["type"] if "type" in r.json else "story.matched", r.json["story"]["id"]) for r in receiver.received]
+    assert sorted(got) == [("story.matched", "story-1"), ("story.matched", "story-2"), ("story.updated", "story-1")]
+    updated = next(r.json for r in receiver.received if r.json.get("type") == "story.updated")
+    assert updated["previous_alert_id"] == aid, "the old marker's owner names the alert sent before"
+    assert any(":mk:" in k for k in keys) and any(":m:" in k for k in keys), "the old slice is read, not rewritten"

@@ -13,6 +13,11 @@ markers, a shared retry queue (``retry:due:<sub>`` + ``retry:payloads``) and dig
 
 Those keys are never written again (apart from the drain's ``sent`` marks) and expire by themselves. The old
 layout only ever ran on a single Redis primary; on Redis Cluster there is nothing to read.
+
+The first outbox version kept one 12-byte field per delivered cluster (``Names.old_delivered_markers``); the
+markers are packed now (``workers.alerter.outbox``). An alerter that finds such a slice at start
+(``has_old_markers``) reads them too, never writing them, for one retention window (``Outbox.old_markers_until``):
+the last of them expire by themselves within it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ def has_old_layout(redis: Any, names: Names) -> bool:
     for pattern in ("dedup:*", "sent:*", "retry:*", "digest:*"):
         for _ in redis.scan_iter(f"{names.key_prefix}{pattern}", count=1000):
             return True
+    return False
+
+
+def has_old_markers(redis: Any, names: Names) -> bool:
+    """Whether a slice of the delivered markers' unpacked layout (``Names.old_delivered_markers``, the layout of
+    the first outbox version) is left: a bounded scan, once at start-up, on every primary of a Redis Cluster."""
+    pattern = names.old_delivered_markers("*", 0, 0).removesuffix("0:0") + "*"
+    for _ in redis.scan_iter(match=pattern, count=1000):
+        return True
     return False
 
 

@@ -16,10 +16,15 @@ An item lives in one hash (``items``: id -> payload, attempts, last error) and i
 ``settle`` (or ``take``, which settles what a lane finished before it leases more) is the one place an item
 leaves the queue: delivered, or dead-lettered. A retry is the same item
 with a new due time (``reschedule``). The markers say "this cluster went to this subscriber": written with
-the enqueue, in hashes of time slices like the cluster index, 12-byte field (the cluster) and 12-byte value
-(the alert's first 8 bytes + time), so a later copy or a re-poll within retention is recognised; once a later
-version of the story went to the subscriber (``enqueue_updates``), 4 more bytes say which. Every key
-of a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
+the enqueue, in hashes of time slices like the cluster index, so a later copy or a re-poll within retention is
+recognised. They are packed so a subscriber's slice stays small: a slice hash has at most ``MARK_GROUPS`` (128)
+fields, a group of clusters each (7 bits of the cluster digest), whose value is the group's 16-byte records:
+6 more bytes of the digest, 4 bytes of the alert id (whose alert it was), the time (4, Unix seconds) and the
+version of the story sent last (2; 1 for the first alert, ``enqueue_updates`` rewrites it). Up to 4 records a
+group (512 a slice) the hash stays listpack-encoded (values up to 64 bytes, 128 entries); past that each field
+carries several records, so the hash table's cost per field is shared. Two clusters are confused only when 55
+bits of their digests agree (see decision 0016 for the rate). Every key of a subscriber shares its
+``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
 """
 
 from __future__ import annotations
@@ -101,11 +106,37 @@ class Depth:
 
 
 def marker_field(cluster: str) -> bytes:
+    """A cluster's 12-byte field in the markers' previous layout (and in ``story.spreading`` marks)."""
     return bytes.fromhex(cluster.removeprefix("cl_"))[:12]
 
 
+MARK_GROUPS = 128  # fields of a marker slice: at most 128 keeps a hash listpack-encoded (Redis's default)
+MARK_BYTES = 16  # a marker record: key (6), owner (4), time (4), version (2), as MARKS_LUA reads it
+MAX_VERSION = 0xFFFF  # the version a record can say; a later one is recorded as this
+
+
+def cluster_digest(cluster: str) -> bytes:
+    return bytes.fromhex(cluster.removeprefix("cl_"))
+
+
+def mark_group(digest: bytes) -> bytes:
+    """The field of a slice hash that holds a cluster's record (MARKS_LUA's ``group_of``)."""
+    return bytes([digest[0] % MARK_GROUPS])
+
+
+def find_mark(blob: bytes, digest: bytes) -> int | None:
+    """Where a cluster's record starts in its group's value, or None (MARKS_LUA's ``find_mark``)."""
+    key, at = digest[1:7], 0
+    while (p := blob.find(key, at)) >= 0:
+        if p % MARK_BYTES == 0:
+            return p
+        at = p + 1
+    return None
+
+
 def marker_owner(alert_id: str) -> bytes:
-    return bytes.fromhex(alert_id.removeprefix("msg_"))[:8]
+    """What a marker keeps of the alert that took it: 4 bytes of its id."""
+    return bytes.fromhex(alert_id.removeprefix("msg_"))[:4]
 
 
 class Outbox:
@@ -116,6 +147,9 @@ class Outbox:
         self.retention_s = self.slices.retention_s
         self.slice_s = self.slices.width_s
         self.clock = clock
+        # until when the markers' previous layout (``Names.old_delivered_markers``) is read too: set by the
+        # alerter when it finds that layout at start (``legacy.has_old_markers``)
+        self.old_markers_until = 0.0
         self._enqueue = redis.register_script(ENQUEUE_LUA)
         self._update = redis.register_script(UPDATE_LUA)
         self._take = redis.register_script(TAKE_LUA)
@@ -126,6 +160,12 @@ class Outbox:
 
     def marker_keys(self, subscriber: str, now: int) -> list[str]:
         return self.slices.keys(lambda width, i: self.names.delivered_markers(subscriber, width, i), now)
+
+    def old_marker_keys(self, subscriber: str, now: int) -> list[str]:
+        """The previous layout's slices, while they may hold a live marker; none after that window."""
+        if now >= self.old_markers_until:
+            return []
+        return self.slices.keys(lambda width, i: self.names.old_delivered_markers(subscriber, width, i), now)
 
     def _q(self, subscriber: str) -> list[str]:
         return [self.names.outbox_queue(subscriber), self.names.outbox_items(subscriber)]
@@ -153,16 +193,18 @@ class Outbox:
         calls = []
         for members in groups:
             keys: list[str] = []
-            args: list[Any] = [t, self.retention_s, self.slices.ttl(t), len(self.marker_keys(members[0], t))]
+            nslices, nold = len(self.marker_keys(members[0], t)), len(self.old_marker_keys(members[0], t))
+            args: list[Any] = [t, self.retention_s, self.slices.ttl(t), nslices, nold]
             for name in members:
                 digest, outs = batches[name]
                 target = self.names.outbox_buffer(name) if digest else self.names.outbox_queue(name)
-                keys += [*self.marker_keys(name, t), target, self.names.outbox_items(name)]
+                keys += [*self.marker_keys(name, t), *self.old_marker_keys(name, t), target]
+                keys.append(self.names.outbox_items(name))
                 args.append(len(outs))
                 for i, out in enumerate(outs):
                     out.item.queued_at = now
                     # scores a microsecond apart keep a batch's order within one subscriber
-                    args += [marker_field(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
+                    args += [cluster_digest(out.cluster), marker_owner(out.item.id), out.item.id, now + i * 1e-6]
                     args.append(out.item.to_json())
             calls.append((self._enqueue, keys, args))
         replies = run_scripts(self.redis, calls)
@@ -185,17 +227,27 @@ class Outbox:
         names = [n for n, cl in wanted.items() if cl]
         with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
-                fields = [marker_field(c) for c in wanted[name]]
+                olds = [marker_field(c) for c in wanted[name]]
+                for key in self.old_marker_keys(name, t):
+                    pipe.hmget(key, olds)
+                groups = [mark_group(cluster_digest(c)) for c in wanted[name]]
                 for key in self.marker_keys(name, t):
-                    pipe.hmget(key, fields)
+                    pipe.hmget(key, groups)
             replies = iter(pipe.execute())
         out: dict[str, list[Had | None]] = {}
         for name in names:
             found: list[Had | None] = [None] * len(wanted[name])
-            for _ in self.marker_keys(name, t):  # oldest slice first: a newer live marker overwrites
+            # the previous layout first, then oldest slice first: a newer live marker overwrites
+            for _ in self.old_marker_keys(name, t):
                 for i, v in enumerate(next(replies)):
                     if v is not None and self.slices.live(v, 8, t):
-                        found[i] = Had(bytes(v[:8]), int.from_bytes(v[12:16], "big") if len(v) >= 16 else 1)
+                        found[i] = Had(bytes(v[:4]), int.from_bytes(v[12:16], "big") if len(v) >= 16 else 1)
+            digests = [cluster_digest(c) for c in wanted[name]]
+            for _ in self.marker_keys(name, t):
+                for i, blob in enumerate(next(replies)):
+                    p = None if blob is None else find_mark(blob, digests[i])
+                    if p is not None and self.slices.live(blob, p + 10, t):
+                        found[i] = Had(bytes(blob[p + 6 : p + 10]), int.from_bytes(blob[p + 14 : p + 16], "big"))
             out[name] = found
         return out
 
@@ -212,8 +264,8 @@ class Outbox:
             args: list[Any] = [self.slices.ttl(t)]
             for i, (out, had, version) in enumerate(ups):
                 out.item.queued_at = now
-                value = had.owner + t.to_bytes(4, "big") + version.to_bytes(4, "big")
-                args += [marker_field(out.cluster), value, out.item.id, now + i * 1e-6, out.item.to_json()]
+                tail = had.owner[:4] + t.to_bytes(4, "big") + min(version, MAX_VERSION).to_bytes(2, "big")
+                args += [cluster_digest(out.cluster), tail, out.item.id, now + i * 1e-6, out.item.to_json()]
             calls.append((self._update, keys, args))
         if calls:
             run_scripts(self.redis, calls)

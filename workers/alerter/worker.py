@@ -33,7 +33,7 @@ from workers.alerter.dedup import Clusters, Resolved, alert_id
 from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, webhook_clients
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.lane import Lane, lanes_for, new_client
-from workers.alerter.legacy import OldLayout, has_old_layout
+from workers.alerter.legacy import OldLayout, has_old_layout, has_old_markers
 from workers.alerter.opsevents import OpsEvents
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
@@ -154,6 +154,8 @@ class Alerter:
             min_tokens=settings.near_duplicate_min_words,
         )
         self.outbox = Outbox(redis, names, retention)
+        if has_old_markers(redis, names):  # the markers' unpacked layout: read for one window (legacy.py)
+            self.outbox.old_markers_until = self.outbox.clock() + retention
         self.spreads = Spreads(redis, names, retention)
         self.spikes = TopicSpikes(redis, names, self.outbox, params_of(settings.spikes), clock=self.clusters.clock)
         self.ops = OpsEvents(

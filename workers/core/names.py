@@ -147,7 +147,13 @@ class Names:
         return f"{self.key_prefix}{{s:{subscriber}}}:items"
 
     def delivered_markers(self, subscriber: str, width_s: int, index: int) -> str:
-        """Hash of "this cluster went to this subscriber" markers written in one time slice."""
+        """Hash of "this cluster went to this subscriber" markers written in one time slice: field = a group of
+        clusters (one byte), value = the group's fixed-width records (``workers.alerter.outbox``)."""
+        return f"{self.key_prefix}{{s:{subscriber}}}:mk:{width_s}:{index}"
+
+    def old_delivered_markers(self, subscriber: str, width_s: int, index: int) -> str:
+        """``delivered_markers`` before they were packed (one 12-byte field per cluster): read, never written,
+        for one retention window after the upgrade."""
         return f"{self.key_prefix}{{s:{subscriber}}}:m:{width_s}:{index}"
 
     def spreading_marks(self, subscriber: str) -> str:

@@ -9,7 +9,7 @@ from workers.alerter.dedup import StoryPrints, cluster_name, founding_cluster
 from workers.alerter.delivery import refresh_duplicates
 from workers.alerter.digest import build_digest
 from workers.alerter.legacy import old_owner
-from workers.alerter.outbox import Item, marker_field, marker_owner
+from workers.alerter.outbox import MARK_BYTES, Item, cluster_digest, find_mark, mark_group, marker_field, marker_owner
 
 CL = cluster_name(founding_cluster("story-1"))
 
@@ -41,7 +41,19 @@ def test_a_digest_refreshes_each_of_its_alerts() -> None:
 def test_item_and_marker_encodings() -> None:
     item = Item("msg_" + "ab" * 16, "desk", alert(), attempts=2, last_error="endpoint answered 500", queued_at=1.5)
     assert Item.from_json(item.to_json()) == item
-    assert len(marker_field(CL)) == 12 and len(marker_owner(item.id)) == 8, "24 bytes of marker per subscriber"
+    assert len(marker_field(CL)) == 12, "the previous layout's field, still read for one window"
+    assert len(marker_owner(item.id)) == 4 and MARK_BYTES == 16, "16 bytes of record per delivered cluster"
+
+
+def test_a_marker_record_is_found_only_where_a_record_starts() -> None:
+    digest = cluster_digest(CL)
+    key = digest[1:7]
+    assert mark_group(digest) == bytes([digest[0] % 128]) and len(mark_group(digest)) == 1
+    other = b"\x00" + key + b"\x00" * 9  # the key's bytes at offset 1 of another record: not a match
+    mine = key + b"\x01" * 10
+    assert find_mark(other, digest) is None
+    assert find_mark(other + mine, digest) == MARK_BYTES
+    assert find_mark(b"", digest) is None
 
 
 def prints(h: int | None) -> StoryPrints:
