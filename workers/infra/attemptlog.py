@@ -2,7 +2,9 @@
 
 One list per subscriber (``Names.attempts``), newest first, trimmed to ``KEEP`` entries and expiring
 ``RETENTION_S`` after the last write, so a removed subscriber leaves nothing behind. Each entry is one
-attempt: the alert id, when, the HTTP status (0 when nothing answered), the latency and the error. It is
+attempt: the alert id, when, the HTTP status (0 when nothing answered), the latency and the error, as a compact
+JSON array (``Attempt.to_json``): the log is kept per subscriber whatever its volume, and an object with its
+field names cost twice the bytes (157 B an entry, 78 KB a subscriber at ``KEEP``). It is
 written by the alerter where it settles an attempt (``alerter.delivery.Deliverer.attempt``) and read by the
 web console. A delivery lane writes the attempts of a round together (``record_many``): one pipelined round
 trip for all of them.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from workers.core.names import Names
@@ -31,10 +33,19 @@ class Attempt:
     error: str = ""  # empty when delivered
     outcome: str = ""  # delivered, parked or dead, as the alerter decided
 
+    def to_json(self) -> str:
+        """``[alert id, at, status, latency ms, error, outcome]``: about 75 bytes for a delivery."""
+        row = [self.alert_id, round(self.at, 3), self.status, self.latency_ms, self.error[:300], self.outcome]
+        return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
     @classmethod
     def from_json(cls, raw: bytes | str) -> Attempt | None:
         try:
             doc = json.loads(raw)
+            if isinstance(doc, list):
+                alert, at, status, latency, error, outcome = doc
+                return cls(str(alert), float(at), int(status or 0), float(latency or 0.0), str(error), str(outcome))
+            # an object: the entries written before the compact form, until the log has turned over
             return cls(
                 alert_id=str(doc["alert_id"]),
                 at=float(doc["at"]),
@@ -43,7 +54,7 @@ class Attempt:
                 error=str(doc.get("error") or ""),
                 outcome=str(doc.get("outcome") or ""),
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None  # an entry of another version: skipped, never an error page
 
 
@@ -72,7 +83,7 @@ class AttemptLog:
         if not entries:
             return
         key = self.names.attempts(subscriber)
-        raws = [json.dumps(asdict(replace(e, error=e.error[:300])), ensure_ascii=False) for e in entries]
+        raws = [e.to_json() for e in entries]
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.lpush(key, *raws)
             pipe.ltrim(key, 0, self.keep - 1)
