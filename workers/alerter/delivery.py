@@ -20,6 +20,7 @@ schedule each; it only ever occupies its own lane's workers.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import random
@@ -36,11 +37,11 @@ from workers.alerter import spans
 from workers.alerter.dedup import Clusters
 from workers.alerter.digest import is_digest
 from workers.alerter.endpoints import Endpoints
-from workers.alerter.outbox import Item, Outbox
+from workers.alerter.outbox import Item, Outbox, Undecodable
 from workers.alerter.retryqueue import retry_delay
 from workers.alerter.ssrf import refusal, webhook_client
 from workers.alerter.webhook import deliver
-from workers.core.deadletter import dead_letter
+from workers.core.deadletter import MAX_KEPT_VALUE_BYTES, dead_letter
 from workers.core.errors import DeliveryError
 from workers.core.names import Names
 from workers.core.stories import compact_json
@@ -203,3 +204,15 @@ class Deliverer:
             reason,
         )
         return DEAD
+
+    def dead_undecodable(self, item: Undecodable) -> None:
+        """An outbox item that does not decode (``Outbox.take``): dead-lettered with its stored bytes (bounded,
+        not replayable) and why, so its lane goes on. Raises when Kafka did not take it."""
+        kept = item.raw[:MAX_KEPT_VALUE_BYTES]
+        payload: dict[str, object] = {"subscriber": item.subscriber, "item_id": item.id}
+        payload["value_b64"] = base64.b64encode(kept).decode()
+        if len(item.raw) > len(kept):
+            payload.update(value_bytes=len(item.raw), value_truncated=True)
+        send_all(self.producer, [(self.names.alerts_dlq, item.id.encode(), dead_letter(item.reason, payload=payload))])
+        metrics.ALERTS_DEAD.labels(subscriber=item.subscriber).inc()
+        logger.error("dead-lettered item=%s subscriber=%s reason=%s", item.id, item.subscriber, item.reason)

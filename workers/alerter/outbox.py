@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,11 +44,14 @@ from workers.alerter.outbox_scripts import (
     SEAL_LUA,
     SETTLE_LUA,
     TAKE_LUA,
+    UNBUFFER_LUA,
     UPDATE_LUA,
 )
 from workers.alerter.slices import Slices
 from workers.core.names import Names, as_text
 from workers.infra.redis import is_cluster, run_scripts
+
+logger = logging.getLogger(__name__)
 
 # a script runs alone on its server: a batch's enqueue is cut into calls of about this many alerts (a few MB)
 MAX_ALERTS_PER_CALL = 2000
@@ -75,10 +79,41 @@ class Item:
         # a tolerant reader: during a rolling upgrade a newer alerter may queue items with fields this one does
         # not know; refusing them would stall the subscriber's lane on that item at every lease
         data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise TypeError(f"an item is a JSON object, not {type(data).__name__}")
         return cls(**{k: v for k, v in data.items() if k in _ITEM_FIELDS})
 
 
 _ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(Item))
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """An item whose stored bytes are no Item (broken JSON, a required field missing): it can only be
+    dead-lettered, with its bytes and why."""
+
+    id: str
+    subscriber: str
+    raw: bytes
+    reason: str
+
+
+def decode(item_id: str, subscriber: str, raw: bytes | str) -> Item | Undecodable:
+    """The item stored under ``item_id``, or why it is none. Pure."""
+    try:
+        item = Item.from_json(raw)
+        if not isinstance(item.id, str) or not isinstance(item.alert, dict):
+            raise TypeError("'id' must be a string and 'alert' an object")
+        return item
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        data = raw.encode() if isinstance(raw, str) else bytes(raw)
+        return Undecodable(item_id, subscriber, data, f"undecodable outbox item: {type(exc).__name__}: {exc}"[:300])
+
+
+def decoded(subscriber: str, ids: Sequence[Any], raws: Sequence[Any]) -> list[Item]:
+    """The items of ``raws`` that decode (for the views that only read the queue: depth, the CLI)."""
+    items = (decode(as_text(i), subscriber, r) for i, r in zip(ids, raws, strict=True) if r is not None)
+    return [i for i in items if isinstance(i, Item)]
 
 
 @dataclass(frozen=True)
@@ -157,6 +192,10 @@ class Outbox:
         self._reschedule = redis.register_script(RESCHEDULE_LUA)
         self._put = redis.register_script(PUT_LUA)
         self._seal = redis.register_script(SEAL_LUA)
+        self._unbuffer = redis.register_script(UNBUFFER_LUA)
+        # dead-letters an item that does not decode (``Deliverer.dead_undecodable``); raises when it could not,
+        # and the item then stays leased, to be tried again at its lease end. None: such items are only logged.
+        self.undecodable: Callable[[Undecodable], None] | None = None
 
     def marker_keys(self, subscriber: str, now: int) -> list[str]:
         return self.slices.keys(lambda width, i: self.names.delivered_markers(subscriber, width, i), now)
@@ -286,7 +325,29 @@ class Outbox:
         for item_id, due in (give_back or {}).items():
             args += [item_id, due]
         raws = self._take(keys=self._q(subscriber), args=args)
-        return [(Item.from_json(raws[i]), float(raws[i + 1])) for i in range(0, len(raws), 2)]
+        taken: list[tuple[Item, float]] = []
+        broken: list[str] = []
+        for i in range(0, len(raws), 3):
+            item = decode(as_text(raws[i]), subscriber, raws[i + 1])
+            if isinstance(item, Item):
+                taken.append((item, float(raws[i + 2])))
+            elif self._dead(item):
+                broken.append(item.id)
+        self.settle(subscriber, broken)
+        return taken
+
+    def _dead(self, item: Undecodable) -> bool:
+        """Dead-letter an item that does not decode, so it leaves the queue instead of failing every take of its
+        lane; False (it stays leased) when that could not be done now."""
+        if self.undecodable is None:
+            logger.error("undecodable outbox item=%s subscriber=%s reason=%s", item.id, item.subscriber, item.reason)
+            return False
+        try:
+            self.undecodable(item)
+        except Exception:  # Kafka unreachable and the like: the item comes due again at its lease end
+            logger.exception("could not dead-letter undecodable item=%s subscriber=%s", item.id, item.subscriber)
+            return False
+        return True
 
     def renew(self, subscriber: str, ids: Sequence[str], lease_s: float) -> None:
         """Push the leases of items a lane still holds (only those still queued) to ``lease_s`` from now."""
@@ -319,7 +380,12 @@ class Outbox:
             return None, []
         ids = [as_text(i) for i, _ in entries]
         raws: Any = self.redis.hmget(self.names.outbox_items(subscriber), ids)
-        return float(entries[0][1]), [Item.from_json(r) for r in raws if r is not None]
+        items = [decode(i, subscriber, r) for i, r in zip(ids, raws, strict=True) if r is not None]
+        broken = [i.id for i in items if isinstance(i, Undecodable)]
+        if broken:  # no digest can carry them: to the queue, whose take dead-letters them
+            keys = [self.names.outbox_buffer(subscriber), self.names.outbox_queue(subscriber)]
+            self._unbuffer(keys=keys, args=[self.clock(), *broken])
+        return float(entries[0][1]), [i for i in items if isinstance(i, Item)]
 
     def oldest_buffered(self, subscriber: str) -> float | None:
         first: Any = self.redis.zrange(self.names.outbox_buffer(subscriber), 0, 0, withscores=True)
@@ -357,7 +423,7 @@ class Outbox:
             queued, buffered, _, head = replies[4 * i : 4 * i + 4]
             times = [float(head[0][1])] if head else []
             if first[name]:
-                times += [Item.from_json(r).queued_at for r in next(heads) if r is not None]
+                times += [i.queued_at for i in decoded(name, first[name], next(heads))]
             out[name] = Depth(int(queued), int(buffered), max(0.0, now - min(times)) if times else 0.0)
         return out
 
@@ -403,4 +469,9 @@ class Outbox:
         if not entries:
             return []
         raws: Any = self.redis.hmget(self.names.outbox_items(subscriber), [i for i, _ in entries])
-        return [(Item.from_json(r), float(s)) for (_, s), r in zip(entries, raws, strict=True) if r is not None]
+        out = []
+        for (item_id, due), raw in zip(entries, raws, strict=True):
+            item = None if raw is None else decode(as_text(item_id), subscriber, raw)
+            if isinstance(item, Item):
+                out.append((item, float(due)))
+        return out

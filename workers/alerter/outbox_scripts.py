@@ -138,7 +138,8 @@ return #groups
 TAKE_LUA = """
 -- KEYS: 1 queue, 2 items; ARGV: 1 now, 2 lease end, 3 limit, 4 n, then n ids of items to settle, then pairs
 -- (id, due) of leased items given back unstarted. Settles those, puts the given-back ones at their due again
--- (only if still queued), then leases and returns the first due items, in order, each with its due.
+-- (only if still queued), then leases and returns the first due items, in order, each as id, json, due (the
+-- id, so an item that does not decode can be settled by it).
 local n = tonumber(ARGV[4])
 if n > 0 then
   local done = {unpack(ARGV, 5, 4 + n)}
@@ -153,6 +154,7 @@ for i = 1, #due, 2 do
   local raw = redis.call('HGET', KEYS[2], due[i])
   if raw then
     redis.call('ZADD', KEYS[1], ARGV[2], due[i])
+    out[#out + 1] = due[i]
     out[#out + 1] = raw
     out[#out + 1] = due[i + 1]
   else
@@ -195,4 +197,17 @@ end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
+"""
+
+UNBUFFER_LUA = """
+-- KEYS: 1 buffer, 2 queue; ARGV: 1 due, then item ids. Moves buffered items to the queue (an item that does not
+-- decode cannot join a digest: the queue's take dead-letters it).
+local moved = 0
+for i = 2, #ARGV do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+    moved = moved + 1
+  end
+end
+return moved
 """

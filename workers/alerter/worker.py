@@ -183,6 +183,7 @@ class Alerter:
             self._count,
             AttemptLog(redis, names),
         )
+        self.outbox.undecodable = self.deliverer.dead_undecodable  # a broken item is dead-lettered, not retried
         self.lanes = {
             name: lane.start() for name, lane in lanes_for(subscribers, secrets, clients, self.deliverer).items()
         }

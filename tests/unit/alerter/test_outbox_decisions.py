@@ -9,7 +9,17 @@ from workers.alerter.dedup import StoryPrints, cluster_name, founding_cluster
 from workers.alerter.delivery import refresh_duplicates
 from workers.alerter.digest import build_digest
 from workers.alerter.legacy import old_owner
-from workers.alerter.outbox import MARK_BYTES, Item, cluster_digest, find_mark, mark_group, marker_field, marker_owner
+from workers.alerter.outbox import (
+    MARK_BYTES,
+    Item,
+    Undecodable,
+    cluster_digest,
+    decode,
+    find_mark,
+    mark_group,
+    marker_field,
+    marker_owner,
+)
 
 CL = cluster_name(founding_cluster("story-1"))
 
@@ -78,3 +88,19 @@ def test_an_item_queued_by_a_newer_alerter_with_an_unknown_field_still_reads() -
     doc = json.loads(item.to_json()) | {"priority": "high"}  # a field a later version might add
     assert Item.from_json(json.dumps(doc)) == item
     assert Item.from_json(item.to_json()) == item
+
+
+def test_an_item_that_does_not_decode_says_why() -> None:
+    good = Item("msg_" + "cd" * 16, "desk", alert(), queued_at=2.0)
+    assert decode(good.id, "desk", good.to_json()) == good
+    for raw, why in [
+        (b"{", "JSONDecodeError"),
+        (b'{"id": "msg_x", "subscriber": "desk"}', "alert"),
+        (b"[1]", "TypeError"),
+        (b'{"id": 7, "subscriber": "desk", "alert": {}}', "'id' must be a string"),
+        (b'{"id": "msg_x", "subscriber": "desk", "alert": "text"}', "'alert' an object"),
+        (b'{"id": "\xff"}', "UnicodeDecodeError"),
+    ]:
+        got = decode("msg_x", "desk", raw)
+        assert isinstance(got, Undecodable) and got.raw == raw and got.id == "msg_x", raw
+        assert got.reason.startswith("undecodable outbox item: ") and why in got.reason and len(got.reason) <= 300
