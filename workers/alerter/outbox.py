@@ -17,14 +17,14 @@ An item lives in one hash (``items``: id -> payload, attempts, last error) and i
 leaves the queue: delivered, or dead-lettered. A retry is the same item
 with a new due time (``reschedule``). The markers say "this cluster went to this subscriber": written with
 the enqueue, in hashes of time slices like the cluster index, so a later copy or a re-poll within retention is
-recognised. They are packed so a subscriber's slice stays small: a slice hash has at most ``MARK_GROUPS`` (128)
-fields, a group of clusters each (7 bits of the cluster digest), whose value is the group's 16-byte records:
-6 more bytes of the digest, 4 bytes of the alert id (whose alert it was), the time (4, Unix seconds) and the
-version of the story sent last (2; 1 for the first alert, ``enqueue_updates`` rewrites it). Up to 4 records a
-group (512 a slice) the hash stays listpack-encoded (values up to 64 bytes, 128 entries); past that each field
-carries several records, so the hash table's cost per field is shared. Two clusters are confused only when 55
-bits of their digests agree (see decision 0016 for the rate). Every key of a subscriber shares its
-``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
+recognised. They are packed: a slice hash has at most ``MARK_GROUPS`` (32) fields, a group of clusters each
+(the digest's first byte modulo 32), whose value is the group's 16-byte records: 6 more bytes of the digest,
+4 bytes of the alert id (whose alert it was), the time (4, Unix seconds) and the version of the story sent
+last (2; 1 for the first alert, ``enqueue_updates`` rewrites it). A small slice is listpack-encoded; a larger
+one is a hash table of 32 entries whose cost (~50 B an entry) is shared by the records each carries: 18-23 B
+a marker from 300 markers a slice up (decision 0016 has the figures), where one field per cluster cost ~70 B.
+Two clusters are confused only when 53 bits of their digests agree (the rate is in decision 0016). Every key of
+a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per subscriber.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from typing import Any
 
 from workers.alerter.outbox_scripts import (
     ENQUEUE_LUA,
+    MARK_BYTES,
+    MARK_GROUPS,
     PUT_LUA,
     RESCHEDULE_LUA,
     SEAL_LUA,
@@ -145,8 +147,6 @@ def marker_field(cluster: str) -> bytes:
     return bytes.fromhex(cluster.removeprefix("cl_"))[:12]
 
 
-MARK_GROUPS = 128  # fields of a marker slice: at most 128 keeps a hash listpack-encoded (Redis's default)
-MARK_BYTES = 16  # a marker record: key (6), owner (4), time (4), version (2), as MARKS_LUA reads it
 MAX_VERSION = 0xFFFF  # the version a record can say; a later one is recorded as this
 
 

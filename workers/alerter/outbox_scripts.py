@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from workers.alerter.slices import LIVE_LUA, READ_LUA, WRITE_LUA, script
 
-# The packed markers (``workers.alerter.outbox``): a slice hash's field is a group of clusters (the low 7 bits of
-# the digest's first byte), its value the group's records of ``MARK_BYTES``: key (digest bytes 2-7), owner (4
-# bytes of the alert id), time (4), version (2). A fragment, so the enqueue and the update decode them alike.
-MARKS_LUA = """
-local MARK_BYTES = 16
-local function group_of(digest) return string.char(string.byte(digest, 1) % 128) end
+# The packed markers (``workers.alerter.outbox``): a slice hash's field is a group of clusters (the digest's first
+# byte modulo ``MARK_GROUPS``), its value the group's records of ``MARK_BYTES``: key (digest bytes 2-7), owner
+# (4 bytes of the alert id), time (4), version (2). A fragment, so the enqueue and the update decode them alike.
+MARK_GROUPS = 32  # few fields, so each carries many records and a hash table's cost per field is shared
+MARK_BYTES = 16
+MARKS_LUA = f"""
+local MARK_BYTES = {MARK_BYTES}
+local function group_of(digest) return string.char(string.byte(digest, 1) % {MARK_GROUPS}) end
 local function key_of(digest) return string.sub(digest, 2, 7) end
--- the position of ``key``'s record in a group's ``blob`` (records start at 1, 17, ...), or nil
+-- the position of ``key``'s record in a group's ``blob`` (records start at 1, 1 + MARK_BYTES, ...), or nil
 local function find_mark(blob, key)
   if not blob then return nil end
   local at = 1
@@ -76,7 +78,7 @@ while j <= #ARGV do
     if not owner then
       local p = find_mark(cur[g], key)  -- an expired record of the current slice is overwritten in place
       local rec = key .. mine .. stamp .. '\0\1'
-      if p then cur[g] = string.sub(cur[g], 1, p - 1) .. rec .. string.sub(cur[g], p + 16)
+      if p then cur[g] = string.sub(cur[g], 1, p - 1) .. rec .. string.sub(cur[g], p + MARK_BYTES)
       else cur[g] = cur[g] .. rec end
       changed[g] = true
       if redis.call('HSETNX', items, ARGV[k + 2], ARGV[k + 4]) == 1 then
@@ -120,7 +122,7 @@ for j = 2, #ARGV, 5 do
     groups[#groups + 1] = g
   end
   local p, rec = find_mark(cur[g], key), key .. ARGV[j + 1]
-  if p then cur[g] = string.sub(cur[g], 1, p - 1) .. rec .. string.sub(cur[g], p + 16)
+  if p then cur[g] = string.sub(cur[g], 1, p - 1) .. rec .. string.sub(cur[g], p + MARK_BYTES)
   else cur[g] = cur[g] .. rec end
   if redis.call('HSETNX', KEYS[3], ARGV[j + 2], ARGV[j + 4]) == 1 then
     redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j + 2])
