@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from workers.core.names import Names
@@ -30,6 +30,18 @@ class Attempt:
     latency_ms: float
     error: str = ""  # empty when delivered
     outcome: str = ""  # delivered, parked or dead, as the alerter decided
+
+    def to_json(self) -> str:
+        """The entry as stored: a plain dict, not ``asdict`` (which deep-copies; one entry per attempt)."""
+        doc = {
+            "alert_id": self.alert_id,
+            "at": self.at,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "error": self.error[:300],
+            "outcome": self.outcome,
+        }
+        return json.dumps(doc, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Attempt | None:
@@ -72,7 +84,7 @@ class AttemptLog:
         if not entries:
             return
         key = self.names.attempts(subscriber)
-        raws = [json.dumps(asdict(replace(e, error=e.error[:300])), ensure_ascii=False) for e in entries]
+        raws = [e.to_json() for e in entries]
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.lpush(key, *raws)
             pipe.ltrim(key, 0, self.keep - 1)
