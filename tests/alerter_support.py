@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from redis import Redis
 
 from tests.kafka_support import TEST_SESSION_MS
-from workers.alerter.delivery import webhook_clients
+from workers.alerter.sender import Sender
 from workers.alerter.worker import Alerter
 from workers.core.events import MatchEvent, TopicHit
 from workers.core.names import Names
@@ -67,10 +67,10 @@ def running_alerter(
     kafka = KafkaSettings(**{"session_timeout_ms": TEST_SESSION_MS, "max_poll_records": 50, **(kafka_settings or {})})
     consumer = make_consumer(bootstrap, names.matches, names.alerter_group, kafka, "test-alerter")
     producer: KafkaProducer = make_producer(bootstrap, "test-alerter")
-    clients = webhook_clients(subs)
+    sender = Sender()
     stopper = Stopper()
     alerter = Alerter(
-        consumer, producer, redis, clients, subs, {s.name: SecretStr(secret) for s in subs}, names, cfg, stopper
+        consumer, producer, redis, sender, subs, {s.name: SecretStr(secret) for s in subs}, names, cfg, stopper
     )
     errors: list[BaseException] = []
     alerter.loop_errors = errors  # type: ignore[attr-defined]
@@ -93,8 +93,7 @@ def running_alerter(
         alerter.close()
         consumer.close(autocommit=False)
         producer.close()
-        for c in clients.values():
-            c.close()
+        sender.close()
 
 
 def desk_config(make_config: Any, url: str, **settings: Any) -> Any:

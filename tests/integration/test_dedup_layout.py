@@ -185,8 +185,8 @@ def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_ba
 
     from pydantic import SecretStr
 
-    from workers.alerter.delivery import webhook_clients
     from workers.alerter.outbox import Item, Outbox
+    from workers.alerter.sender import Sender
     from workers.alerter.worker import Alerter
     from workers.infra.lifecycle import Stopper
     from workers.settings.config import AlerterSettings
@@ -199,9 +199,9 @@ def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_ba
     redis.expire(names.outbox_queue("desk"), 60)  # as a past removal of "desk" left it
     url = receiver.url  # type: ignore[attr-defined]
     desk, gone = sub("desk", f"{url}/desk"), sub("gone", f"{url}/gone")
-    clients = webhook_clients([desk, gone])
+    sender = Sender()
     secrets = {"desk": SecretStr("whsec_x"), "gone": SecretStr("whsec_x")}
-    alerter = Alerter(None, None, redis, clients, [desk], secrets, names, settings, Stopper())  # type: ignore[arg-type]
+    alerter = Alerter(None, None, redis, sender, [desk], secrets, names, settings, Stopper())  # type: ignore[arg-type]
     try:
         for key in (names.outbox_queue("gone"), names.outbox_items("gone")):
             assert 2 * HOUR - 5 <= redis.ttl(key) <= 2 * HOUR, key
@@ -216,8 +216,7 @@ def test_a_removed_subscribers_queue_expires_after_one_window_unless_it_comes_ba
         assert 2 * HOUR - 5 <= redis.ttl(names.outbox_items("desk")) <= 2 * HOUR, "removed by a reload"
     finally:
         alerter.close()
-        for c in clients.values():
-            c.close()
+        sender.close()
 
 
 def test_a_take_settles_gives_back_unstarted_items_at_their_due_and_leases_in_order(redis: Redis, names: Names) -> None:

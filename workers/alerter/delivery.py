@@ -1,12 +1,13 @@
 """Per-subscriber delivery: one attempt of an item, and what becomes of it; the lanes that drain each subscriber's
 outbox queue are in ``workers.alerter.lane``.
 
-Each subscriber has its own lane: a feeder thread, ``concurrency`` workers and its own keep-alive HTTP client
-(with the SSRF guard), so a slow, hanging or failing endpoint only ever occupies its own lane. The feeder talks
-to Redis for the whole lane, one exchange per round (``Lane._exchange``, ``Outbox.take``): it settles what the
-workers finished and leases the next due items, first due first, up to ``PREFETCH`` times the lane's concurrency;
-the workers attempt them in that order. The attempts of a round go to the attempt log in one pipeline, and the
-live cluster counts of items that waited are read for all of them in one.
+Each subscriber has its own lane: a feeder thread, at most ``concurrency`` attempts at once on the sender's event
+loop (``workers.alerter.sender``), its own keep-alive HTTP session (with the SSRF guard) and its own threads for
+what an attempt does on Redis or Kafka, so a slow, hanging or failing endpoint only ever occupies its own lane.
+The feeder talks to Redis for the whole lane, one exchange per round (``Lane._exchange``, ``Outbox.take``): it
+settles what the attempts finished and leases the next due items, first due first, up to ``PREFETCH`` times the
+lane's concurrency; the attempts start in that order. The attempts of a round go to the attempt log in one
+pipeline, and the live cluster counts of items that waited are read for all of them in one.
 
 An attempt ends in one of three ways: delivered (2xx), rescheduled in the queue for the next step of the
 schedule (with jitter), or dead-lettered with the reason (410, refused address, endpoint disabled, schedule
@@ -15,7 +16,7 @@ the queue), and stay leased until then. An unexpected exception of an attempt (n
 failed attempt like any other. A Redis or Kafka error while settling leaves the item leased: it falls due
 again when the lease ends and goes out under the same webhook-id (an alerter killed between a 2xx and its
 settling, or with items in line, sends them again the same way). A failing endpoint's items follow the retry
-schedule each; it only ever occupies its own lane's workers.
+schedule each; it only ever occupies its own lane.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpcore
 from kafka import KafkaProducer
 
 from workers.alerter import spans
@@ -39,7 +39,7 @@ from workers.alerter.digest import is_digest
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.outbox import Item, Outbox, Undecodable
 from workers.alerter.retryqueue import retry_delay
-from workers.alerter.ssrf import refusal, webhook_client
+from workers.alerter.ssrf import refusal
 from workers.alerter.webhook import deliver
 from workers.core.deadletter import MAX_KEPT_VALUE_BYTES, dead_letter
 from workers.core.errors import DeliveryError
@@ -59,15 +59,12 @@ logger = logging.getLogger(__name__)
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
 
 
-def webhook_clients(subscribers: list[Subscriber]) -> dict[str, httpcore.ConnectionPool]:
-    for s in subscribers:
-        host = urlsplit(s.url).hostname or ""
-        problem = None if s.local or not _is_literal_ip(host) else refusal(host)
-        if problem:  # said once at start-up; every delivery will be refused and dead-lettered
-            logger.error(
-                "subscriber=%s url host %s will be refused: %s (set local: true to allow)", s.name, host, problem
-            )
-    return {s.name: webhook_client(local=s.local, max_connections=s.concurrency) for s in subscribers}
+def warn_refused(s: Subscriber) -> None:
+    """Said once when a lane starts: every delivery to this URL will be refused and dead-lettered."""
+    host = urlsplit(s.url).hostname or ""
+    problem = None if s.local or not _is_literal_ip(host) else refusal(host)
+    if problem:
+        logger.error("subscriber=%s url host %s will be refused: %s (set local: true to allow)", s.name, host, problem)
 
 
 def _is_literal_ip(host: str) -> bool:
@@ -108,9 +105,11 @@ class Deliverer:
     def lease_s(self) -> float:
         return 2 * self.settings.delivery_timeout + 5  # longer than one attempt can take
 
-    def attempt(self, lane: Lane, item: Item) -> str:
-        if lane.sub.name in self.endpoints.disabled(self.subscribers()):
-            return self.dead(lane, item, "endpoint disabled")
+    async def attempt(self, lane: Lane, item: Item) -> str:
+        """One attempt, on the sender's loop: the POST is awaited there, what waits on Redis or Kafka runs in the
+        lane's threads (``Lane.blocking``)."""
+        if lane.sub.name in self.endpoints.last_disabled:  # the lanes' feeders keep this reading fresh
+            return await lane.blocking(self.dead, lane, item, "endpoint disabled")
         sub = lane.sub
         sent_at = time.time()
         timings = item.alert.get("timings")
@@ -120,28 +119,30 @@ class Deliverer:
         parent = trace.get("traceparent") if isinstance(trace, dict) else None
         post_trace = child(parent) if parent else None
         started = time.monotonic()
+        assert lane.session is not None, "a lane attempts only once started"
         try:
-            result = deliver(
-                lane.client,
+            result = await deliver(
+                lane.session,
                 sub.name,
                 sub.url,
                 lane.secret.get_secret_value(),
                 item.id,
                 compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
+                local=sub.local,
                 traceparent=post_trace,
             )
         except DeliveryError as exc:
             metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
             if otel.enabled():
                 spans.deliver(post_trace, parent, sent_at, time.time(), item, exc.status or 0, "failed")
-            outcome = self._failed(lane, item, exc)
+            outcome = await lane.blocking(self._failed, lane, item, exc)
             self._log(lane, item.id, exc.status or 0, time.monotonic() - started, exc.reason, outcome)
             return outcome
         except Exception as exc:  # a bug or an input nothing foresaw: this alert's failure, never the lane's
             logger.exception("unexpected delivery error alert=%s subscriber=%s", item.id, sub.name)
             error = DeliveryError(sub.name, f"unexpected {type(exc).__name__}: {exc}")
-            outcome = self._failed(lane, item, error)
+            outcome = await lane.blocking(self._failed, lane, item, error)
             self._log(lane, item.id, 0, time.monotonic() - started, error.reason, outcome)
             return outcome
         metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
@@ -153,7 +154,7 @@ class Deliverer:
             metrics.observe_hop("fetched_to_sent", seconds_between(timings.get("fetched"), timings["sent"]))
         lane.settle_later(item.id)
         if lane.failing or lane.maybe_failing_in_redis:
-            self.endpoints.succeeded(sub.name)
+            await lane.blocking(self.endpoints.succeeded, sub.name)
             lane.failing = lane.maybe_failing_in_redis = False
         logger.info("delivered alert=%s subscriber=%s attempt=%d", item.id, sub.name, item.attempts + 1)
         metrics.ALERTS_DELIVERED.labels(subscriber=sub.name).inc()
@@ -178,8 +179,9 @@ class Deliverer:
         delay = retry_delay(self.settings.retry_schedule, item.attempts, self.rand)
         if delay is None:
             return self.dead(lane, item, f"gave up after {item.attempts} attempts: {exc.reason}")
-        lane.release(item.id)  # no lease renewal may overwrite the new due time
-        self.outbox.reschedule(item, time.time() + delay)
+        with lane.due_lock:  # no lease renewal may overwrite the new due time
+            lane.release(item.id)
+            self.outbox.reschedule(item, time.time() + delay)
         logger.warning(
             "delivery failed alert=%s subscriber=%s attempt=%d reason=%s retry_in=%.1fs",
             item.id,

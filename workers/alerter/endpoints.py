@@ -55,6 +55,11 @@ class Endpoints:
             raw.get(b"reason", b"").decode(),
         )
 
+    @property
+    def last_disabled(self) -> set[str]:
+        """The last reading of ``disabled``, with no I/O: what an attempt on the event loop looks at."""
+        return self._disabled
+
     def disabled(self, subscribers: list[str]) -> set[str]:
         """The disabled subscribers, read from Redis at most every ``refresh_s``."""
         now = time.monotonic()

@@ -1,34 +1,41 @@
-"""A subscriber's delivery lane: its feeder, its workers, and the one exchange with Redis that feeds them.
+"""A subscriber's delivery lane: its feeder, its attempts, and the one exchange with Redis that feeds them.
 
 See ``workers.alerter.delivery`` for what an attempt does and how it ends; this module is how a lane gets its items
-and gives them back: the feeder's exchange (``Lane._exchange``) settles what the workers finished and leases up
-to ``PREFETCH`` items per worker in one ``Outbox.take``, once its local line is down to ``LOW_WATER`` per worker;
-the workers attempt the line in queue order; a stopping lane gives back what it did not start.
+and gives them back: the feeder thread's exchange (``Lane._exchange``) settles what the attempts finished and
+leases up to ``PREFETCH`` items per unit of concurrency in one ``Outbox.take``, once its local line is down to
+``LOW_WATER`` per unit; the attempts start in queue order as tasks on the sender's event loop
+(``workers.alerter.sender``), at most ``concurrency`` at once; a stopping lane gives back what it did not start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-import httpcore
+from aiohttp import ClientSession
 from pydantic import SecretStr
 
-from workers.alerter.delivery import Deliverer, refresh_duplicates
+from workers.alerter.delivery import Deliverer, refresh_duplicates, warn_refused
 from workers.alerter.digest import seal_due
 from workers.alerter.outbox import Item
-from workers.alerter.ssrf import webhook_client
+from workers.alerter.sender import Sender
 from workers.infra.attemptlog import Attempt
 from workers.settings.config import Subscriber
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
-PREFETCH = 4  # a lane leases up to this many items per worker: one round trip serves a few dozen alerts
-LOW_WATER = 2  # it takes more once its line is down to this many items per worker: they work while it looks
+PREFETCH = 4  # a lane leases up to this many items per unit of concurrency: one round trip serves dozens
+LOW_WATER = 2  # it takes more once its line is down to this many per unit: the attempts go on while it looks
+BLOCKING_THREADS = 4  # at most this many of a lane's attempts wait on Redis or Kafka at once
 SEAL_EVERY_S = 0.5
 # an alert's cluster count (``duplicates``) is at most about this old when it is POSTed: the feeder reads the
 # counts again, for all the items of its line at once, of those that waited this long since the last reading
@@ -36,38 +43,42 @@ FRESH_S = 1.0
 
 
 class Lane:
-    """One subscriber's feeder, workers, client and health as this process sees it."""
+    """One subscriber's feeder, attempts, session and health as this process sees it."""
 
-    def __init__(
-        self, sub: Subscriber, secret: SecretStr, client: httpcore.ConnectionPool, deliverer: Deliverer
-    ) -> None:
+    def __init__(self, sub: Subscriber, secret: SecretStr, sender: Sender, deliverer: Deliverer) -> None:
         self.sub = sub
         self.secret = secret
-        self.client = client
+        self.sender = sender
+        self.session: ClientSession | None = None  # made on the sender's loop at start
         self.deliverer = deliverer
         self.failing = False
         self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
         self.held: dict[str, float] = {}  # leased items (from take to settled) -> the due they had before
-        self.line: deque[Item] = deque()  # leased, not started yet: the workers take them in queue order
+        self.line: deque[Item] = deque()  # leased, not started yet: attempts start in queue order
         self.done: list[str] = []  # held items delivered or dead-lettered, for the next exchange to settle
         self.attempts: list[Attempt] = []  # for the next exchange to write to the attempt log
         self._exchanged = 0.0  # monotonic time of the last exchange
         self.counted: dict[str, float] = {}  # item in line -> when its cluster counts were read (or it was queued)
-        self.lock = threading.Lock()
-        self.ready = threading.Condition(self.lock)  # the workers wait on it for the line
+        self.lock = threading.Lock()  # in-memory state only: the loop takes it too, so no I/O under it
+        self.due_lock = threading.Lock()  # a lease renewal and a reschedule: the reschedule's due time wins
         self.wake = threading.Event()  # the feeder waits on it: new alerts queued, or the line running low
         self.closing = threading.Event()
+        self.running = 0  # attempts started and not finished (the loop's own count)
+        self.idle = threading.Event()  # no attempt running: what a stopping lane waits for
+        self.idle.set()
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+        self.pool = ThreadPoolExecutor(min(BLOCKING_THREADS, sub.concurrency), thread_name_prefix=f"lane-{sub.name}")
         self.thread = threading.Thread(target=self._feed, name=f"lane-{sub.name}", daemon=True)
-        self.workers = [
-            threading.Thread(target=self._work, name=f"deliver-{sub.name}-{i}", daemon=True)
-            for i in range(sub.concurrency)
-        ]
 
     def start(self) -> Lane:
+        warn_refused(self.sub)
+        self.session = self.sender.session(local=self.sub.local, max_connections=self.sub.concurrency)
         self.thread.start()
-        for w in self.workers:
-            w.start()
         return self
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run what may wait on Redis or Kafka off the loop, in this lane's own threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     @property
     def in_flight(self) -> int:
@@ -102,6 +113,7 @@ class Lane:
                 if now - renewed >= self.deliverer.lease_s / 3:
                     renewed = now
                     self._renew()
+                self.deliverer.endpoints.disabled(self.deliverer.subscribers())  # a reading at most 1 s old
                 more = self._exchange()
                 self._recount()
                 backoff = 0.2
@@ -114,10 +126,10 @@ class Lane:
                 self.wake.wait(IDLE_POLL_S)
 
     def _exchange(self, *, stopping: bool = False) -> bool:
-        """The lane's one round with Redis: settle what the workers finished, and lease due items until the lane
-        holds ``PREFETCH`` per worker (or, ``stopping``, give the unstarted ones back and lease none). Then the
-        round's attempts go to the attempt log and the counts of taken items that waited are read, one pipeline
-        each. True when there may be more to take at once."""
+        """The lane's one round with Redis: settle what the attempts finished, and lease due items until the lane
+        holds ``PREFETCH`` per unit of concurrency (or, ``stopping``, give the unstarted ones back and lease none).
+        Then the round's attempts go to the attempt log and the counts of taken items that waited are read, one
+        pipeline each. True when there may be more to take at once."""
         self.wake.clear()  # before looking: a wake-up that comes while we look is kept for the next wait
         with self.lock:
             done, self.done = self.done, []
@@ -126,9 +138,9 @@ class Lane:
             if stopping:
                 give_back = {item.id: self.held[item.id] for item in self.line if item.id in self.held}
                 self.line.clear()
-            # take once the line is down to LOW_WATER items per worker: the round trip is made while they work on it
+            # take once the line is down to LOW_WATER items per unit: the round trip is made while attempts go on
             low = len(self.line) <= LOW_WATER * self.sub.concurrency
-            idle = self.sub.concurrency - (len(self.held) - len(done))  # workers with nothing in hand or in line
+            idle = self.sub.concurrency - (len(self.held) - len(done))  # attempts that could start at once
             want = PREFETCH * self.sub.concurrency - len(self.held) + len(done) if low and not stopping else 0
             # settling alone waits for the next take, or for the idle poll
             late = time.monotonic() - self._exchanged >= IDLE_POLL_S
@@ -154,7 +166,7 @@ class Lane:
                     self.held = {k: v for k, v in self.held.items() if k not in give_back}
             raise
         now = time.time()
-        # the counts of items that waited, or that will wait in line for a worker: one read now, not one each
+        # the counts of items that waited, or that will wait in line to start: one read now, not one each
         waited = [item for item, _ in taken if now - item.queued_at >= FRESH_S or len(taken) > idle]
         self._refresh(waited)
         counted = {id(i) for i in waited}
@@ -165,9 +177,9 @@ class Lane:
                 self.held[item.id] = due
                 self.line.append(item)
                 self.counted[item.id] = now if id(item) in counted else item.queued_at
-            if taken:
-                self.ready.notify(len(taken))
-        self._write_log(logged)  # after the workers have their items: the log is a view, they are not
+        if taken:
+            self.sender.call_soon(self._kick)
+        self._write_log(logged)  # after the attempts have their items: the log is a view, they are not
         return bool(taken) and len(taken) == want
 
     def _recount(self) -> None:
@@ -188,7 +200,7 @@ class Lane:
             return
         counts = iter(self.deliverer.clusters.counts([c for item in items for c in item.clusters]))
         per = [[next(counts) for _ in item.clusters] for item in items]
-        with self.lock:  # an item a worker took meanwhile is being sent as it is
+        with self.lock:  # an item whose attempt started meanwhile is being sent as it is
             waiting = {id(i) for i in self.line} if in_line else None
             for item, n in zip(items, per, strict=True):
                 if waiting is None or id(item) in waiting:
@@ -201,26 +213,33 @@ class Lane:
             logger.warning("attempt log not written subscriber=%s error=%s", self.sub.name, type(exc).__name__)
 
     def _renew(self) -> None:
-        with self.lock:  # under the lock: a worker rescheduling an item waits, so its due time wins
-            if self.held:
-                self.deliverer.outbox.renew(self.sub.name, list(self.held), self.deliverer.lease_s)
-
-    def _work(self) -> None:
-        while True:
+        with self.due_lock:  # a rescheduling attempt waits, so its due time wins over this renewal
             with self.lock:
-                while not self.line and not self.closing.is_set():
-                    self.ready.wait()
-                if self.closing.is_set():  # what is still in line is given back by the last exchange
+                held = list(self.held)
+            if held:
+                self.deliverer.outbox.renew(self.sub.name, held, self.deliverer.lease_s)
+
+    def _kick(self) -> None:
+        """On the loop: start attempts from the head of the line while fewer than ``concurrency`` run."""
+        while self.running < self.sub.concurrency:
+            with self.lock:  # with closing checked under it: a stopping lane starts nothing after close() looked
+                if self.closing.is_set() or not self.line:
                     return
                 item = self.line.popleft()
                 self.counted.pop(item.id, None)
-                if len(self.line) <= LOW_WATER * self.sub.concurrency:
-                    self.wake.set()
-            self._run(item)
+                # once, as the line comes down to the mark: the feeder's round then refills it in one take
+                low = len(self.line) == LOW_WATER * self.sub.concurrency
+                self.running += 1
+                self.idle.clear()
+            if low:
+                self.wake.set()
+            task = asyncio.get_running_loop().create_task(self._run(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    def _run(self, item: Item) -> None:
+    async def _run(self, item: Item) -> None:
         try:
-            self.deliverer.settled(self.deliverer.attempt(self, item))
+            self.deliverer.settled(await self.deliverer.attempt(self, item))
         except Exception as exc:  # Redis or Kafka down: the item's lease runs out and it is due again
             logger.warning(
                 "attempt not settled alert=%s subscriber=%s error=%s: %s",
@@ -235,33 +254,32 @@ class Lane:
                     self.held.pop(item.id, None)
                 if not self.line:  # idle: settle what was done now rather than at the next poll
                     self.wake.set()
+                self.running -= 1
+            self._kick()
+            with self.lock:
+                if not self.running:
+                    self.idle.set()
 
-    def close(self, *, close_client: bool = False) -> None:
-        """Stop taking items, let the workers finish what they started, then settle it and give back what is
-        still in line (the client's owner closes it, unless asked here: a lane replaced by a reload owns it)."""
+    def close(self) -> None:
+        """Stop taking items, let the attempts finish what they started, then settle it and give back what is
+        still in line, and close the lane's session."""
         with self.lock:
             self.closing.set()
-            self.ready.notify_all()
         self.wake.set()
-        for t in [self.thread, *self.workers]:
-            if t.is_alive():
-                t.join(self.deliverer.settings.delivery_timeout + 10)
+        limit = self.deliverer.settings.delivery_timeout + 10
+        if self.thread.is_alive():
+            self.thread.join(limit)
+        self.idle.wait(limit)
         try:
             self._exchange(stopping=True)
         except Exception as exc:  # Redis down: those items fall due again at their lease end (same webhook-id)
             logger.warning("settle at close failed subscriber=%s error=%s", self.sub.name, type(exc).__name__)
-        if close_client:
-            self.client.close()
+        self.pool.shutdown(wait=False)
+        if self.session is not None:
+            self.sender.close_session(self.session)
 
 
 def lanes_for(
-    subscribers: Sequence[Subscriber],
-    secrets: Mapping[str, SecretStr],
-    clients: Mapping[str, httpcore.ConnectionPool],
-    deliverer: Deliverer,
+    subscribers: Sequence[Subscriber], secrets: Mapping[str, SecretStr], sender: Sender, deliverer: Deliverer
 ) -> dict[str, Lane]:
-    return {s.name: Lane(s, secrets[s.name], clients[s.name], deliverer) for s in subscribers}
-
-
-def new_client(sub: Subscriber) -> httpcore.ConnectionPool:
-    return webhook_client(local=sub.local, max_connections=sub.concurrency)
+    return {s.name: Lane(s, secrets[s.name], sender, deliverer) for s in subscribers}

@@ -2,7 +2,7 @@
 
 A webhook URL is user input, so a subscriber could point it at the metadata service, at Redis on
 loopback, or at a name that resolves to an internal address (also after a DNS change). The guard sits
-in the connection itself: the HTTP client's network backend resolves the host once, refuses every
+in the connection itself: the HTTP session's resolver resolves the host once, refuses every
 address that is not global (loopback, private, link-local and metadata, CGNAT, 0/8, multicast, IPv6
 ULA, and IPv4-mapped or 6to4 forms of those), and connects to the checked address, so there is no
 second lookup to race. A name that does not resolve is refused too. Subscribers marked ``local``
@@ -11,12 +11,15 @@ second lookup to race. A name that does not resolve is refused too. Subscribers 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+import ssl
+from collections.abc import Callable
 from typing import Any
 
-import httpcore
+from aiohttp import ClientSession, DummyCookieJar, TCPConnector
+from aiohttp.abc import AbstractResolver
 
 from workers.infra.tls import client_context
 
@@ -47,7 +50,7 @@ _DENY = [
 ]
 
 
-class AddressRefusedError(httpcore.ConnectError):
+class AddressRefusedError(OSError):
     """The webhook's host resolves only to addresses we must not connect to."""
 
 
@@ -98,43 +101,58 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-class GuardedBackend(httpcore.SyncBackend):
-    """Resolves, checks, then connects to the checked address (never a second lookup)."""
+class GuardedResolver(AbstractResolver):
+    """The webhook session's resolver: resolves, checks, and hands the connector only the checked addresses, so
+    it connects to what was checked (never a second lookup). The lookup runs in the loop's executor."""
 
     def __init__(self, *, local: bool, resolver: Resolver = system_resolver) -> None:
         self.local = local
         self.resolver = resolver
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        last: Exception | None = None
-        for address in allowed_addresses(host, port, local=self.local, resolver=self.resolver):
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                last = exc
-        raise last or AddressRefusedError(f"no address to connect to for {host}")
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        addresses = await loop.run_in_executor(
+            None, lambda: allowed_addresses(host, port, local=self.local, resolver=self.resolver)
+        )
+        return [
+            {
+                "hostname": host,  # TLS verifies this name, not the address
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        pass
 
 
-def webhook_client(
-    *, local: bool, max_connections: int, resolver: Resolver = system_resolver
-) -> httpcore.ConnectionPool:
-    """A connection pool for one subscriber: keep-alive sized to its concurrency, the guard in its
-    connections. No proxy (a proxy would be the address connected to) and no redirects (httpcore has none)."""
-    return httpcore.ConnectionPool(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        ssl_context=client_context(),
-        # h11 writes headers and body separately: without NODELAY, Nagle + delayed ACK add ~40 ms per alert
-        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-        network_backend=GuardedBackend(local=local, resolver=resolver),
+def webhook_session(
+    *, local: bool, max_connections: int, resolver: Resolver = system_resolver, tls: ssl.SSLContext | None = None
+) -> ClientSession:
+    """A keep-alive session for one subscriber, sized to its concurrency, the guard in its resolver; made on the
+    loop that will use it. No proxy from the environment (a proxy would be the address connected to), no cookies;
+    each request says ``allow_redirects=False``. A URL whose host is an IP literal never reaches a resolver:
+    ``refused_literal`` checks it before the request."""
+    connector = TCPConnector(
+        limit=max_connections,
+        ssl=tls or client_context(),
+        resolver=GuardedResolver(local=local, resolver=resolver),
+        ttl_dns_cache=10,  # a DNS change (to an internal address too) is seen, and checked, within 10 s
     )
+    return ClientSession(connector=connector, cookie_jar=DummyCookieJar(), trust_env=False, auto_decompress=False)
+
+
+def refused_literal(host: str, *, local: bool) -> str | None:
+    """Why a URL's literal IP host must not be connected to (aiohttp connects to one without resolving)."""
+    host = host.strip("[]")
+    if local or not _is_ip(host):
+        return None
+    problem = refusal(host)
+    return f"refused to connect to {host}: {problem} (mark the subscriber local to allow)" if problem else None
 
 
 def refused_reason(exc: BaseException) -> str | None:

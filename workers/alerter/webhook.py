@@ -6,16 +6,18 @@ Any error of a delivery becomes a DeliveryError saying whether a retry may help.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpcore
+import aiohttp
 
-from workers.alerter.ssrf import refused_reason
+from workers.alerter.ssrf import refused_literal, refused_reason
 from workers.core.errors import DeliveryError
 from workers.core.signing import signed_headers
 
-USER_AGENT = b"wirewatch-webhooks/0.1"
+USER_AGENT = "wirewatch-webhooks/0.1"
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class DeliveryResult:
     elapsed_s: float
 
 
-def deliver(
-    client: httpcore.ConnectionPool,
+async def deliver(
+    session: aiohttp.ClientSession,
     subscriber: str,
     url: str,
     secret: str,
@@ -33,35 +35,57 @@ def deliver(
     body: bytes,
     *,
     timeout: float,
+    local: bool,
     traceparent: str | None = None,
 ) -> DeliveryResult:
     """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx.
 
-    httpcore directly (not httpx): the alerter needs no cookies, redirects or URL helpers, and httpx's
-    layer above the pool was half the CPU of a delivery."""
+    aiohttp on the sender's one event loop (``workers.alerter.sender``): its C parser and no thread per request
+    cost about a fifth of the CPU of a thread per POST through httpcore. ``timeout`` bounds the whole attempt."""
     started = time.monotonic()
-    headers = [(k.encode(), v.encode()) for k, v in signed_headers(secret, msg_id, body).items()]
-    headers.append((b"user-agent", USER_AGENT))
-    if traceparent:  # W3C Trace Context: the receiver's logs can name our trace
-        headers.append((b"traceparent", traceparent.encode("ascii")))
     try:
-        resp = client.request(
-            "POST",
+        refused = refused_literal(urlsplit(url).hostname or "", local=local)
+    except ValueError as exc:  # not a URL at all (the config check makes this rare): retried, as a client error
+        raise DeliveryError(subscriber, f"InvalidUrl: {exc}") from None
+    if refused:  # an IP literal: no resolver sees it, so the guard is here
+        raise DeliveryError(subscriber, refused, retryable=False)
+    headers = signed_headers(secret, msg_id, body)
+    headers["user-agent"] = USER_AGENT
+    if traceparent:  # W3C Trace Context: the receiver's logs can name our trace
+        headers["traceparent"] = traceparent
+    try:
+        async with session.post(
             url,
+            data=body,
             headers=headers,
-            content=body,
-            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
-        )
-    except httpcore.TimeoutException:
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as resp:
+            status = resp.status
+            await resp.read()  # the connection goes back to the pool only once the body is read
+    except TimeoutError:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
-    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+    except (aiohttp.ClientError, OSError) as exc:  # InvalidURL too: a URL aiohttp cannot send
         refused = refused_reason(exc)
         if refused:  # trying again would connect to the same place
             raise DeliveryError(subscriber, refused, retryable=False) from None
         raise DeliveryError(subscriber, f"{type(exc).__name__}: {exc}") from None
     elapsed = time.monotonic() - started
-    if 200 <= resp.status < 300:
-        return DeliveryResult(resp.status, elapsed)
-    if resp.status == 410:
+    if 200 <= status < 300:
+        return DeliveryResult(status, elapsed)
+    if status == 410:
         raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
-    raise DeliveryError(subscriber, f"endpoint answered {resp.status}", status=resp.status)
+    raise DeliveryError(subscriber, f"endpoint answered {status}", status=status)
+
+
+def deliver_once(
+    subscriber: str, url: str, secret: str, msg_id: str, body: bytes, *, timeout: float, local: bool
+) -> DeliveryResult:
+    """One delivery on a session of its own (``wirewatch subscribers test``)."""
+    from workers.alerter.ssrf import webhook_session
+
+    async def once() -> DeliveryResult:
+        async with webhook_session(local=local, max_connections=1) as session:
+            return await deliver(session, subscriber, url, secret, msg_id, body, timeout=timeout, local=local)
+
+    return asyncio.run(once())

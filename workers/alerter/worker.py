@@ -18,24 +18,24 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpcore
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 
 from workers.alerter import spans
 from workers.alerter.dedup import Clusters, Resolved, alert_id
-from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer, webhook_clients
+from workers.alerter.delivery import DEAD, DELIVERED, PARKED, Deliverer
 from workers.alerter.endpoints import Endpoints
-from workers.alerter.lane import Lane, lanes_for, new_client
+from workers.alerter.lane import Lane, lanes_for
 from workers.alerter.legacy import OldLayout, has_old_layout, has_old_markers
 from workers.alerter.opsevents import OpsEvents
 from workers.alerter.outbox import QUEUED, REPEAT, Depth, Had, Item, Outbox, Outgoing
+from workers.alerter.sender import Sender
 from workers.alerter.spreading import Spreads, build_spreading, pickup, step
 from workers.alerter.topicspikes import TopicSpikes, params_of
 from workers.alerter.versions import build_event, change_of, follows, runs, story_fields
@@ -132,7 +132,7 @@ class Alerter:
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         redis: Any,
-        clients: Mapping[str, httpcore.ConnectionPool],
+        sender: Sender,
         subscribers: list[Subscriber],
         secrets: dict[str, SecretStr],
         names: Names,
@@ -141,6 +141,7 @@ class Alerter:
     ) -> None:
         self.consumer = consumer
         self.producer = producer
+        self.sender = sender
         self.subscribers = subscribers
         self.names = names
         self.settings = settings
@@ -185,7 +186,7 @@ class Alerter:
         )
         self.outbox.undecodable = self.deliverer.dead_undecodable  # a broken item is dead-lettered, not retried
         self.lanes = {
-            name: lane.start() for name, lane in lanes_for(subscribers, secrets, clients, self.deliverer).items()
+            name: lane.start() for name, lane in lanes_for(subscribers, secrets, sender, self.deliverer).items()
         }
         self.old: OldLayout | None = None
         if not is_cluster(redis) and has_old_layout(redis, names):
@@ -200,17 +201,16 @@ class Alerter:
     def from_settings(
         cls, cfg: Config, env: Env, producer: KafkaProducer, redis: Any, stopper: Stopper, stack: ExitStack
     ) -> Alerter:
-        """The alerter of an install: one webhook pool per subscriber, its consumer in the alerter group."""
-        clients = webhook_clients(cfg.subscribers)
-        for client in clients.values():
-            stack.callback(client.close)
+        """The alerter of an install: the event loop its lanes POST on, its consumer in the alerter group."""
+        sender = Sender()
+        stack.callback(sender.close)  # after the alerter's own close (a stack closes last in, first out)
         names = cfg.names
         consumer = make_consumer(
             env.kafka_bootstrap, names.matches, names.alerter_group, cfg.settings.kafka, client_id("alert")
         )
         stack.callback(consumer.close, autocommit=False)
         alerter = cls(
-            consumer, producer, redis, clients, cfg.subscribers, cfg.secrets, names, cfg.settings.alerter, stopper
+            consumer, producer, redis, sender, cfg.subscribers, cfg.secrets, names, cfg.settings.alerter, stopper
         )
         stack.callback(alerter.close)
         return alerter
@@ -410,14 +410,14 @@ class Alerter:
         for name, lane in list(self.lanes.items()):
             if wanted.get(name) != lane.sub or cfg.secrets.get(name) != lane.secret:
                 del self.lanes[name]
-                lane.close(close_client=True)
+                lane.close()
         self.subscribers = list(cfg.subscribers)
         metrics.configure_subscribers(wanted)  # after the removed lanes closed: they count nothing more
         self.depths = {name: d for name, d in self.depths.items() if name in wanted}
         self._tidy_queues(removed)
         for name, sub in wanted.items():
             if name not in self.lanes:
-                self.lanes[name] = Lane(sub, cfg.secrets[name], new_client(sub), self.deliverer).start()
+                self.lanes[name] = Lane(sub, cfg.secrets[name], self.sender, self.deliverer).start()
 
     def _tidy_queues(self, removed: set[str]) -> None:
         """Configured subscribers' queues are kept; those of subscribers no longer configured expire one retention

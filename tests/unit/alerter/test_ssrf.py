@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
+import aiohttp
 import pytest
 
-from workers.alerter.ssrf import AddressRefusedError, allowed_addresses, refusal, refused_reason, webhook_client
+from workers.alerter.ssrf import (
+    AddressRefusedError,
+    allowed_addresses,
+    refusal,
+    refused_reason,
+    system_resolver,
+    webhook_session,
+)
+from workers.alerter.webhook import deliver_once
+from workers.core.errors import DeliveryError
 from workers.devstack.receiver import Receiver
 
 
@@ -49,20 +60,24 @@ def test_public_addresses_pass() -> None:
 
 
 def test_guard_is_in_the_connection(secret: str) -> None:
+    """The session's resolver refuses a name resolving inside; a literal internal address is refused before any
+    request; a local subscriber reaches the receiver (401: unsigned)."""
     receiver = Receiver(secret=secret)
     port = receiver.start()
+
+    async def post(url: str, *, local: bool, resolver: Any = system_resolver) -> int:
+        async with webhook_session(local=local, max_connections=2, resolver=resolver) as session:
+            async with session.post(url, data=b"{}", allow_redirects=False) as resp:
+                return resp.status
+
     try:
-        with webhook_client(local=False, max_connections=2) as client, pytest.raises(httpcore.ConnectError) as err:
-            client.request("POST", f"http://127.0.0.1:{port}/hook", content=b"{}")
-        assert refused_reason(err.value) and "127.0.0.1" in str(refused_reason(err.value))
-        with (
-            webhook_client(local=False, max_connections=2, resolver=fake_dns) as client,
-            pytest.raises(httpcore.ConnectError) as err,
-        ):
-            client.request("POST", f"http://internal.example:{port}/hook", content=b"{}")
+        with pytest.raises(aiohttp.ClientError) as err:
+            asyncio.run(post(f"http://internal.example:{port}/hook", local=False, resolver=fake_dns))
         assert "10.0.0.1" in str(refused_reason(err.value))
-        with webhook_client(local=True, max_connections=2) as client:
-            assert client.request("POST", f"http://127.0.0.1:{port}/hook", content=b"{}").status == 401  # reached
+        with pytest.raises(DeliveryError) as refused:
+            deliver_once("desk", f"http://127.0.0.1:{port}/hook", secret, "msg_1", b"{}", timeout=5, local=False)
+        assert not refused.value.retryable and "127.0.0.1" in refused.value.reason
+        assert asyncio.run(post(f"http://127.0.0.1:{port}/hook", local=True)) == 401  # reached, unsigned
         assert receiver.received == []
     finally:
         receiver.stop()

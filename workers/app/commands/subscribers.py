@@ -84,16 +84,14 @@ def webhook_test_message(subscriber: str) -> tuple[str, bytes]:
 
 
 def _test(sub: Any, secret: str, timeout: float) -> int:
-    from workers.alerter.ssrf import webhook_client
-    from workers.alerter.webhook import deliver
+    from workers.alerter.webhook import deliver_once
 
     msg_id, body = webhook_test_message(sub.name)
-    with webhook_client(local=sub.local, max_connections=1) as client:
-        try:
-            res = deliver(client, sub.name, sub.url, secret, msg_id, body, timeout=timeout)
-        except DeliveryError as exc:
-            print(f"{sub.name}: FAILED {exc.reason}")
-            return 1
+    try:
+        res = deliver_once(sub.name, sub.url, secret, msg_id, body, timeout=timeout, local=sub.local)
+    except DeliveryError as exc:
+        print(f"{sub.name}: FAILED {exc.reason}")
+        return 1
     print(f"{sub.name}: OK {res.status} in {res.elapsed_s * 1000:.0f} ms")
     return 0
 
