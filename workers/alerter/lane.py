@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
 PREFETCH = 4  # a lane leases up to this many items per unit of concurrency: one round trip serves dozens
 LOW_WATER = 2  # it takes more once its line is down to this many per unit: the attempts go on while it looks
-BLOCKING_THREADS = 4  # at most this many of a lane's attempts wait on Redis or Kafka at once
+BLOCKING_THREADS = 4  # at most this many of a lane's attempts wait on Redis, Kafka or DNS at once
 SEAL_EVERY_S = 0.5
 # an alert's cluster count (``duplicates``) is at most about this old when it is POSTed: the feeder reads the
 # counts again, for all the items of its line at once, of those that waited this long since the last reading
@@ -72,7 +72,9 @@ class Lane:
 
     def start(self) -> Lane:
         warn_refused(self.sub)
-        self.session = self.sender.session(local=self.sub.local, max_connections=self.sub.concurrency)
+        self.session = self.sender.session(
+            local=self.sub.local, max_connections=self.sub.concurrency, executor=self.pool
+        )
         self.thread.start()
         return self
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from aiohttp import ClientSession
@@ -42,9 +43,11 @@ class Sender:
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
         self.loop.call_soon_threadsafe(fn, *args)
 
-    def session(self, *, local: bool, max_connections: int) -> ClientSession:
+    def session(self, *, local: bool, max_connections: int, executor: Executor) -> ClientSession:
+        """A lane's session; its DNS lookups run in ``executor``, the lane's own threads."""
+
         async def make() -> ClientSession:  # a session belongs to the loop it is made on
-            return webhook_session(local=local, max_connections=max_connections, tls=self.tls)
+            return webhook_session(local=local, max_connections=max_connections, tls=self.tls, executor=executor)
 
         return self.call(make())
 

@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from aiohttp import ClientSession, DummyCookieJar, TCPConnector
@@ -103,16 +104,18 @@ def _is_ip(host: str) -> bool:
 
 class GuardedResolver(AbstractResolver):
     """The webhook session's resolver: resolves, checks, and hands the connector only the checked addresses, so
-    it connects to what was checked (never a second lookup). The lookup runs in the loop's executor."""
+    it connects to what was checked (never a second lookup). The lookup runs in ``executor`` (the lane's own
+    threads: a name whose lookup hangs holds up no other subscriber's), or the loop's default one."""
 
-    def __init__(self, *, local: bool, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, *, local: bool, resolver: Resolver = system_resolver, executor: Executor | None = None) -> None:
         self.local = local
         self.resolver = resolver
+        self.executor = executor
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
         loop = asyncio.get_running_loop()
         addresses = await loop.run_in_executor(
-            None, lambda: allowed_addresses(host, port, local=self.local, resolver=self.resolver)
+            self.executor, lambda: allowed_addresses(host, port, local=self.local, resolver=self.resolver)
         )
         return [
             {
@@ -131,7 +134,12 @@ class GuardedResolver(AbstractResolver):
 
 
 def webhook_session(
-    *, local: bool, max_connections: int, resolver: Resolver = system_resolver, tls: ssl.SSLContext | None = None
+    *,
+    local: bool,
+    max_connections: int,
+    resolver: Resolver = system_resolver,
+    tls: ssl.SSLContext | None = None,
+    executor: Executor | None = None,
 ) -> ClientSession:
     """A keep-alive session for one subscriber, sized to its concurrency, the guard in its resolver; made on the
     loop that will use it. No proxy from the environment (a proxy would be the address connected to), no cookies;
@@ -140,7 +148,7 @@ def webhook_session(
     connector = TCPConnector(
         limit=max_connections,
         ssl=tls or client_context(),
-        resolver=GuardedResolver(local=local, resolver=resolver),
+        resolver=GuardedResolver(local=local, resolver=resolver, executor=executor),
         ttl_dns_cache=10,  # a DNS change (to an internal address too) is seen, and checked, within 10 s
     )
     return ClientSession(connector=connector, cookie_jar=DummyCookieJar(), trust_env=False, auto_decompress=False)
