@@ -78,3 +78,29 @@ def test_an_undecodable_item_in_a_digest_buffer_is_dead_lettered_and_the_digest_
     assert [sorted(a["alert_id"] for a in r.json["alerts"]) for r in receiver.received] == [sorted(aids)]
     assert [r.key for r in letters] == [b"msg_broken_json"]
     assert json.loads(letters[0].value)["reason"].startswith("undecodable outbox item: JSONDecodeError")
+
+
+def test_a_broken_item_that_cannot_be_dead_lettered_now_stays_leased_and_the_take_goes_on(
+    redis: Redis, names: Names
+) -> None:
+    outbox = Outbox(redis, names, 3600)
+    now = time.time()
+    outbox.put(Item("msg_good", "desk", {"alert_id": "msg_good"}, queued_at=now), due=now)
+    redis.hset(names.outbox_items("desk"), "msg_broken_json", BROKEN["msg_broken_json"])
+    redis.zadd(names.outbox_queue("desk"), {"msg_broken_json": now - 1})
+    tried: list[str] = []
+
+    def kafka_down(item: object) -> None:
+        tried.append(getattr(item, "id", ""))
+        raise ConnectionError("Kafka unreachable")
+
+    outbox.undecodable = kafka_down
+    assert [i.id for i, _ in outbox.take("desk", 10, lease_s=60)] == ["msg_good"], "the good item is still taken"
+    assert tried == ["msg_broken_json"]
+    assert redis.hexists(names.outbox_items("desk"), "msg_broken_json"), "kept, to be dead-lettered later"
+    assert float(redis.zscore(names.outbox_queue("desk"), "msg_broken_json") or 0) > now + 50, "leased, not due"
+    letters: list[str] = []
+    outbox.undecodable = lambda item: letters.append(item.id)  # type: ignore[attr-defined]
+    redis.zadd(names.outbox_queue("desk"), {"msg_broken_json": now - 1})  # its lease ended
+    assert outbox.take("desk", 10, lease_s=60) == []
+    assert letters == ["msg_broken_json"] and not redis.hexists(names.outbox_items("desk"), "msg_broken_json")
