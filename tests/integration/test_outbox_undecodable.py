@@ -100,7 +100,7 @@ def test_a_broken_item_that_cannot_be_dead_lettered_now_stays_leased_and_the_tak
     assert redis.hexists(names.outbox_items("desk"), "msg_broken_json"), "kept, to be dead-lettered later"
     assert float(redis.zscore(names.outbox_queue("desk"), "msg_broken_json") or 0) > now + 50, "leased, not due"
     letters: list[str] = []
-    outbox.undecodable = lambda item: letters.append(item.id)  # type: ignore[attr-defined]
+    outbox.undecodable = lambda item: letters.append(item.id)
     redis.zadd(names.outbox_queue("desk"), {"msg_broken_json": now - 1})  # its lease ended
     assert outbox.take("desk", 10, lease_s=60) == []
     assert letters == ["msg_broken_json"] and not redis.hexists(names.outbox_items("desk"), "msg_broken_json")
