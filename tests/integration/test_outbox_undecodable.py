@@ -19,7 +19,7 @@ from workers.alerter.worker import build_alert
 from workers.core.names import Names
 from workers.devstack.receiver import Receiver
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
 
 BROKEN = {
     "msg_broken_json": b'{"id": "msg_broken_json", "subscriber": "desk", "alert": {',

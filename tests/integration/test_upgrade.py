@@ -64,6 +64,7 @@ def test_an_upgraded_alerter_honours_and_drains_the_previous_layout(
     assert not any(k.startswith((f"{names.key_prefix}retry:", f"{names.key_prefix}digest:")) for k in keys)
 
 
+@pytest.mark.redis_cluster  # the first outbox version ran on Redis Cluster too
 def test_an_upgraded_alerter_honours_the_unpacked_markers_of_the_first_outbox(
     receiver: Receiver, bootstrap: str, redis: Redis, names: Names, secret: str
 ) -> None:
