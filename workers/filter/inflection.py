@@ -188,6 +188,13 @@ _TURKIC_CYRILLIC = (
     "ның лар лер дар дер тар тер лық лік дық дік тық тік дағы дегі тағы тегі ша ше ға ша ша лықтар ліктер "
     "ы і ын ін ғы гі қы кі"
 )
+# Kazakh stacks a case on the plural (немістерді, қытайлардың, орыстарға): each plural suffix, then one of the
+# cases that follow a final р.
+_KK_PLURAL_CASES = " ".join(
+    plural + case
+    for plural in "лар лер дар дер тар тер".split()
+    for case in "ды ді дың дің ға ге да де дан ден мен ы і ын ін".split()
+)
 _MN = "ын ийн ы ий д т аас оос ээс өөс ад од өд эд руу рүү тай той тэй ыг ийг г чууд ууд үүд"
 _UZ = "ning ni ga da dan lik liklar lar cha ka qa"
 _AZ = "nın nin nun nün ya yə da də dan dən ı i u ü nı ni lı li lu lü lar lər ın in"
@@ -330,7 +337,7 @@ _TABLE: dict[str, Rules] = {
         short_swap=_n(_KA),
     ),
     "az": Rules("latin", endings=_n(_AZ), min_letters=3),
-    "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
+    "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC + " " + _KK_PLURAL_CASES), min_letters=3),
     "ky": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
     "tt": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
     "mn": Rules("cyrillic", endings=_n(_MN), min_letters=3),

@@ -15,7 +15,7 @@ from workers.filter.topics import TopicsFile, build_topics
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    topics = {code.lower(): {"countries": [code]} for code in ("RU", "KP", "CN", "DE", "SY")}
+    topics = {code.lower(): {"countries": [code]} for code in ("RU", "KP", "CN", "DE", "SY", "MX", "ID")}
     topics["ru-state"] = {"countries": ["RU"], "capitals": True}
     topics["kp-state"] = {"countries": ["KP"], "capitals": True}
     return Matcher(build_topics(TopicsFile.model_validate({"topics": topics}), Path("topics.yaml")))
@@ -102,6 +102,38 @@ FORMS = [
     ("ur", "روس نے نئی پابندیاں عائد کر دیں۔", "ru", True),
     ("ro", "Proiectul minier de la Rosia Montana a fost oprit.", "ru", False),
     ("ro", "Rusia a anunțat noi sancțiuni.", "ru", True),
+    # Kazakh adjectives, lowercase and not derived from the name (неміс, қытай) or derived with -лық, and the
+    # plural with a case after it (немістерді, қытайлардың)
+    ("kk", "Неміс компаниясы жаңа зауыт салды.", "de", True),
+    ("kk", "Олар немістерді қарсы алды.", "de", True),
+    ("kk", "Немесе ол ертең келеді.", "de", False),
+    ("kk", "Ол қытай тілін үйреніп жүр.", "cn", True),
+    ("kk", "Қытайлардың саны өсті.", "cn", True),
+    ("kk", "Қыстай қалың қар жауды.", "cn", False),
+    ("kk", "Көптеген сириялық босқындар келді.", "sy", True),
+    ("kk", "Сирена дауысы естілді.", "sy", False),
+    ("kk", "Ол мексикалық әнші.", "mx", True),
+    ("kk", "Индонезиялық студенттер жарысты.", "id", True),
+    # Georgian demonyms and the Chinese adjective, on stems no rule derives (გერმანია -> გერმანელი)
+    ("ka", "გერმანელი ისტორიკოსი ლექციას კითხულობს.", "de", True),
+    ("ka", "გერმანელთა წინააღმდეგობა გატყდა.", "de", True),
+    ("ka", "გერმანიკუსი რომაელი სარდალი იყო.", "de", False),
+    ("ka", "ჩინელი მოგზაური ჩამოვიდა.", "cn", True),
+    ("ka", "ჩინური ჩაი ძვირია.", "cn", True),
+    ("ka", "ჩინოვნიკი ქრთამს იღებდა.", "cn", False),
+    ("ka", "სირიელი ექიმი დაბრუნდა.", "sy", True),
+    ("ka", "მექსიკელი მომღერალი მღერის.", "mx", True),
+    # Places whose names hold a country's: the US state, the peninsula, a Tallinn street
+    ("en", "Voters in New Mexico chose a governor.", "mx", False),
+    ("en", "Mexico chose a new president.", "mx", True),
+    ("es", "Santa Fe es la capital de Nuevo México.", "mx", False),
+    ("es", "México aprobó una reforma fiscal.", "mx", True),
+    ("en", "French Indochina ended in 1954.", "cn", False),
+    ("so", "Dagaalkii Indo-China wuu dhammaaday.", "cn", False),
+    ("en", "China and Vietnam signed a deal.", "cn", True),
+    ("et", "Kohvik asub Vene tänaval vanalinnas.", "ru", False),
+    ("et", "Aadress: Vene tn 12, Tallinn.", "ru", False),
+    ("et", "Vene väed lahkusid linnast.", "ru", True),
     # Capitals in the spellings news uses (state sense), beside the city sense
     ("id", "Moskow membantah tuduhan tersebut.", "ru-state", True),
     ("id", "Dia belajar di Moskow selama dua tahun.", "ru-state", False),
