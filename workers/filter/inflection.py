@@ -236,7 +236,8 @@ _TE = "లో కు తో ను ని పై నుంచి నుండి
 _KN = "ದಲ್ಲಿ ದ ಕ್ಕೆ ವನ್ನು ದೊಂದಿಗೆ ದಿಂದ ವು ದಲ್ಲೂ ದತ್ತ ನ್"
 _BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা ের ী া"
 _MR = "त ला ने चा ची चे च्या शी कडे कडून मध्ये मधील मधून तील तून वर ही च सोबत साठी ी ां ाने"
-_GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ"
+# The visarga ઃ after a word is how Gujarati text types a colon (ચીનઃ એક નવો ઇતિહાસ, "China: a new history").
+_GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ ઃ"
 # Hindi writes postpositions apart (रूस में); only the adjective and plural endings attach: रूसी, कोरियाई, रूसियों.
 # Not -ो: रूसो is Rousseau.
 _HI = "ी ई ियों ियाँ ियो"
@@ -247,7 +248,8 @@ _PA = "ੀ ਦਾ ਦੀ ਦੇ ਨੇ ਨੂੰ ਤੋਂ ਵਿੱਚ"
 
 KOREAN_HEADS = _n(
     "경제 군 정권 당국 주민 체제 핵 외무성 매체 노동당 당 국방성 인권 문제 이탈주민 선수 대표팀 관영 정부 측 "
-    "미사일 도발 지도부 내부 대사관 해커 무역 제재 방송 통신 사회 정책 관계 국경 군부 병사 군인"
+    "미사일 도발 지도부 내부 대사관 해커 무역 제재 방송 통신 사회 정책 관계 국경 군부 병사 군인 시장 산업 기업 "
+    "정상 외교 대사 수출 수입"
 )
 
 _TABLE: dict[str, Rules] = {
@@ -324,7 +326,8 @@ _TABLE: dict[str, Rules] = {
     "ne": Rules("devanagari", endings=_n(_NE), min_letters=3),
     "gu": Rules("gujarati", endings=_n(_GU), min_letters=3),
     "pa": Rules("gurmukhi", endings=_n(_PA), min_letters=3),
-    "ko": Rules("hangul", heads=KOREAN_HEADS),
+    # 친 "pro-" and 반 "anti-" attach before a name (친시리아, 반중국 정서).
+    "ko": Rules("hangul", heads=KOREAN_HEADS, proclitics=_n("친 반"), max_proclitics=1),
     "hy": Rules("armenian", endings=_n(_HY), min_letters=3),
     # Nouns in -ი drop it before the cases (რუსეთი -> რუსეთის); nouns in -ა drop it before -ის, -ით and keep
     # it before -ს, -ში, -მ, -დ (კორეა -> კორეის, კორეას, კორეაში, კორეამ).

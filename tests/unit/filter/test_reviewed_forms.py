@@ -1,6 +1,7 @@
 """Forms that no source had and that the lexicon now holds (reviewed entries of scripts/lexicon_manual.tsv, and
 the forms simplemma gives of them), and the language rules added with them (Albanian and Somali articles,
-Georgian a-stems, Armenian -յ- cases, Urdu -ئی, Tamil and Malayalam postpositions, Korean 으로서, Greek -ος).
+Georgian a-stems, Armenian -յ- cases, Urdu -ئی, Tamil and Malayalam postpositions, Korean 으로서, Greek -ος;
+Kazakh plural cases, Korean 친/반 and more compound heads, the Gujarati visarga as a colon).
 Each positive has a negative of its language beside it; the sentences are written for these tests."""
 
 from __future__ import annotations
@@ -123,6 +124,28 @@ FORMS = [
     ("ka", "ჩინოვნიკი ქრთამს იღებდა.", "cn", False),
     ("ka", "სირიელი ექიმი დაბრუნდა.", "sy", True),
     ("ka", "მექსიკელი მომღერალი მღერის.", "mx", True),
+    # Adjectives and demonyms CLDR lacks: Czech and Slovak "Chinese", Dutch demonyms
+    ("cs", "Poslali to z čínského serveru.", "cn", True),
+    ("cs", "Činčila spala v kleci.", "cn", False),
+    ("sk", "Čínska vláda to poprela.", "cn", True),
+    ("nl", "De Duitsers wonnen de finale.", "de", True),
+    ("nl", "Het duister viel snel.", "de", False),
+    ("nl", "Veel Syriërs keerden terug.", "sy", True),
+    # Korean compounds (중국시장, the Chinese market) and 친/반 "pro-/anti-" before a name
+    ("ko", "중국시장의 수요가 늘었다.", "cn", True),
+    ("ko", "친시리아 성향의 야당이 반발했다.", "sy", True),
+    ("ko", "반중국 정서가 퍼졌다.", "cn", True),
+    ("ko", "친미 성향의 정당이 이겼다.", "cn", False),
+    ("ko", "반주 없이 노래했다.", "cn", False),
+    # Gujarati types a colon with the visarga ઃ (ચીનઃ, "China:")
+    ("gu", "ચીનઃ એક નવો ઇતિહાસ", "cn", True),
+    ("gu", "તેને દુઃખ થયું.", "cn", False),
+    # Words that are a country's in English only: Catalan germans "brothers"; chinos, the trousers
+    ("ca", "Els germans Roca obren un restaurant.", "de", False),
+    ("ca", "El govern alemany ho va negar.", "de", True),
+    ("en", "The Germans won the final.", "de", True),
+    ("es", "Compró unos pantalones chinos.", "cn", False),
+    ("es", "El gobierno chino lo negó.", "cn", True),
     # Places whose names hold a country's: the US state, the peninsula, a Tallinn street
     ("en", "Voters in New Mexico chose a governor.", "mx", False),
     ("en", "Mexico chose a new president.", "mx", True),
