@@ -220,13 +220,14 @@ _SCANDINAVIAN = "s e en er ere erne ens ernes a ar arna ske t"
 # --- Hebrew, Persian, Urdu, Arabic ---------------------------------------------------------------------------
 
 _HE_PROCLITICS = _n("ב ל ה ו מ ש כ")
-_HE = "יה ה י ית ים יות ני נית נים ניות ית"
+_HE = "יה ה י ית ים יים יות ני נית נים ניות ית"  # יים: the adjective's plural (הרוסיים, "the Russian ...")
 _FA = "ی ای ها های هایی ایی یان"
 _UR = "ی یوں یاں ا ے ئی"  # ئی: the adjective after a name in -ا (کوریائی, "Korean")
 _AR_SUFFIX = "ي ية يون يين"  # adjective forms: روسي روسية
 
 # --- Indic: case suffixes attached to the word -----------------------------------------------------------------
 
+_TA_ADJECTIVE = frozenset({""}) | _n("க் ச் த் ப்")
 _TA = (
     "வில் வின் வுக்கு வை வுடன் வுடனான வுடனும் விடம் விடமிருந்து விலிருந்து வும் வோ வால் வினால் விற்கு விலும் "
     "வின்மீது க்கு வில் ின் இல் ை ுடன் ர் ர்கள் ியா"
@@ -316,7 +317,16 @@ _TABLE: dict[str, Rules] = {
     "fa": Rules("arabic", endings=_n(_FA), finals=("ه",), swap=_n(_FA + " ه"), min_letters=3),
     "ur": Rules("arabic", endings=_n(_UR), min_letters=3),
     "ar": Rules("arabic", endings=_n(_AR_SUFFIX), finals=("يا",), swap=_n(_AR_SUFFIX + " يا"), min_letters=4),
-    "ta": Rules("tamil", endings=_n(_TA), min_letters=3),
+    # A name in -ா is an adjective without it (ரஷ்யா -> ரஷ்ய அரசு, சீனா -> சீன), and before a word that starts
+    # with க, ச, த or ப the adjective doubles that consonant (ரஷ்யப் பேரரசு, "the Russian empire").
+    "ta": Rules(
+        "tamil",
+        endings=_n(_TA),
+        finals=("ா",),
+        swap=_TA_ADJECTIVE,
+        short_swap=_TA_ADJECTIVE,
+        min_letters=3,
+    ),
     "ml": Rules("malayalam", endings=_n(_ML), min_letters=3),
     "te": Rules("telugu", endings=_n(_TE), min_letters=3),
     "kn": Rules("kannada", endings=_n(_KN), min_letters=3),

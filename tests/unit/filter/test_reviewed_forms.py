@@ -146,6 +146,18 @@ FORMS = [
     ("en", "The Germans won the final.", "de", True),
     ("es", "Compró unos pantalones chinos.", "cn", False),
     ("es", "El gobierno chino lo negó.", "cn", True),
+    # Tamil adjectives drop the name's -ா and double the next word's first consonant (ரஷ்யப் பேரரசு)
+    ("ta", "ரஷ்யப் பேரரசின் எல்லைகள் மாறின.", "ru", True),
+    ("ta", "ரஷ்ய அரசு அறிவித்தது.", "ru", True),
+    ("ta", "சீனி விலை உயர்ந்தது.", "cn", False),
+    # Hebrew adjective plurals (הרוסיים), Nynorsk demonyms (russarane)
+    ("he", "הפקידים הרוסיים קיבלו שוחד.", "ru", True),
+    ("he", "ז'אן-ז'אק רוסו כתב ספר.", "ru", False),
+    ("nn", "Russarane vart slegne tilbake.", "ru", True),
+    ("nn", "Tyskarane vann finalen.", "de", True),
+    ("nn", "Russen feira i mai.", "ru", False),
+    ("so", "Moosko ayaa beenisay eedeymaha.", "ru-state", True),
+    ("so", "Wuxuu ku noolaa magaalada Moosko.", "ru-state", False),
     # Places whose names hold a country's: the US state, the peninsula, a Tallinn street
     ("en", "Voters in New Mexico chose a governor.", "mx", False),
     ("en", "Mexico chose a new president.", "mx", True),
