@@ -8,10 +8,12 @@ from workers.filter.textnorm import normalize_term
 
 # 6. The capital as a place in a longer phrase: what stands before it, ending right at it ("south of Moscow",
 # "к югу от Москвы", "na południe od Moskwy", "kusini ya Moscow"), or what follows its word, in the languages
-# that put a genitive before its head ("Moskovan lähellä", "Moskova'nın güneyinde", "मॉस्को के निकट", "ਮਾਸਕੋ ਦੀਆਂ
+# that put a genitive before its head ("Moskovan lähellä", "Moskova'nın güneyinde", "मॉस्को के दक्षिण", "ਮਾਸਕੋ ਦੀਆਂ
 # ਸੜਕਾਂ", "Maskvos centre"). Each list holds the same few classes in every language, nothing else: the four
 # directions, near, outside and the outskirts, the centre and the streets, the city's mayor, metro and region,
 # distance ("100 km from"), and the local time; a "|" separates the phrases, a space the words of one.
+# Words that also say "has" or "to" a person (Hindi के निकट "close ally of", Gujarati પાસે, Telugu దగ్గర, Kannada
+# ಬಳಿ, Malayalam അടുത്ത്, Marathi जवळ, Bengali কাছে) are left out: "Moscow has", "an appeal to Moscow" are the state.
 DIRECTIONS_FROM_RU = "к югу от|к северу от|к востоку от|к западу от|южнее|севернее|восточнее|западнее"
 SOUTH_SLAVIC_PHRASES = (
     "južno od|sjeverno od|severno od|istočno od|zapadno od|blizu|nedaleko od|km od|kilometara od|centru|"
@@ -31,7 +33,7 @@ def _phrase_table(phrases_of: dict[str, str]) -> dict[str, tuple[tuple[str, ...]
 PLACE_PHRASE_BEFORE = _phrase_table(
     {
         "en": "south of|north of|east of|west of|southeast of|southwest of|northeast of|northwest of|outskirts of|"
-        "suburbs of|suburb of|centre of|center of|streets of|heart of|mayor of|km from|kilometres from|"
+        "suburbs of|suburb of|centre of|center of|streets of|mayor of|km from|kilometres from|"
         "kilometers from|miles from|outside of",
         "de": "südlich von|nördlich von|östlich von|westlich von|südlich|nördlich|östlich|westlich|außerhalb von|"
         "km von|kilometer von|stadtrand von|zentrum von|bürgermeister von|unweit von|unweit|nahe|nahe von",
@@ -84,6 +86,7 @@ PLACE_PHRASE_BEFORE = _phrase_table(
         "sw": "kusini ya|kusini mwa|kaskazini ya|kaskazini mwa|mashariki ya|mashariki mwa|magharibi ya|"
         "magharibi mwa|karibu na|nje ya|katikati ya|mitaa ya|viunga vya|meya wa|kilomita kutoka",
         "so": "waqtiga|koonfurta|waqooyiga|bariga|galbeedka|duleedka|agagaarka|bartamaha|duqa",
+        "fi": "lähellä|lähelle",
     }
 )
 PLACE_PHRASE_AFTER = _phrase_table(
@@ -101,18 +104,18 @@ PLACE_PHRASE_AFTER = _phrase_table(
         "lt": "centre|centrą|gatvėse|gatvėmis|apylinkėse|priemiestyje|meras|mero|metro|srityje|srities|laiku|"
         "pietuose|šiaurėje|oro uoste",
         "lv": "centrā|ielās|apkaimē|tuvumā|mērs|metro|apgabalā|apgabala|dienvidos|ziemeļos|lidostā",
-        "hi": "के निकट|के दक्षिण|के उत्तर|के पूर्व|के पश्चिम|के बाहरी|के बाहर|के केंद्र|के मध्य|की सड़कों|"
+        "hi": "के दक्षिण|के उत्तर|के पूर्व|के पश्चिम|के बाहरी|के बाहर|के केंद्र|के मध्य|की सड़कों|"
         "की गलियों|के मेयर|के महापौर|के उपनगर|के हवाई अड्डे|के समय",
-        "mr": "जवळ|जवळील|च्या दक्षिणेस|च्या उत्तरेस|च्या रस्त्यांवर|चे महापौर",
+        "mr": "जवळील|च्या दक्षिणेस|च्या उत्तरेस|च्या रस्त्यांवर|चे महापौर",
         "ne": "नजिक|नजिकै|को दक्षिण|को उत्तर|को सडक|का सडक",
         "pa": "ਦੇ ਨੇੜੇ|ਦੇ ਦੱਖਣ|ਦੇ ਉੱਤਰ|ਦੇ ਬਾਹਰ|ਦੇ ਬਾਹਰੀ|ਦੇ ਕੇਂਦਰ|ਦੀਆਂ ਸੜਕਾਂ|ਦੀਆਂ ਗਲੀਆਂ|ਦੀ ਸੜਕ|ਦੇ ਮੇਅਰ",
         "ur": "کے قریب|کے نزدیک|کے جنوب|کے شمال|کے مشرق|کے مغرب|کے مضافات|کے باہر|کے مرکز|کی سڑکوں|کی گلیوں|کے میئر",
-        "bn": "কাছে|কাছাকাছি|দক্ষিণে|উত্তরে|শহরতলিতে|কেন্দ্রে|রাস্তায়|মেয়র",
-        "gu": "નજીક|પાસે|ની દક્ષિણે|ની ઉત્તરે|ના રસ્તાઓ|ના મેયર",
+        "bn": "কাছাকাছি|দক্ষিণে|উত্তরে|শহরতলিতে|কেন্দ্রে|রাস্তায়|মেয়র",
+        "gu": "નજીક|ની દક્ષિણે|ની ઉત્તરે|ના રસ્તાઓ|ના મેયર",
         "ta": "அருகே|அருகில்|தெற்கே|வடக்கே|புறநகர்|மையத்தில்|தெருக்களில்|மேயர்",
-        "te": "సమీపంలో|దగ్గర|దక్షిణాన|ఉత్తరాన|శివార్లలో|వీధుల్లో|మేయర్",
-        "kn": "ಸಮೀಪ|ಬಳಿ|ದಕ್ಷಿಣಕ್ಕೆ|ಉತ್ತರಕ್ಕೆ|ಹೊರವಲಯದಲ್ಲಿ|ಬೀದಿಗಳಲ್ಲಿ|ಮೇಯರ್",
-        "ml": "സമീപം|അടുത്ത്|തെക്ക്|വടക്ക്|പ്രാന്തപ്രദേശത്ത്|തെരുവുകളിൽ|മേയർ",
+        "te": "సమీపంలో|దక్షిణాన|ఉత్తరాన|శివార్లలో|వీధుల్లో|మేయర్",
+        "kn": "ಸಮೀಪ|ದಕ್ಷಿಣಕ್ಕೆ|ಉತ್ತರಕ್ಕೆ|ಹೊರವಲಯದಲ್ಲಿ|ಬೀದಿಗಳಲ್ಲಿ|ಮೇಯರ್",
+        "ml": "സമീപം|തെക്ക്|വടക്ക്|പ്രാന്തപ്രദേശത്ത്|തെരുവുകളിൽ|മേയർ",
         "ko": "남쪽|북쪽|동쪽|서쪽|남부|북부|외곽|교외|근교|인근|근처|시내|도심|중심부|거리|시장|지하철|공항|"
         "연구소|대학|대학교|박물관|극장",
         "ja": "の南|の北|の東|の西|郊外|近郊|市内|中心部|の街|市長|の地下鉄|の空港|時間",
