@@ -261,6 +261,7 @@ def add_cldr(lex: Lexicon, codes: frozenset[str]) -> None:
         for zone, info in (data.get("time_zones") or {}).items():
             if isinstance(info, dict) and info.get("city"):
                 cities[zone][tag].add(info["city"])
+    vouching: dict[tuple[str, str], set[str]] = defaultdict(set)  # noisy phrases that still vouch for a language
     for (code, tag), texts in sorted(leftovers.items()):
         names = lex.texts(code, tag, ["name"])
         name_words = {w for name in names for w in name.split()}
@@ -269,13 +270,22 @@ def add_cldr(lex: Lexicon, codes: frozenset[str]) -> None:
             # "Ruble ya Urusi" leaves "Urusi", "Rúp Nga" leaves "Nga": the name itself, nothing new.
             if any(f" {name} " in f" {' '.join(words)} " for name in names):
                 continue
-            # "nouveau kwanza angolais" leaves "kwanza angolais": keep a phrase only if a word of it is
-            # the country's ("angolais" of "Angola").
-            if len(words) > 1 and not any(_agrees(w, n) for w in words for n in name_words):
+            # "nouveau kwanza angolais" leaves "kwanza angolais", "Mexican Silver Peso" leaves "Mexican Silver",
+            # "peso de plata mexicano" leaves "plata mexicano": a phrase is the country's attribute only if every
+            # word of it is the country's ("Trinidad Tobago", "Արաբական Միացյալ Էմիրությունների"); a currency
+            # noun, a metal or a qualifier (kwanza, plata, silver, antiga, financer) makes it noise. Keeping only
+            # the country's words instead would make new one-word entries of half a name ("Afrika Randı" ->
+            # "Afrika", Africa for South Africa), so the phrase goes whole.
+            ours = [any(_agrees(w, n) for n in name_words) for w in words]
+            if len(words) > 1 and any(ours):
+                vouching[(code, tag)].add(norm(text))
+            if len(words) > 1 and not all(ours):
                 continue
             lex.add(code, tag, "adjective", text, text, "cldr-currency")
     for (code, tag), texts in sorted(language_names.items()):
-        known = lex.texts(code, tag, ["name", "adjective"])
+        # A phrase dropped above for its noise still vouches for a language name, as it did when it was kept: hr
+        # "bosanski" agrees only with such a phrase.
+        known = lex.texts(code, tag, ["name", "adjective"]) | vouching.get((code, tag), set())
         for text in sorted(texts):
             if any(_agrees(norm(text), k) for k in known):
                 lex.add(code, tag, "language", text, text, "cldr-language")

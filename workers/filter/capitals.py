@@ -17,7 +17,13 @@ and does not count, when any of these holds (each a closed list per language, be
    place follows it (Korean 모스크바에서, Japanese モスクワで);
 4. a postposition of place follows it as a word: Hindi में, Urdu میں, Punjabi ਵਿੱਚ, Nepali मा;
 5. in an unspaced script, a marker of place stands right before it: Chinese 在, 到, 赴, 抵, 于; Thai ใน, ที่,
-   ไป (with or without กรุง, "the city of").
+   ไป (with or without กรุง, "the city of");
+6. it is part of a longer phrase of place (``workers/filter/place_phrases.py``): a direction, "near", the
+   outskirts, the centre or the streets, the mayor, the metro, a distance before it ("south of Moscow", "к югу
+   от Москвы", "na południe od Moskwy", "kusini mwa Moscow"), or the same after its word in the languages that
+   put the genitive first ("Moskovan lähellä", "Moskova'nın güneyinde", "ਮਾਸਕੋ ਦੀਆਂ ਸੜਕਾਂ", "모스크바 외곽",
+   "モスクワ郊外"). Words that are also the state's ("close to Moscow", Hindi के पास "Moscow has", "Moscow
+   time" in English) are left out.
 
 Everything else counts: the capital as a subject or object ("Moscow denied", "Moskova reddetti"), its
 genitive ("Moscow's decision", "Moskovan päätös") and the cases of verbs' objects (Russian "пригрозил
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from workers.filter.place_phrases import KO_PARTICLES, PLACE_PHRASE_AFTER, PLACE_PHRASE_BEFORE
 from workers.filter.textnorm import is_word_char, normalize_term
 
 
@@ -258,6 +265,51 @@ def _vowel_n(language: str, capital: str, rest: str) -> bool:
     return (language == "fi" and rest == last + "n") or (language == "eu" and rest == "n")
 
 
+def _phrase_before(text: str, start: int, phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of ``phrases`` ends right before ``start``, word for word, no comma between."""
+    words: list[str] = []
+    begin = start
+    longest = max(len(p) for p in phrases)
+    for _ in range(longest):
+        word, begin, comma = _previous_word(text, begin)
+        if comma or not word:
+            break
+        words.insert(0, word)
+    return any(len(p) <= len(words) and tuple(words[len(words) - len(p) :]) == p for p in phrases)
+
+
+def _words_after(text: str, stop: int, count: int) -> list[str]:
+    words = []
+    for _ in range(count):
+        word = _next_word(text, stop)
+        if not word:
+            break
+        words.append(word)
+        stop = text.index(word, stop) + len(word)
+    return words
+
+
+def _phrase_after(text: str, end: int, stop: int, language: str, phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of ``phrases`` starts right after the capital's word (the hit ends at ``end``, its word at
+    ``stop``); in unspaced Japanese whether the text goes on with one; in Korean whether a place noun ends one of
+    the next two words after a bare or genitive (의) capital."""
+    if language == "ja":  # no spaces: what follows the hit itself
+        return text.startswith(tuple(p[0] for p in phrases), end)
+    words = _words_after(text, stop, max(len(p) for p in phrases) if language != "ko" else 2)
+    if language == "ko":
+        if text[end:stop] not in ("", "의"):  # 모스크바는 (topic), 모스크바가 (subject): the state acts
+            return False
+        nouns = tuple(p[0] for p in phrases)
+        for word in words:
+            bare = next((word[: -len(x)] for x in KO_PARTICLES if word.endswith(x) and len(word) > len(x)), word)
+            if bare.endswith(nouns):
+                return True
+            if bare != word:  # a particle closes the phrase: the noun after it is another one's
+                return False
+        return False
+    return any(tuple(words[: len(p)]) == p for p in phrases)
+
+
 def as_state(text: str, start: int, end: int, language: str, capital: str) -> bool:
     """Whether the capital hit ``text[start:end]`` may stand for the state (see the module docstring).
     ``text`` is the normalised story, ``capital`` the normalised nominative the hit is a form of."""
@@ -280,9 +332,15 @@ def as_state(text: str, start: int, end: int, language: str, capital: str) -> bo
     particles = PLACE_PARTICLE.get(language)
     if particles and text.startswith(particles, end):
         return False
+    phrases = PLACE_PHRASE_BEFORE.get(language)
+    if phrases and _phrase_before(text, start, phrases):
+        return False
+    stop = _word_end(text, end)
+    phrases = PLACE_PHRASE_AFTER.get(language)
+    if phrases and _phrase_after(text, end, stop, language, phrases):
+        return False
     endings = PLACE_ENDING.get(language)
     if endings:
-        stop = _word_end(text, end)
         word = text[start:stop]
         rest = word[_shared(word, capital) :]
         if rest and (rest in endings or _vowel_n(language, capital, rest)):

@@ -188,6 +188,13 @@ _TURKIC_CYRILLIC = (
     "ның лар лер дар дер тар тер лық лік дық дік тық тік дағы дегі тағы тегі ша ше ға ша ша лықтар ліктер "
     "ы і ын ін ғы гі қы кі"
 )
+# Kazakh stacks a case on the plural (немістерді, қытайлардың, орыстарға): each plural suffix, then one of the
+# cases that follow a final р.
+_KK_PLURAL_CASES = " ".join(
+    plural + case
+    for plural in "лар лер дар дер тар тер".split()
+    for case in "ды ді дың дің ға ге да де дан ден мен ы і ын ін".split()
+)
 _MN = "ын ийн ы ий д т аас оос ээс өөс ад од өд эд руу рүү тай той тэй ыг ийг г чууд ууд үүд"
 _UZ = "ning ni ga da dan lik liklar lar cha ka qa"
 _AZ = "nın nin nun nün ya yə da də dan dən ı i u ü nı ni lı li lu lü lar lər ın in"
@@ -213,13 +220,14 @@ _SCANDINAVIAN = "s e en er ere erne ens ernes a ar arna ske t"
 # --- Hebrew, Persian, Urdu, Arabic ---------------------------------------------------------------------------
 
 _HE_PROCLITICS = _n("ב ל ה ו מ ש כ")
-_HE = "יה ה י ית ים יות ני נית נים ניות ית"
+_HE = "יה ה י ית ים יים יות ני נית נים ניות ית"  # יים: the adjective's plural (הרוסיים, "the Russian ...")
 _FA = "ی ای ها های هایی ایی یان"
 _UR = "ی یوں یاں ا ے ئی"  # ئی: the adjective after a name in -ا (کوریائی, "Korean")
 _AR_SUFFIX = "ي ية يون يين"  # adjective forms: روسي روسية
 
 # --- Indic: case suffixes attached to the word -----------------------------------------------------------------
 
+_TA_ADJECTIVE = frozenset({""}) | _n("க் ச் த் ப்")
 _TA = (
     "வில் வின் வுக்கு வை வுடன் வுடனான வுடனும் விடம் விடமிருந்து விலிருந்து வும் வோ வால் வினால் விற்கு விலும் "
     "வின்மீது க்கு வில் ின் இல் ை ுடன் ர் ர்கள் ியா"
@@ -229,7 +237,8 @@ _TE = "లో కు తో ను ని పై నుంచి నుండి
 _KN = "ದಲ್ಲಿ ದ ಕ್ಕೆ ವನ್ನು ದೊಂದಿಗೆ ದಿಂದ ವು ದಲ್ಲೂ ದತ್ತ ನ್"
 _BN = "র য় কে তে ই ও রই য়ও য়ই রা য়ার ের েরা ের ী া"
 _MR = "त ला ने चा ची चे च्या शी कडे कडून मध्ये मधील मधून तील तून वर ही च सोबत साठी ी ां ाने"
-_GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ"
+# The visarga ઃ after a word is how Gujarati text types a colon (ચીનઃ એક નવો ઇતિહાસ, "China: a new history").
+_GU = "માં ના ની નું ને એ થી નો નાં ે ી ીઓ માંથી નાં ઓ ઃ"
 # Hindi writes postpositions apart (रूस में); only the adjective and plural endings attach: रूसी, कोरियाई, रूसियों.
 # Not -ो: रूसो is Rousseau.
 _HI = "ी ई ियों ियाँ ियो"
@@ -240,7 +249,8 @@ _PA = "ੀ ਦਾ ਦੀ ਦੇ ਨੇ ਨੂੰ ਤੋਂ ਵਿੱਚ"
 
 KOREAN_HEADS = _n(
     "경제 군 정권 당국 주민 체제 핵 외무성 매체 노동당 당 국방성 인권 문제 이탈주민 선수 대표팀 관영 정부 측 "
-    "미사일 도발 지도부 내부 대사관 해커 무역 제재 방송 통신 사회 정책 관계 국경 군부 병사 군인"
+    "미사일 도발 지도부 내부 대사관 해커 무역 제재 방송 통신 사회 정책 관계 국경 군부 병사 군인 시장 산업 기업 "
+    "정상 외교 대사 수출 수입 인 인들"
 )
 
 _TABLE: dict[str, Rules] = {
@@ -307,7 +317,16 @@ _TABLE: dict[str, Rules] = {
     "fa": Rules("arabic", endings=_n(_FA), finals=("ه",), swap=_n(_FA + " ه"), min_letters=3),
     "ur": Rules("arabic", endings=_n(_UR), min_letters=3),
     "ar": Rules("arabic", endings=_n(_AR_SUFFIX), finals=("يا",), swap=_n(_AR_SUFFIX + " يا"), min_letters=4),
-    "ta": Rules("tamil", endings=_n(_TA), min_letters=3),
+    # A name in -ா is an adjective without it (ரஷ்யா -> ரஷ்ய அரசு, சீனா -> சீன), and before a word that starts
+    # with க, ச, த or ப the adjective doubles that consonant (ரஷ்யப் பேரரசு, "the Russian empire").
+    "ta": Rules(
+        "tamil",
+        endings=_n(_TA),
+        finals=("ா",),
+        swap=_TA_ADJECTIVE,
+        short_swap=_TA_ADJECTIVE,
+        min_letters=3,
+    ),
     "ml": Rules("malayalam", endings=_n(_ML), min_letters=3),
     "te": Rules("telugu", endings=_n(_TE), min_letters=3),
     "kn": Rules("kannada", endings=_n(_KN), min_letters=3),
@@ -317,7 +336,8 @@ _TABLE: dict[str, Rules] = {
     "ne": Rules("devanagari", endings=_n(_NE), min_letters=3),
     "gu": Rules("gujarati", endings=_n(_GU), min_letters=3),
     "pa": Rules("gurmukhi", endings=_n(_PA), min_letters=3),
-    "ko": Rules("hangul", heads=KOREAN_HEADS),
+    # 친 "pro-" and 반 "anti-" attach before a name (친시리아, 반중국 정서).
+    "ko": Rules("hangul", heads=KOREAN_HEADS, proclitics=_n("친 반"), max_proclitics=1),
     "hy": Rules("armenian", endings=_n(_HY), min_letters=3),
     # Nouns in -ი drop it before the cases (რუსეთი -> რუსეთის); nouns in -ა drop it before -ის, -ით and keep
     # it before -ს, -ში, -მ, -დ (კორეა -> კორეის, კორეას, კორეაში, კორეამ).
@@ -330,7 +350,7 @@ _TABLE: dict[str, Rules] = {
         short_swap=_n(_KA),
     ),
     "az": Rules("latin", endings=_n(_AZ), min_letters=3),
-    "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
+    "kk": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC + " " + _KK_PLURAL_CASES), min_letters=3),
     "ky": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
     "tt": Rules("cyrillic", endings=_n(_TURKIC_CYRILLIC), min_letters=3),
     "mn": Rules("cyrillic", endings=_n(_MN), min_letters=3),

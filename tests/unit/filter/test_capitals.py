@@ -78,7 +78,45 @@ PAIRS = [
 ]
 
 
-@pytest.mark.parametrize(("language", "state", "city"), PAIRS)
+# The capital as a place inside a longer phrase: a direction, near, the outskirts, the centre or the streets, the
+# mayor, the metro, distance, local time; before the capital ("south of") or after its genitive ("Moskovan
+# lähellä"). Beside each, a sentence of the same language where the capital is the state. Written for these tests.
+PHRASE_PAIRS = [
+    ("en", "Moscow's envoy left the south of the talks unresolved.", "The plant lies 40 km south of Moscow."),
+    ("en", "Moscow time and patience ran out, officials said.", "The bomb hit a depot on the outskirts of Moscow."),
+    ("en", "Moscow accused the mayor of Kyiv of lying.", "The Moscow metro will open two stations."),
+    ("en", "The deal is at the heart of Moscow's strategy.", "Snow fell on the streets of Moscow."),
+    ("de", "Moskau drohte mit Gegenmaßnahmen.", "Das Dorf liegt südlich von Moskau."),
+    ("fr", "Moscou a dénoncé les sanctions.", "L'usine se trouve au sud de Moscou."),
+    ("es", "Moscú denunció las sanciones.", "La fábrica está cerca de Moscú."),
+    ("it", "Mosca ha denunciato le sanzioni.", "La fabbrica si trova a sud di Mosca."),
+    ("pl", "Moskwa potępiła sankcje.", "Fabryka leży na południe od Moskwy."),
+    ("cs", "Moskva odsoudila sankce.", "Továrna leží jižně od Moskvy."),
+    ("ru", "Москва осудила санкции.", "Завод находится к югу от Москвы."),
+    ("ru", "Москва пригрозила ответом.", "На улицах Москвы выпал снег."),
+    ("uk", "Москва засудила санкції.", "Завод розташований на південь від Москви."),
+    ("bg", "Москва осъди санкциите.", "Заводът е на 40 км от Москва."),
+    ("el", "Η Μόσχα καταδίκασε τις κυρώσεις.", "Το εργοστάσιο βρίσκεται νότια της Μόσχας."),
+    ("sw", "Moscow imelaani vikwazo hivyo.", "Kiwanda kiko kusini mwa Moscow."),
+    ("id", "Moskow mengecam sanksi itu.", "Pabrik itu berada di dekat Moskow."),
+    ("fi", "Moskovan päätös yllätti kaikki.", "Tehdas sijaitsee Moskovan lähellä."),
+    ("fi", "Moskova vastusti ehdotusta.", "Moskovan kaduilla satoi lunta."),
+    ("et", "Moskva mõistis sanktsioonid hukka.", "Tehas asub Moskva lähedal."),
+    ("hu", "Moszkva elítélte a szankciókat.", "A gyár Moszkva közelében van."),
+    ("tr", "Moskova yaptırımları kınadı.", "Fabrika Moskova'nın güneyinde bulunuyor."),
+    ("lt", "Maskvos sprendimas nustebino Briuselį.", "Maskvos centre iškrito sniegas."),
+    ("hi", "मॉस्को ने प्रतिबंधों की निंदा की।", "कारखाना मॉस्को के दक्षिण में है।"),
+    ("hi", "मॉस्को के निकट सहयोगी ने प्रस्ताव रखा।", "कारखाना मॉस्को के बाहरी इलाके में है।"),
+    ("gu", "મોસ્કો પાસે ઘણાં શસ્ત્રો છે.", "કારખાનું મોસ્કો નજીક છે."),
+    ("fi", "Moskova kiisti kaiken.", "Tehdas on lähellä Moskovaa."),
+    ("pa", "ਮਾਸਕੋ ਨੇ ਪਾਬੰਦੀਆਂ ਦੀ ਨਿੰਦਾ ਕੀਤੀ।", "ਮਾਸਕੋ ਦੀਆਂ ਸੜਕਾਂ ਤੇ ਬਰਫ਼ ਪਈ।"),
+    ("ko", "모스크바의 결정은 놀라웠다.", "그는 모스크바의 한 연구소에서 일했다."),
+    ("ko", "모스크바는 남부 전선에서 공세를 폈다.", "모스크바 외곽에서 화재가 났다."),
+    ("ja", "モスクワは制裁を非難した。", "工場はモスクワ郊外にある。"),
+]
+
+
+@pytest.mark.parametrize(("language", "state", "city"), PAIRS + PHRASE_PAIRS)
 def test_a_capital_counts_as_the_state_not_as_the_city(matcher: Matcher, language: str, state: str, city: str) -> None:
     assert "ru-state" in matcher.match(state, language), (language, state)
     assert "ru-state" not in matcher.match(city, language), (language, city)

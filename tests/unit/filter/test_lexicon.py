@@ -91,6 +91,15 @@ def test_every_known_code_has_entries_and_no_text_is_empty() -> None:
     assert {e.kind for rows in found.values() for e in rows} <= lexicon.KINDS
 
 
+def test_currency_phrases_keep_only_the_country_words() -> None:
+    # "Mexican Silver Peso" and "peso de plata mexicano" once left "Mexican Silver", "plata mexicano": a metal is
+    # no attribute of the country. A phrase whose every word is the country's stays.
+    adjectives = {norm for e in entries(["MX"])["MX"] if e.kind == "adjective" for norm in [e.text.casefold()]}
+    assert not [a for a in adjectives if {"plata", "prata", "silver", "srebrne", "ვერცხლის"} & set(a.split())]
+    assert "mexicano" in adjectives and "mexican" in adjectives
+    assert "Trinidad Tobago" in _texts("TT", "cy", "adjective")
+
+
 def test_no_inverted_names() -> None:
     assert not [e for rows in entries(known_codes()).values() for e in rows if "," in e.text and e.kind == "name"]
 
