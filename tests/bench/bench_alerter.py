@@ -11,8 +11,14 @@ broker's; the receiver runs in its own process (as a subscriber's would), answer
   process) per alert over that run: a figure that depends less than alerts/s on what else the machine runs;
 - ``redis_bytes_per_story_cluster``: INFO used_memory's growth per story once its alert was delivered to one
   subscriber (the cluster index, the cluster record and that subscriber's marker);
-- ``redis_bytes_per_extra_subscriber_per_story``: the growth with 10 subscribers less that with 1, per story and
-  extra subscriber;
+- ``redis_bytes_per_extra_subscriber_per_story``: what each extra subscriber adds per story, as the slope between
+  two runs (``N_MEMORY`` and twice as many stories, each at 1 and at 10 subscribers): what grows with the stories
+  (the delivered markers), without what a subscriber holds whatever its volume;
+- ``redis_bytes_per_extra_subscriber_fixed``: that bounded part (its attempt log, at most 500 entries), per extra
+  subscriber, from the same four readings;
+- ``redis_bytes_per_extra_subscriber_per_story_600_stories``: the growth with 10 subscribers less that with 1,
+  divided by ``N_MEMORY`` stories and 9 extra subscribers, both parts together (this figure's definition before
+  the slope);
 - ``redis_bytes_per_story_cluster_600_words``: the same with 600-word bodies (the cluster record keeps the
   latest version's title and bounded body, compressed, since story versions);
 - ``alerts_per_s_with_versions_1_subscriber`` (code with story versions only): each story followed by a version
@@ -122,6 +128,14 @@ def close_sender(sender: Any) -> None:
         c.close()
 
 
+def settle_heap() -> None:
+    try:
+        from workers.infra.lifecycle import settle_heap as settle
+    except ImportError:  # a baseline from before it
+        return
+    settle()
+
+
 def records(tag: str, n: int, words: int = 0, seed: int = 5, versions: bool = False) -> list[Any]:
     """Match records of ``n`` stories; with ``versions``, each story is followed by its version 2 (a new
     headline), a batch later."""
@@ -174,6 +188,7 @@ class Bench:
         settings = AlerterSettings(delivery_timeout=5.0)
         secrets = {s.name: SecretStr(self.secret) for s in subs}
         alerter = Alerter(consumer, None, self.redis, sender, subs, secrets, names, settings, Stopper())  # type: ignore[arg-type]
+        settle_heap()  # as the daemon does once it is built (an earlier version did not)
         wanted = {
             alert_id(name, f"story-{i}", *((v,) if v > 1 else ()))
             for name in (wait_for or [s.name for s in subs])
@@ -210,12 +225,12 @@ class Bench:
         with self.lock:
             return [(self.received[alert_id("healthy", f"story-{i}")] - r.polled) * 1000 for i, r in enumerate(recs)]
 
-    def memory(self, n_subs: int, words: int = 60) -> float:
+    def memory(self, n_subs: int, words: int = 60, stories: int = N_MEMORY) -> float:
         self.redis.flushdb()
         time.sleep(0.2)
         before = int(self.redis.info("memory")["used_memory"])
         subs = [sub(f"desk{i}", f"{self.url}/desk{i}", concurrency=8) for i in range(n_subs)]
-        self.run(subs, records("mem", N_MEMORY, words=words))
+        self.run(subs, records("mem", stories, words=words))
         time.sleep(0.5)  # the last settles
         return int(self.redis.info("memory")["used_memory"]) - before
 
@@ -337,8 +352,13 @@ def measure(label: str) -> None:
             out("healthy_p99_ratio_with_slow_neighbour", p99(crowded) / p99(alone), "x")
             m1 = bench.memory(1)
             m10 = bench.memory(10)
+            extra_small = m10 - m1  # 9 extra subscribers, N_MEMORY stories
+            extra_large = bench.memory(10, stories=2 * N_MEMORY) - bench.memory(1, stories=2 * N_MEMORY)
+            per_story = (extra_large - extra_small) / (9 * N_MEMORY)
             out("redis_bytes_per_story_cluster", m1 / N_MEMORY, "bytes")
-            out("redis_bytes_per_extra_subscriber_per_story", (m10 - m1) / (9 * N_MEMORY), "bytes")
+            out("redis_bytes_per_extra_subscriber_per_story", per_story, "bytes")
+            out("redis_bytes_per_extra_subscriber_fixed", (extra_small - per_story * 9 * N_MEMORY) / 9, "bytes")
+            out("redis_bytes_per_extra_subscriber_per_story_600_stories", extra_small / (9 * N_MEMORY), "bytes")
             out("redis_bytes_per_story_cluster_600_words", bench.memory(1, words=600) / N_MEMORY, "bytes")
         finally:
             child.kill()

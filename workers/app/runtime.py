@@ -39,7 +39,7 @@ from workers.infra.kafka import (
     require_codecs,
     topic_specs,
 )
-from workers.infra.lifecycle import Stopper, run_loop, with_backoff
+from workers.infra.lifecycle import Stopper, run_loop, settle_heap, with_backoff
 from workers.infra.redis import RedisClient, RedisProbe, connect_redis, redacted
 from workers.poller.worker import Poller
 from workers.settings import env
@@ -139,6 +139,7 @@ def run_daemon(role: str, config_dir: Path, options: DaemonOptions | None = None
                 if web is not None:
                     _start_console(cfg, env, web, stack)
                 logger.info("%s started kafka=%s redis=%s", role, env.kafka_bootstrap, redacted(env.redis_url))
+                settle_heap()
                 _run_loops(loops, stopper, config_dir)
             readiness.mark("stopping", False)
     finally:
