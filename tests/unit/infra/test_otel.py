@@ -109,20 +109,27 @@ def test_off_imports_nothing_of_opentelemetry_beyond_what_redis_does() -> None:
 def test_an_absent_collector_costs_spans_not_a_stop_that_waits(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import socket
     import threading
 
-    from workers.devstack.stack import free_port
-
-    monkeypatch.setattr(otel, "EXPORT_TIMEOUT_S", 1.0)  # the retries end soon after the test, not 10 s later
-    otel.configure(f"http://127.0.0.1:{free_port()}", "poll", metric_interval_s=3600)  # nothing listens there
-    for _ in range(100):  # queued for the export thread: the stage's thread sends nothing
-        otel.span("poll", new_traceparent(), None, time.time(), time.time())
-    otel.shutdown(within_s=0.5)  # the exporter would retry for its whole timeout: the stop gives up instead
-    assert not otel.enabled()
-    assert any("flush given up" in r.getMessage() for r in caplog.records)
-    for t in threading.enumerate():  # the retries (random jitter) must not run into the next tests' Hypothesis
-        if t.name == "otel-shutdown":
-            t.join(10)
+    monkeypatch.setattr(otel, "EXPORT_TIMEOUT_S", 1.0)  # the export ends soon after the test, not 10 s later
+    # a collector that takes the connection and never answers: the export waits for its whole timeout (a port
+    # where nothing listens refuses at once, and the SDK may then stop retrying at shutdown within the limit)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        otel.configure(f"http://127.0.0.1:{silent.getsockname()[1]}", "poll", metric_interval_s=3600)
+        for _ in range(100):  # queued for the export thread: the stage's thread sends nothing
+            otel.span("poll", new_traceparent(), None, time.time(), time.time())
+        otel.shutdown(within_s=0.5)  # the export would wait for its whole timeout: the stop gives up instead
+        assert not otel.enabled()
+        assert any("flush given up" in r.getMessage() for r in caplog.records)
+        for t in threading.enumerate():  # the export must not run into the next tests' Hypothesis
+            if t.name == "otel-shutdown":
+                t.join(10)
+    finally:
+        silent.close()
 
 
 def test_an_endpoint_without_the_extra_is_one_config_line_and_exit_2(tmp_path: Path) -> None:
