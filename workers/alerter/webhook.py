@@ -18,6 +18,7 @@ from workers.core.errors import DeliveryError
 from workers.core.signing import signed_headers
 
 USER_AGENT = "wirewatch-webhooks/0.1"
+MAX_ANSWER_BYTES = 64 * 1024  # read of an answer's body at most; the status is what counts
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ async def deliver(
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as resp:
             status = resp.status
-            await resp.read()  # the connection goes back to the pool only once the body is read
+            await _drain(resp)
     except TimeoutError:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
     except (aiohttp.ClientError, OSError) as exc:  # InvalidURL too: a URL aiohttp cannot send
@@ -76,6 +77,20 @@ async def deliver(
     if status == 410:
         raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
     raise DeliveryError(subscriber, f"endpoint answered {status}", status=status)
+
+
+async def _drain(resp: aiohttp.ClientResponse) -> None:
+    """Read the answer's body, which we do not use, so the connection goes back to the pool; past
+    ``MAX_ANSWER_BYTES`` drop the connection instead: an endpoint's body never fills the alerter's memory."""
+    seen = 0
+    while not resp.content.at_eof():
+        chunk = await resp.content.readany()
+        if not chunk:
+            return
+        seen += len(chunk)
+        if seen > MAX_ANSWER_BYTES:
+            resp.close()
+            return
 
 
 def deliver_once(
