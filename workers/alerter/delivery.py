@@ -22,14 +22,12 @@ schedule each; it only ever occupies its own lane.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from kafka import KafkaProducer
 
@@ -39,7 +37,6 @@ from workers.alerter.digest import is_digest
 from workers.alerter.endpoints import Endpoints
 from workers.alerter.outbox import Item, Outbox, Undecodable
 from workers.alerter.retryqueue import retry_delay
-from workers.alerter.ssrf import refusal
 from workers.alerter.webhook import deliver
 from workers.core.deadletter import MAX_KEPT_VALUE_BYTES, dead_letter
 from workers.core.errors import DeliveryError
@@ -49,7 +46,7 @@ from workers.core.tracing import child, iso, seconds_between
 from workers.infra import metrics, otel
 from workers.infra.attemptlog import Attempt, AttemptLog
 from workers.infra.kafka import send_all
-from workers.settings.config import AlerterSettings, Subscriber
+from workers.settings.config import AlerterSettings
 
 if TYPE_CHECKING:  # a lane calls the deliverer, which is handed the lane
     from workers.alerter.lane import Lane
@@ -57,22 +54,6 @@ if TYPE_CHECKING:  # a lane calls the deliverer, which is handed the lane
 logger = logging.getLogger(__name__)
 
 DELIVERED, PARKED, DEAD = "delivered", "parked", "dead"
-
-
-def warn_refused(s: Subscriber) -> None:
-    """Said once when a lane starts: every delivery to this URL will be refused and dead-lettered."""
-    host = urlsplit(s.url).hostname or ""
-    problem = None if s.local or not _is_literal_ip(host) else refusal(host)
-    if problem:
-        logger.error("subscriber=%s url host %s will be refused: %s (set local: true to allow)", s.name, host, problem)
-
-
-def _is_literal_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def refresh_duplicates(item: Item, counts: Sequence[int]) -> None:
@@ -129,7 +110,7 @@ class Deliverer:
                 item.id,
                 compact_json(item.alert),
                 timeout=self.settings.delivery_timeout,
-                local=sub.local,
+                refused=lane.refused,
                 traceparent=post_trace,
             )
         except DeliveryError as exc:

@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 from aiohttp import ClientSession
 from pydantic import SecretStr
 
-from workers.alerter.delivery import Deliverer, refresh_duplicates, warn_refused
+from workers.alerter.delivery import Deliverer, refresh_duplicates
 from workers.alerter.digest import seal_due
 from workers.alerter.outbox import Item
 from workers.alerter.sender import Sender
+from workers.alerter.webhook import literal_refusal
 from workers.infra.attemptlog import Attempt
 from workers.settings.config import Subscriber
 
@@ -50,6 +51,8 @@ class Lane:
         self.secret = secret
         self.sender = sender
         self.session: ClientSession | None = None  # made on the sender's loop at start
+        # decided once: every delivery to a URL whose IP literal is refused is dead-lettered with this reason
+        self.refused = literal_refusal(sub.url, local=sub.local)
         self.deliverer = deliverer
         self.failing = False
         self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
@@ -71,7 +74,8 @@ class Lane:
         self.thread = threading.Thread(target=self._feed, name=f"lane-{sub.name}", daemon=True)
 
     def start(self) -> Lane:
-        warn_refused(self.sub)
+        if self.refused:
+            logger.error("subscriber=%s will be refused: %s", self.sub.name, self.refused)
         self.session = self.sender.session(
             local=self.sub.local, max_connections=self.sub.concurrency, executor=self.pool
         )

@@ -36,18 +36,15 @@ async def deliver(
     body: bytes,
     *,
     timeout: float,
-    local: bool,
+    refused: str | None = None,
     traceparent: str | None = None,
 ) -> DeliveryResult:
     """POST one signed alert; raise DeliveryError (retryable or not) unless the receiver answers 2xx.
 
     aiohttp on the sender's one event loop (``workers.alerter.sender``): its C parser and no thread per request
-    cost about a fifth of the CPU of a thread per POST through httpcore. ``timeout`` bounds the whole attempt."""
+    cost about a fifth of the CPU of a thread per POST through httpcore. ``timeout`` bounds the whole attempt.
+    ``refused``: the URL's ``literal_refusal``, decided once per subscriber."""
     started = time.monotonic()
-    try:
-        refused = refused_literal(urlsplit(url).hostname or "", local=local)
-    except ValueError as exc:  # not a URL at all (the config check makes this rare): retried, as a client error
-        raise DeliveryError(subscriber, f"InvalidUrl: {exc}") from None
     if refused:  # an IP literal: no resolver sees it, so the guard is here
         raise DeliveryError(subscriber, refused, retryable=False)
     headers = signed_headers(secret, msg_id, body)
@@ -66,7 +63,9 @@ async def deliver(
             await _drain(resp)
     except TimeoutError:
         raise DeliveryError(subscriber, f"timed out after {timeout:g}s") from None
-    except (aiohttp.ClientError, OSError) as exc:  # InvalidURL too: a URL aiohttp cannot send
+    except ValueError as exc:  # not a URL at all (the config check makes this rare): retried, as a client error
+        raise DeliveryError(subscriber, f"InvalidUrl: {exc}") from None
+    except (aiohttp.ClientError, OSError) as exc:
         refused = refused_reason(exc)
         if refused:  # trying again would connect to the same place
             raise DeliveryError(subscriber, refused, retryable=False) from None
@@ -77,6 +76,16 @@ async def deliver(
     if status == 410:
         raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
     raise DeliveryError(subscriber, f"endpoint answered {status}", status=status)
+
+
+def literal_refusal(url: str, *, local: bool) -> str | None:
+    """Why a URL whose host is an IP literal must not be posted to (aiohttp connects to one without resolving,
+    so no resolver checks it), or None. A URL that does not even parse is left to the POST to report."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
+    return refused_literal(host, local=local)
 
 
 async def _drain(resp: aiohttp.ClientResponse) -> None:
@@ -101,6 +110,7 @@ def deliver_once(
 
     async def once() -> DeliveryResult:
         async with webhook_session(local=local, max_connections=1) as session:
-            return await deliver(session, subscriber, url, secret, msg_id, body, timeout=timeout, local=local)
+            refused = literal_refusal(url, local=local)
+            return await deliver(session, subscriber, url, secret, msg_id, body, timeout=timeout, refused=refused)
 
     return asyncio.run(once())
