@@ -30,7 +30,6 @@ a subscriber shares its ``{s:<name>}`` hash tag: one Redis Cluster slot per subs
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +50,7 @@ from workers.alerter.outbox_scripts import (
 )
 from workers.alerter.slices import Slices
 from workers.core.names import Names, as_text
+from workers.core.stories import compact_json, read_json
 from workers.infra.redis import is_cluster, run_scripts
 
 logger = logging.getLogger(__name__)
@@ -72,21 +72,22 @@ class Item:
     queued_at: float = 0.0
     clusters: list[str] = field(default_factory=list)  # the cluster of each alert it carries (for `duplicates`)
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         # not dataclasses.asdict: it deep-copies the alert, and that was a quarter of the alerter's CPU
-        return json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, ensure_ascii=False)
+        return compact_json({f.name: getattr(self, f.name) for f in _FIELDS})
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Item:
         # a tolerant reader: during a rolling upgrade a newer alerter may queue items with fields this one does
         # not know; refusing them would stall the subscriber's lane on that item at every lease
-        data = json.loads(raw)
+        data = read_json(raw)
         if not isinstance(data, dict):
             raise TypeError(f"an item is a JSON object, not {type(data).__name__}")
         return cls(**{k: v for k, v in data.items() if k in _ITEM_FIELDS})
 
 
-_ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(Item))
+_FIELDS = dataclasses.fields(Item)
+_ITEM_FIELDS = frozenset(f.name for f in _FIELDS)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from workers.core.stories import SCHEMA_VERSION, Story, StoryFormatError, compact_json, load_json
+from workers.core.stories import SCHEMA_VERSION, Story, StoryFormatError, dataclass_json, load_json
 
 MAX_HITS_PER_TOPIC = 100  # hits listed per topic in an event and an alert; hit_count has the full count
 MAX_EVENT_BYTES = 1_000_000  # key + value of one match event: under the producer's 1 MiB with room for headers
@@ -64,7 +64,7 @@ class MatchEvent:
     carried: list[str] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        return compact_json(asdict(self))
+        return dataclass_json(self)
 
     def fitted_json(self, max_bytes: int = MAX_EVENT_BYTES) -> bytes:
         """``to_json``, with the story's html and then its text cut at the end until it fits in ``max_bytes``."""

@@ -12,12 +12,12 @@ trip for all of them.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from workers.core.names import Names
+from workers.core.stories import compact_json, read_json
 from workers.infra.redis import RedisClient
 
 KEEP = 500
@@ -33,15 +33,15 @@ class Attempt:
     error: str = ""  # empty when delivered
     outcome: str = ""  # delivered, parked or dead, as the alerter decided
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         """``[alert id, at, status, latency ms, error, outcome]``: about 80 bytes for a delivery."""
         row = [self.alert_id, round(self.at, 3), self.status, self.latency_ms, self.error[:300], self.outcome]
-        return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        return compact_json(row)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Attempt | None:
         try:
-            doc = json.loads(raw)
+            doc = read_json(raw)
             if isinstance(doc, list):
                 alert, at, status, latency, error, outcome = doc
                 return cls(str(alert), float(at), int(status or 0), float(latency or 0.0), str(error), str(outcome))
