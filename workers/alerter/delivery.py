@@ -114,7 +114,7 @@ class Deliverer:
                 traceparent=post_trace,
             )
         except DeliveryError as exc:
-            metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
+            lane.meters.latency.observe(time.monotonic() - started)
             if otel.enabled():
                 spans.deliver(post_trace, parent, sent_at, time.time(), item, exc.status or 0, "failed")
             outcome = await lane.blocking(self._failed, lane, item, exc)
@@ -126,7 +126,7 @@ class Deliverer:
             outcome = await lane.blocking(self._failed, lane, item, error)
             self._log(lane, item.id, 0, time.monotonic() - started, error.reason, outcome)
             return outcome
-        metrics.DELIVERY_LATENCY.labels(subscriber=sub.name).observe(time.monotonic() - started)
+        lane.meters.latency.observe(time.monotonic() - started)
         if otel.enabled():
             spans.deliver(post_trace, parent, sent_at, time.time(), item, result.status, DELIVERED)
         self._log(lane, item.id, result.status, result.elapsed_s, "", DELIVERED)
@@ -138,8 +138,8 @@ class Deliverer:
             await lane.blocking(self.endpoints.succeeded, sub.name)
             lane.failing = lane.maybe_failing_in_redis = False
         logger.info("delivered alert=%s subscriber=%s attempt=%d", item.id, sub.name, item.attempts + 1)
-        metrics.ALERTS_DELIVERED.labels(subscriber=sub.name).inc()
-        metrics.DELIVERY_AGE.labels(subscriber=sub.name).observe(max(0.0, time.time() - item.queued_at))
+        lane.meters.delivered.inc()
+        lane.meters.age.observe(max(0.0, time.time() - item.queued_at))
         return DELIVERED
 
     def _log(self, lane: Lane, item_id: str, status: int, latency_s: float, error: str, outcome: str) -> None:

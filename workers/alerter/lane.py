@@ -26,6 +26,7 @@ from workers.alerter.digest import seal_due
 from workers.alerter.outbox import Item
 from workers.alerter.sender import Sender
 from workers.alerter.webhook import literal_refusal
+from workers.infra import metrics
 from workers.infra.attemptlog import Attempt
 from workers.settings.config import Subscriber
 
@@ -54,6 +55,7 @@ class Lane:
         # decided once: every delivery to a URL whose IP literal is refused is dead-lettered with this reason
         self.refused = literal_refusal(sub.url, local=sub.local)
         self.deliverer = deliverer
+        self.meters = metrics.LaneMeters.of(sub.name)
         self.failing = False
         self.maybe_failing_in_redis = True  # until the first 2xx clears what an earlier process left
         self.held: dict[str, float] = {}  # leased items (from take to settled) -> the due they had before

@@ -7,6 +7,7 @@ Any error of a delivery becomes a DeliveryError saying whether a retry may help.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -57,7 +58,7 @@ async def deliver(
             data=body,
             headers=headers,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout),
+            timeout=_total(timeout),
         ) as resp:
             status = resp.status
             await _drain(resp)
@@ -76,6 +77,11 @@ async def deliver(
     if status == 410:
         raise DeliveryError(subscriber, "endpoint answered 410 Gone", retryable=False, status=410)
     raise DeliveryError(subscriber, f"endpoint answered {status}", status=status)
+
+
+@functools.lru_cache(maxsize=16)  # one per delivery_timeout: not an object per POST
+def _total(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def literal_refusal(url: str, *, local: bool) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets as _secrets
@@ -54,6 +55,7 @@ def key_ring(secrets: KeyRing) -> list[str]:
     return ring
 
 
+@functools.lru_cache(maxsize=1024)  # a subscriber's key is decoded once, not at every POST
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 

@@ -46,10 +46,10 @@ def parse(traceparent: str | None) -> tuple[str, str] | None:
 
 def child(traceparent: str | None) -> str:
     """The same trace (and sampled flag) with a new span, or a new trace when the parent is missing or malformed."""
-    tid = trace_id(traceparent)
-    if not tid:
+    m = _TRACEPARENT.match(traceparent or "")  # once: every alert's POST makes a child
+    if not m or m.group(1) == "0" * 32 or m.group(2) == "0" * 16:
         return new_traceparent()
-    return f"00-{tid}-{secrets.token_hex(8)}-{'01' if sampled(traceparent) else '00'}"
+    return f"00-{m.group(1)}-{secrets.token_hex(8)}-{'01' if int(m.group(3), 16) & 1 else '00'}"
 
 
 def from_headers(headers: list[tuple[str, bytes]] | None) -> str | None:
