@@ -42,3 +42,19 @@ def test_the_sampled_flag_is_kept_by_every_child() -> None:
     assert on.endswith("-01") and off.endswith("-00")
     assert sampled(child(child(on))) and not sampled(child(child(off)))
     assert not sampled("garbage") and sampled(child("garbage")), "a new trace after a bad parent is sampled"
+
+
+def test_iso_writes_what_datetime_writes_at_every_rounding_edge() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    def reference(ts: float) -> str:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    rnd = random.Random(7)
+    instants = [rnd.uniform(0, 4e9) for _ in range(20000)]
+    # microseconds round half to even before the cut to milliseconds: x.9999995 is the next second
+    instants += [1764633600 + k / 1e6 + d for k in range(0, 1_000_000, 4999) for d in (0.0, 5e-7, -5e-7)]
+    instants += [0.0, 1e-7, 1.9999996, 1764633600.9995, 1764633600.9999995, 253402300799.999]
+    assert [iso(ts) for ts in instants] == [reference(ts) for ts in instants]
+    assert iso(-1.5) == reference(-1.5), "before 1970: datetime's own answer"
