@@ -13,10 +13,12 @@
 - CPU per text, before (``language.detect`` as it was: scripts, then 3-trial langdetect and the hint; no
   unique letters, no recheck, no Lingua) and after, on the corpus stories with their hints and on the
   sentences; the two run back to back on each text, so the shared machine's noise falls on both alike, and
-  the filter's cost (detect + ``Matcher.match`` with the shipped topics) before and after. Two rounds each.
+  the filter's cost (detect + ``Matcher.match`` with the shipped topics) before and after; and ours against
+  ours without the short-text confirmation (``confirmation_cost_ratio``). Two rounds each.
 - Memory: the peak RSS that loading Lingua's low accuracy models for every candidate set adds (at start), the
-  number of high accuracy pairs the sentences made it load (lazily), and, last, the peak RSS that loading the
-  high accuracy models of every pair of ``LANDING`` would add (the worst case of a daemon that met them all).
+  number of high accuracy pairs the sentences made it load (lazily), and, in a fresh process after
+  ``warm_up``, the peak RSS that the high accuracy models of Swahili and Tsonga add, and those of every pair of
+  ``LANDING`` (the worst case, a daemon that has met short texts of every pair).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import logging
 import os
 import random
 import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -103,12 +106,12 @@ def sample(sentences: Sequence[CorpusText], per_language: int) -> list[CorpusTex
     ]
 
 
-def unconfirmed(text: str) -> Detection:
+def unconfirmed(text: str, hint: str | None = None) -> Detection:
     """``language.detect`` without the high accuracy confirmation of short texts (main before it)."""
     bound = language_rules.CONFIRM_CHARS
     language_rules.CONFIRM_CHARS = 0
     try:
-        return language.detect(text)
+        return language.detect(text, hint)
     finally:
         language_rules.CONFIRM_CHARS = bound
 
@@ -148,7 +151,7 @@ def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) 
     for _ in range(ROUNDS):
         spent = defaultdict(float)
         for t in texts:
-            for key, detect in (("before", before), ("after", language.detect)):
+            for key, detect in (("before", before), ("after", language.detect), ("unconfirmed", unconfirmed)):
                 started = clock()
                 found = detect(t.text, t.hint)
                 spent[key] += clock() - started
@@ -161,6 +164,8 @@ def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) 
         emit(BENCH, f"{name}_detect_ms_before_r{i}", spent["before"] / len(texts) * 1000, "ms")
         emit(BENCH, f"{name}_detect_ms_after_r{i}", spent["after"] / len(texts) * 1000, "ms")
         emit(BENCH, f"{name}_detect_cost_ratio_r{i}", spent["after"] / spent["before"], "ratio")
+        emit(BENCH, f"{name}_detect_ms_unconfirmed_r{i}", spent["unconfirmed"] / len(texts) * 1000, "ms")
+        emit(BENCH, f"{name}_confirmation_cost_ratio_r{i}", spent["after"] / spent["unconfirmed"], "ratio")
         if matcher is not None:
             filter_before = spent["before"] + spent["before_match"]
             emit(
@@ -190,17 +195,32 @@ def main() -> None:
     cpu("sentences", sample(sentences, 20))
     high = [codes for codes, low in language_rules._detectors if not low]
     emit(BENCH, "lingua_high_accuracy_pairs_loaded", len(high), "pairs")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for answer, lacking in language_rules.LANDING.items():
-        for code in lacking:
-            # a text with letters of every script involved, so Lingua's rule filter loads both models
-            language_rules.confirmed("Roma urbs antiqua est, Монгол улс", answer, code)
-    emit(
-        BENCH,
-        "lingua_high_accuracy_all_pairs_rss_added_mb",
-        (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024,
-        "MB",
-    )
+    for name, pairs in (
+        ("sw_ts", "[('sw', 'ts')]"),
+        ("all_pairs", "[(a, c) for a in R.LANDING for c in R.LANDING[a]]"),
+    ):
+        emit(BENCH, f"lingua_high_accuracy_{name}_rss_added_mb", _high_accuracy_rss(pairs), "MB")
+
+
+# In a fresh process (this one has loaded models already): the low accuracy models as ``warm_up`` loads them,
+# then the high accuracy models of the given pairs, on a short text with letters of every script involved so
+# that Lingua's rule filter lets both languages' models load.
+_HIGH_RSS = """
+import resource
+from workers.filter import language_rules as R
+rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+R.warm_up()
+before = rss()
+for answer, code in PAIRS:
+    R.confirmed("Roma urbs antiqua est, Монгол улс", answer, code)
+print((rss() - before) / 1024)
+"""
+
+
+def _high_accuracy_rss(pairs: str) -> float:
+    code = _HIGH_RSS.replace("PAIRS", pairs)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(done.stdout.split()[-1])
 
 
 if __name__ == "__main__":
