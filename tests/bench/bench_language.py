@@ -205,10 +205,11 @@ def main() -> None:
 # In a fresh process (this one has loaded models already): the low accuracy models as ``warm_up`` loads them,
 # then the high accuracy models of the given pairs, on a short text with letters of every script involved so
 # that Lingua's rule filter lets both languages' models load.
+# Peak RSS as VmHWM: getrusage's ru_maxrss survives exec, so a child of this big process would report its size.
 _HIGH_RSS = """
-import resource
+import re
 from workers.filter import language_rules as R
-rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss = lambda: int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
 R.warm_up()
 before = rss()
 for answer, code in PAIRS:
