@@ -7,11 +7,18 @@
   (``nb`` -> ``no``, langdetect's code).
   Figures: ``language_accuracy_lingua75_{plain,ours}``, ``min_delta_langdetect_languages`` (ours minus plain,
   the worst of the languages langdetect has a profile for; the issue wants it >= 0) and the language it is.
+  ``..._unconfirmed`` and ``min_delta_langdetect_languages_unconfirmed``: ours without the high accuracy
+  confirmation of short texts (``language_rules.CONFIRM_CHARS = 0``, as before it), in the same run; the
+  per-language table shows the three columns.
 - CPU per text, before (``language.detect`` as it was: scripts, then 3-trial langdetect and the hint; no
   unique letters, no recheck, no Lingua) and after, on the corpus stories with their hints and on the
   sentences; the two run back to back on each text, so the shared machine's noise falls on both alike, and
-  the filter's cost (detect + ``Matcher.match`` with the shipped topics) before and after. Two rounds each.
-- Memory: the peak RSS that loading Lingua's models for every candidate set adds.
+  the filter's cost (detect + ``Matcher.match`` with the shipped topics) before and after; and ours against
+  ours without the short-text confirmation (``confirmation_cost_ratio``). Two rounds each.
+- Memory: the peak RSS that loading Lingua's low accuracy models for every candidate set adds (at start), the
+  number of high accuracy pairs the sentences made it load (lazily), and, in a fresh process after
+  ``warm_up``, the peak RSS that the high accuracy models of Swahili and Tsonga add, and those of every pair of
+  ``LANDING`` (the worst case, a daemon that has met short texts of every pair).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import logging
 import os
 import random
 import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -98,27 +106,42 @@ def sample(sentences: Sequence[CorpusText], per_language: int) -> list[CorpusTex
     ]
 
 
+def unconfirmed(text: str, hint: str | None = None) -> Detection:
+    """``language.detect`` without the high accuracy confirmation of short texts (main before it)."""
+    bound = language_rules.CONFIRM_CHARS
+    language_rules.CONFIRM_CHARS = 0
+    try:
+        return language.detect(text, hint)
+    finally:
+        language_rules.CONFIRM_CHARS = bound
+
+
 def accuracy(sentences: Sequence[CorpusText]) -> None:
     plain = plain_detector()
-    right: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # label -> [total, plain, ours]
+    right: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # label -> [total, plain, ours, unconfirmed]
     for s in sentences:
         label = language.normalize_code(s.language) or ""
         counts = right[s.language or ""]
         counts[0] += 1
         counts[1] += plain(s.text) == label
         counts[2] += language.detect(s.text).language == label
+        counts[3] += unconfirmed(s.text).language == label
     total = sum(c[0] for c in right.values())
     emit(BENCH, "language_accuracy_lingua75_plain", sum(c[1] for c in right.values()) / total, "ratio")
     emit(BENCH, "language_accuracy_lingua75_ours", sum(c[2] for c in right.values()) / total, "ratio")
+    emit(BENCH, "language_accuracy_lingua75_unconfirmed", sum(c[3] for c in right.values()) / total, "ratio")
     emit(BENCH, "lingua75_sentences", total, "texts")
-    deltas = {
-        code: (c[2] - c[1]) / c[0] for code, c in right.items() if language.normalize_code(code) in LANGDETECT_LANGUAGES
-    }
-    worst = min(deltas, key=lambda code: deltas[code])
-    emit(BENCH, "min_delta_langdetect_languages", deltas[worst], f"ratio ({worst})")
+    known = {code for code in right if language.normalize_code(code) in LANGDETECT_LANGUAGES}
+    for column, suffix in ((2, ""), (3, "_unconfirmed")):
+        deltas = {code: (right[code][column] - right[code][1]) / right[code][0] for code in known}
+        worst = min(deltas, key=lambda code: deltas[code])
+        emit(BENCH, f"min_delta_langdetect_languages{suffix}", deltas[worst], f"ratio ({worst})")
     for code, c in sorted(right.items()):
-        known = "ld" if code in deltas else "--"
-        print(f"{code:3} {known} n={c[0]:5d} plain={c[1] / c[0]:.3f} ours={c[2] / c[0]:.3f}", file=sys.stderr)
+        print(
+            f"{code:3} {'ld' if code in known else '--'} n={c[0]:5d} plain={c[1] / c[0]:.3f} ours={c[2] / c[0]:.3f}"
+            f" unconfirmed={c[3] / c[0]:.3f}{'' if c[2] == c[3] else f' ({c[3]} -> {c[2]})'}",
+            file=sys.stderr,
+        )
 
 
 def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) -> None:
@@ -128,7 +151,7 @@ def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) 
     for _ in range(ROUNDS):
         spent = defaultdict(float)
         for t in texts:
-            for key, detect in (("before", before), ("after", language.detect)):
+            for key, detect in (("before", before), ("after", language.detect), ("unconfirmed", unconfirmed)):
                 started = clock()
                 found = detect(t.text, t.hint)
                 spent[key] += clock() - started
@@ -141,6 +164,8 @@ def cpu(name: str, texts: Sequence[CorpusText], matcher: Matcher | None = None) 
         emit(BENCH, f"{name}_detect_ms_before_r{i}", spent["before"] / len(texts) * 1000, "ms")
         emit(BENCH, f"{name}_detect_ms_after_r{i}", spent["after"] / len(texts) * 1000, "ms")
         emit(BENCH, f"{name}_detect_cost_ratio_r{i}", spent["after"] / spent["before"], "ratio")
+        emit(BENCH, f"{name}_detect_ms_unconfirmed_r{i}", spent["unconfirmed"] / len(texts) * 1000, "ms")
+        emit(BENCH, f"{name}_confirmation_cost_ratio_r{i}", spent["after"] / spent["unconfirmed"], "ratio")
         if matcher is not None:
             filter_before = spent["before"] + spent["before_match"]
             emit(
@@ -168,6 +193,35 @@ def main() -> None:
     stories = corpus_stories(root)
     cpu("stories", stories, Matcher(load_topics(ROOT / "config" / "topics.yaml")))
     cpu("sentences", sample(sentences, 20))
+    high = [codes for codes, low in language_rules._detectors if not low]
+    emit(BENCH, "lingua_high_accuracy_pairs_loaded", len(high), "pairs")
+    for name, pairs in (
+        ("sw_ts", "[('sw', 'ts')]"),
+        ("all_pairs", "[(a, c) for a in R.LANDING for c in R.LANDING[a]]"),
+    ):
+        emit(BENCH, f"lingua_high_accuracy_{name}_rss_added_mb", _high_accuracy_rss(pairs), "MB")
+
+
+# In a fresh process (this one has loaded models already): the low accuracy models as ``warm_up`` loads them,
+# then the high accuracy models of the given pairs, on a short text with letters of every script involved so
+# that Lingua's rule filter lets both languages' models load.
+# Peak RSS as VmHWM: getrusage's ru_maxrss survives exec, so a child of this big process would report its size.
+_HIGH_RSS = """
+import re
+from workers.filter import language_rules as R
+rss = lambda: int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+R.warm_up()
+before = rss()
+for answer, code in PAIRS:
+    R.confirmed("Roma urbs antiqua est, Монгол улс", answer, code)
+print((rss() - before) / 1024)
+"""
+
+
+def _high_accuracy_rss(pairs: str) -> float:
+    code = _HIGH_RSS.replace("PAIRS", pairs)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(done.stdout.split()[-1])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ Order of decisions in ``detect``:
    short line they may be all that tells (a Catalan sentence ending in www.<name>.ch was 4:3 French without it);
 2b. if langdetect's answer is one that texts of a language it lacks come out as (Mongolian as Russian,
    Serbian as Macedonian, Basque as Indonesian, Zulu as Swahili...), Lingua, restricted to that answer and
-   those languages, may replace it by one of them when it is sure (``language_rules.second_opinion``);
+   those languages, may replace it by one of them when it is sure (``language_rules.second_opinion``); on a
+   text under 120 characters, where Lingua's low accuracy mode is unreliable, only if its high accuracy mode,
+   between langdetect's answer and that language, prefers it too (``language_rules.confirmed``);
 3. map langdetect's codes to ISO 639-1 (``zh-cn``/``zh-tw`` -> ``zh``); correct by script where langdetect's
    profiles overlap: "ko" for text without any Hangul, or "ja" for text without any kana, is Chinese
    (langdetect's Korean profile holds Hanja, so Traditional Chinese often comes out as "ko");

@@ -331,3 +331,59 @@ def test_clean_keeps_links_when_asked() -> None:
     text = "Vaig viure  un mes a https://example.cat/casa i   a info@example.cat."
     assert "example" not in language.clean(text)
     assert language.clean(text, links=True) == "Vaig viure un mes a https://example.cat/casa i a info@example.cat."
+
+
+# Our own sentences. Swahili naming English villages: Lingua's trigrams (low accuracy mode) are sure of a
+# Bantu neighbour, its high accuracy mode is not.
+SHORT_SWAHILI = [
+    ("Shule mpya zimejengwa karibu na Easthope na Hungerford.", "ts"),
+    ("Kanisa la zamani liko kwenye kijiji cha Huthwaite na Sutton.", "st"),
+]
+
+
+@pytest.mark.parametrize(("text", "trigrams_say"), SHORT_SWAHILI)
+def test_short_swahili_stays_swahili(text: str, trigrams_say: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = language.language_rules
+    cleaned = language.clean(text)
+    assert len(cleaned) < rules.CONFIRM_CHARS
+    assert next(iter(language._ranked(text, language.RECHECK_TRIALS))) == "sw"
+    assert not rules.confirmed(cleaned, "sw", trigrams_say)
+    assert detect(text).language == "sw"
+    with monkeypatch.context() as unconfirmed:  # without the confirmation, Lingua's trigrams overrule
+        unconfirmed.setattr(rules, "CONFIRM_CHARS", 0)
+        assert rules.second_opinion(cleaned, "sw") == (trigrams_say, pytest.approx(1.0, abs=1e-3))
+        assert detect(text).language == trigrams_say
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "langdetect_says"),
+    [
+        ("Ndzi tirha exikolweni xa le kusuhi na kaya.", "ts", "sw"),
+        ("Mfumo wu tivise nawu lowuntshwa wa misava.", "ts", "sw"),
+        ("Uhulumeni umemezele umthetho omusha womhlaba.", "zu", "sw"),
+        ("Abantu abaningi beze emhlanganweni izolo.", "zu", "id"),
+    ],
+)
+def test_short_texts_of_lacking_languages_are_confirmed(text: str, expected: str, langdetect_says: str) -> None:
+    cleaned = language.clean(text)
+    assert len(cleaned) < language.language_rules.CONFIRM_CHARS
+    assert next(iter(language._ranked(text, language.RECHECK_TRIALS))) == langdetect_says
+    assert language.language_rules.confirmed(cleaned, langdetect_says, expected)
+    assert detect(text).language == expected
+
+
+def test_long_texts_need_no_confirmation() -> None:
+    rules = language.language_rules
+    text = "Shule mpya zimejengwa karibu na Easthope na Hungerford. " * 3
+    assert rules.confirmed(text, "sw", "ts")  # decided by length alone, whatever the text
+
+
+def test_high_accuracy_models_load_only_for_a_short_overrule(monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = language.language_rules
+    monkeypatch.setattr(rules, "_detectors", {})
+    rules.warm_up()
+    assert all(low for _, low in rules._detectors)
+    assert detect("Serikali imetangaza hatua mpya za kusaidia biashara ndogo mwaka huu.").language == "sw"
+    assert all(low for _, low in rules._detectors)  # Lingua agreed with langdetect: nothing to confirm
+    assert detect(SHORT_SWAHILI[0][0]).language == "sw"
+    assert [codes for codes, low in rules._detectors if not low] == [("sw", "ts")]
