@@ -39,7 +39,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -466,6 +466,228 @@ def add_forms(lex: Lexicon) -> None:
                 lex.add(row.code, row.lang, "form", text, lemma.decode(), "simplemma")
 
 
+# ------------------------------------------------------------------------- WordNet + Wiktionary (OMW)
+
+WORDNET_DIR = Path("/usr/share/wordnet")  # Debian's wordnet-base: Princeton WordNet 3.0's database files
+# WordNet 3.0 synsets that every country's instance-hypernym chain reaches: "country, state, land" and "state,
+# nation, country, land, commonwealth". A US state reaches neither ("American state" -> "state, province").
+COUNTRY_SYNSETS = frozenset({"08544813", "08168978"})
+PERSON_LEXFILE = "18"  # noun.person: a member of a country that is a person is its demonym ("Chadian")
+LOCATION_LEXFILE = "15"  # noun.location
+# OMW's Wiktionary wordnets are named by ISO 639-3 code; these are the lexicon languages of the codes that
+# pycountry cannot map to an ISO 639-1 code (individual languages of a macrolanguage, Serbo-Croatian).
+WIKT_LANGS = {"arb": ("ar",), "als": ("sq",), "cmn": ("zh",), "zsm": ("ms",), "nob": ("nb", "no"), "nno": ("nn",)}
+# Serbo-Croatian (hbs) entries go to the languages of their script.
+HBS_LANGS = {"Latn": ("hr", "bs", "sr-Latn"), "Cyrl": ("sr", "bs-Cyrl")}
+MAX_WIKT_WORDS = 3
+MIN_WIKT_LETTERS = 3
+
+
+@dataclass(frozen=True)
+class Synset:
+    key: str  # "08929922-n"; adjectives are "-a" whatever their satellite type
+    lexfile: str
+    lemmas: tuple[str, ...]  # WordNet spelling, "_" for spaces
+    pointers: tuple[tuple[str, str], ...]  # (symbol, target key)
+
+
+def _wn_pos(pos: str) -> str:
+    return "a" if pos in ("a", "s") else pos
+
+
+def read_wordnet(wordnet_dir: Path) -> dict[str, Synset]:
+    """Noun and adjective synsets of WordNet 3.0's ``data.noun`` and ``data.adj``, keyed by their offsets."""
+    out: dict[str, Synset] = {}
+    for name in ("data.noun", "data.adj"):
+        with open(wordnet_dir / name, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("  "):  # the licence header
+                    continue
+                fields = line.split(" | ")[0].split()
+                offset, lexfile, pos, n_words = fields[0], fields[1], _wn_pos(fields[2]), int(fields[3], 16)
+                lemmas = tuple(fields[4 + 2 * i] for i in range(n_words))
+                at = 4 + 2 * n_words
+                n_pointers = int(fields[at])
+                pointers = tuple(
+                    (fields[at + 1 + 4 * i], f"{fields[at + 2 + 4 * i]}-{_wn_pos(fields[at + 3 + 4 * i])}")
+                    for i in range(n_pointers)
+                )
+                key = f"{offset}-{pos}"
+                out[key] = Synset(key, lexfile, lemmas, pointers)
+    return out
+
+
+def _wikt_langs(iso3: str, text: str) -> tuple[str, ...]:
+    import pycountry
+
+    if iso3 == "hbs":
+        return HBS_LANGS["Cyrl" if any("CYRILLIC" in unicodedata.name(c, "") for c in text) else "Latn"]
+    if iso3 in WIKT_LANGS:
+        return WIKT_LANGS[iso3]
+    lang = pycountry.languages.get(alpha_3=iso3)
+    return (lang.alpha_2,) if lang is not None and hasattr(lang, "alpha_2") else ()
+
+
+def read_wikt(wikt_dir: Path) -> dict[str, dict[str, set[str]]]:
+    """lexicon language -> lemma -> WordNet keys, from OMW's ``wn-wikt-<iso639-3>.tab`` files (English left
+    out: its file holds English words of the translation tables, not a wordnet of English)."""
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    files = sorted(wikt_dir.glob("wn-wikt-*.tab"))
+    if not files:
+        raise SystemExit(f"{wikt_dir}: no wn-wikt-*.tab files (see workers/filter/lexicon/SOURCES.md)")
+    for path in files:
+        iso3 = path.name[len("wn-wikt-") : -len(".tab")]
+        if iso3 == "eng" or not iso3.isalpha() or not iso3.islower():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split("\t")
+            if line.startswith("#") or len(fields) < 3 or not fields[1].endswith(":lemma"):
+                continue
+            key, text = fields[0], clean(fields[2])
+            key = key[:-1] + "a" if key.endswith("-s") else key
+            for lang in _wikt_langs(iso3, text):
+                out[lang][text].add(key)
+    return out
+
+
+def _wikt_key(key: str, known: Collection[str]) -> str | None:
+    """The OMW key of a synset read from Debian's WordNet files: Debian's ``data.adj`` is one byte longer than
+    Princeton's from offset 1683350 on (offsets are byte positions), so an adjective's key is its offset or the
+    offset before it, whichever OMW knows."""
+    if key in known:
+        return key
+    offset, pos = key.split("-")
+    earlier = f"{int(offset) - 1:08d}-{pos}"
+    return earlier if pos == "a" and earlier in known else None
+
+
+def _is_country(key: str, synsets: dict[str, Synset], seen: set[str] | None = None) -> bool:
+    seen = set() if seen is None else seen
+    if key.split("-")[0] in COUNTRY_SYNSETS:
+        return True
+    syn = synsets.get(key)
+    if syn is None or key in seen:
+        return False
+    seen.add(key)
+    return any(sym in ("@", "@i") and _is_country(t, synsets, seen) for sym, t in syn.pointers)
+
+
+def _wn_text(lemma: str) -> str:
+    return norm(re.sub(r"\(.*\)$", "", lemma).replace("_", " "))
+
+
+def country_synsets(lex: Lexicon, codes: frozenset[str], synsets: dict[str, Synset]) -> dict[str, list[str]]:
+    """ISO code -> WordNet country synsets: noun.location synsets that are countries by their hypernyms and
+    whose first lemma is an English name of the code (any lemma when no first lemma is: "Soviet Union" is not
+    Russia, but "Burma" finds "Myanmar, Burma")."""
+    countries = [s for s in synsets.values() if s.lexfile == LOCATION_LEXFILE and _is_country(s.key, synsets)]
+    out: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        names = lex.texts(code, "en", ["name"])
+        first = [s.key for s in countries if _wn_text(s.lemmas[0]) in names]
+        found = first or [s.key for s in countries if any(_wn_text(lemma) in names for lemma in s.lemmas)]
+        if found:
+            out[code] = sorted(found)
+    return out
+
+
+def reverse_pointers(synsets: dict[str, Synset]) -> dict[str, list[tuple[str, str]]]:
+    """Target key -> (symbol, source key) of every pointer."""
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for syn in synsets.values():
+        for sym, target in syn.pointers:
+            out[target].append((sym, syn.key))
+    return out
+
+
+def related_synsets(
+    country: list[str], names: set[str], synsets: dict[str, Synset], reverse: dict[str, list[tuple[str, str]]]
+) -> dict[str, str]:
+    """Synset key -> lexicon kind for a country's adjectives and people.
+
+    Adjectives: derived from its name (``+``) or pertaining to it (``\\``). People: persons that are its members
+    (WordNet's member meronyms ``%m``, or the reverse ``#m``) or derived from its name (``+``), kept only when
+    an English lemma of theirs starts like an English name of the country or like one of its adjectives
+    ("Chadian", "French person" for French): WordNet also lists peoples that live there as members (the Basques
+    of France).
+    """
+    adjectives: set[str] = set()
+    people: set[str] = set()
+    for key in country:
+        links = [(sym, t) for sym, t in synsets[key].pointers] + [(_reverse_symbol(sym), t) for sym, t in reverse[key]]
+        for sym, target in links:
+            syn = synsets.get(target)
+            if syn is None:
+                continue
+            if target.endswith("-a") and sym in ("+", "\\"):
+                adjectives.add(target)
+            elif target.endswith("-n") and sym in ("%m", "+") and syn.lexfile == PERSON_LEXFILE:
+                people.add(target)
+    heads = names | {_wn_text(lemma) for key in adjectives for lemma in synsets[key].lemmas}
+    out = {key: "adjective" for key in adjectives}
+    for key in sorted(people):
+        if any(_agrees(_wn_text(lemma), head) for lemma in synsets[key].lemmas for head in heads):
+            out[key] = "demonym"
+    return out
+
+
+def _reverse_symbol(sym: str) -> str:
+    """The pointer seen from its target: a person's ``#m`` (member of) is the country's ``%m`` (has member);
+    an adjective's ``\\`` (pertains to) is kept as it is."""
+    return {"#m": "%m"}.get(sym, sym)
+
+
+def _wikt_text_ok(text: str) -> bool:
+    """One to three words of letters (hyphens, apostrophes and spaces allowed), at least three letters: no
+    digits, brackets, slashes or notes, which in OMW's Wiktionary data mark glosses, not words."""
+    if any(c.isdigit() or c in "()[]{}/;:,=<>\"" for c in text):
+        return False
+    return len(text.split()) <= MAX_WIKT_WORDS and sum(c.isalpha() for c in text) >= MIN_WIKT_LETTERS
+
+
+def add_wordnet(lex: Lexicon, codes: frozenset[str], wikt_dir: Path, wordnet_dir: Path) -> None:
+    """Demonyms and adjectives of every country WordNet has, in every language of OMW's Wiktionary wordnets.
+
+    WordNet links a country to its people and adjectives (``related_synsets``); OMW gives the Wiktionary
+    translations of those synsets. A word is taken for a language only when it is unambiguous there: a lemma
+    that the same language's Wiktionary wordnet also gives to a sense other than the country, its people, its
+    adjectives or a sense that shares their English lemma (the language "Russian", "the French") is another
+    word too and is left out.
+    """
+    synsets = read_wordnet(wordnet_dir)
+    reverse = reverse_pointers(synsets)
+    wikt = read_wikt(wikt_dir)
+    texts_of: dict[str, list[tuple[str, str]]] = defaultdict(list)  # OMW key -> (language, lemma)
+    for lang, lemmas in wikt.items():
+        for text, keys in lemmas.items():
+            for key in keys:
+                texts_of[key].append((lang, text))
+    english: dict[str, set[str]] = defaultdict(set)  # OMW key -> English lemmas (WordNet's)
+    omw_key: dict[str, str] = {}
+    for syn in synsets.values():
+        key = _wikt_key(syn.key, texts_of.keys())
+        if key is not None:
+            omw_key[syn.key] = key
+            english[key] |= {_wn_text(lemma) for lemma in syn.lemmas}
+    by_english: dict[str, set[str]] = defaultdict(set)
+    for key, lemmas in english.items():
+        for lemma in lemmas:
+            by_english[lemma].add(key)
+    for code, country in sorted(country_synsets(lex, codes, synsets).items()):
+        names = lex.texts(code, "en", ["name"])
+        related = {
+            omw_key[key]: kind
+            for key, kind in related_synsets(country, names, synsets, reverse).items()
+            if key in omw_key
+        }
+        own_english = set().union(*(english[k] for k in related)) if related else set()
+        allowed = {omw_key.get(k, k) for k in country} | set(related) | set().union(*(by_english[e] for e in own_english))
+        for key, kind in sorted(related.items()):
+            for lang, text in sorted(texts_of[key]):
+                if _wikt_text_ok(text) and wikt[lang][text] <= allowed:
+                    lex.add(code, lang, kind, text, sorted(english[key])[0], "omw-wiktionary")
+
+
 # --------------------------------------------------------------------------------------------- manual, output
 
 
@@ -511,11 +733,21 @@ def report(rows: list[Row], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output directory (default: %(default)s)")
+    parser.add_argument(
+        "--wikt",
+        type=Path,
+        required=True,
+        help="directory of OMW's wn-wikt-*.tab files (omw-data's wns/wikt at the commit SOURCES.md names)",
+    )
+    parser.add_argument(
+        "--wordnet", type=Path, default=WORDNET_DIR, help="WordNet 3.0 database directory (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     codes = known_codes()
     lex = Lexicon()
     add_cldr(lex, codes)
     add_iso_names(lex, codes)
+    add_wordnet(lex, codes, args.wikt, args.wordnet)
     add_manual(lex, codes)
     add_forms(lex)
     rows = finish(lex)
