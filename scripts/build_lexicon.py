@@ -1,7 +1,9 @@
 """Build the multilingual country lexicon, ``workers/filter/lexicon/countries.tsv.gz``, from named sources.
 
-Run ``python scripts/build_lexicon.py [--out DIR]`` (needs the ``lexicon`` extra: simplemma, pycountry,
-countryinfo). The output is deterministic: rows sorted, gzip without a timestamp. Each row is
+Run ``python scripts/build_lexicon.py --wikt DIR [--wordnet DIR] [--out DIR]`` (needs the ``lexicon`` extra:
+simplemma, pycountry, countryinfo; and two datasets read from disk, not committed: OMW's Wiktionary wordnets,
+omw-data's ``wns/wikt``, and WordNet 3.0's database files, Debian's ``wordnet-base``). The output is
+deterministic: rows sorted, gzip without a timestamp. Each row is
 ``code, lang, kind, text, lemma, source``; see ``workers/filter/lexicon/SOURCES.md`` for the sources, their
 licences and the decisions below.
 
@@ -19,7 +21,9 @@ Order of work, per ISO 3166-1 code of ``workers.filter.countries.known_codes()``
    (fr "russe" for RU; not "anglais" for US, nor "arabe" for EG);
 4. ``capital``: countryinfo's English capital, localised through CLDR time-zone exemplar cities when the
    capital is a zone city, and through iso-codes' translated subdivision names when it is a subdivision;
-5. ``demonym`` in English from countryinfo;
+5. ``demonym`` in English from countryinfo; ``demonym`` and ``adjective`` in every language of OMW's Wiktionary
+   wordnets, for the people and adjective synsets WordNet links to the country, each word kept only where it is
+   unambiguous in its language (``add_wordnet``);
 6. ``form`` from simplemma's dictionaries, each scanned once (a third time for the forms found: one that is
    also a form of another lemma is left out, as Croatian Kino, "cinema"): every surface form whose lemma equals an entry
    of 1-5 in that language (and, for adjectives, the lemma of the entry itself: sr "руска" -> "руски");
@@ -428,7 +432,17 @@ def add_forms(lex: Lexicon) -> None:
     """Every simplemma form whose lemma is an entry of the same language (see step 6 of the docstring)."""
     from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
 
+    from workers.filter.inflection import rules_for
+    from workers.filter.lexicon import story_language
+
     base = lex.by_lang(["name", "adjective", "language", "capital", "demonym"])
+    # The data demonyms and adjectives (omw-wiktionary, several thousand words) get simplemma's forms only in
+    # languages without ending rules: where workers.filter.inflection has endings (Finnish, Turkish, Hungarian,
+    # South Slavic...), the matcher derives their cases itself, and 20,000 more form rows would take the
+    # countries-only filter past its 400 MB (measured: 420 MB with them, SOURCES.md).
+    for lang, rows in base.items():
+        if (rules := rules_for(story_language(lang))) is not None and rules.endings:
+            base[lang] = [r for r in rows if r.source != "omw-wiktionary"]
     for sm_lang in sorted(SUPPORTED_LANGUAGES):
         langs = SIMPLEMMA_LANGS.get(sm_lang, (sm_lang,))
         entries = [row for lang in langs for row in base.get(lang, ())]
@@ -469,14 +483,16 @@ def add_forms(lex: Lexicon) -> None:
 # ------------------------------------------------------------------------- WordNet + Wiktionary (OMW)
 
 WORDNET_DIR = Path("/usr/share/wordnet")  # Debian's wordnet-base: Princeton WordNet 3.0's database files
-# WordNet 3.0 synsets that every country's instance-hypernym chain reaches: "country, state, land" and "state,
-# nation, country, land, commonwealth". A US state reaches neither ("American state" -> "state, province").
-COUNTRY_SYNSETS = frozenset({"08544813", "08168978"})
+# WordNet 3.0 synsets that a country's (instance) hypernym chain reaches: "country, state, land", "state, nation,
+# country, land, commonwealth", and "Baltic State", which WordNet files under "geographical area". A US state
+# reaches none ("American state" -> "state, province").
+COUNTRY_SYNSETS = frozenset({"08544813", "08168978", "09012101"})
 PERSON_LEXFILE = "18"  # noun.person: a member of a country that is a person is its demonym ("Chadian")
 LOCATION_LEXFILE = "15"  # noun.location
 # OMW's Wiktionary wordnets are named by ISO 639-3 code; these are the lexicon languages of the codes that
 # pycountry cannot map to an ISO 639-1 code (individual languages of a macrolanguage, Serbo-Croatian).
-WIKT_LANGS = {"arb": ("ar",), "als": ("sq",), "cmn": ("zh",), "zsm": ("ms",), "nob": ("nb", "no"), "nno": ("nn",)}
+# Bokmål goes to "nb" only: "no" stories read "nb" rows (``lexicon.story_language``).
+WIKT_LANGS = {"arb": ("ar",), "als": ("sq",), "cmn": ("zh",), "zsm": ("ms",), "nob": ("nb",), "nno": ("nn",)}
 # Serbo-Croatian (hbs) entries go to the languages of their script.
 HBS_LANGS = {"Latn": ("hr", "bs", "sr-Latn"), "Cyrl": ("sr", "bs-Cyrl")}
 MAX_WIKT_WORDS = 3
@@ -577,17 +593,27 @@ def _wn_text(lemma: str) -> str:
 
 
 def country_synsets(lex: Lexicon, codes: frozenset[str], synsets: dict[str, Synset]) -> dict[str, list[str]]:
-    """ISO code -> WordNet country synsets: noun.location synsets that are countries by their hypernyms and
-    whose first lemma is an English name of the code (any lemma when no first lemma is: "Soviet Union" is not
-    Russia, but "Burma" finds "Myanmar, Burma")."""
-    countries = [s for s in synsets.values() if s.lexfile == LOCATION_LEXFILE and _is_country(s.key, synsets)]
+    """ISO code -> WordNet country synsets, the first tier that finds any: noun.location synsets that are
+    countries by their hypernyms and whose first lemma is an English name of the code; the same with any lemma
+    ("Burma" finds "Myanmar, Burma"; "Soviet Union, Russia" is not Russia while the first tier finds it);
+    locations that are part of a country, by first lemma (Serbia and Montenegro, parts of "Serbia and
+    Montenegro"). A homonym that is not a country stays out: Georgia the US state, Lake Chad."""
+    locations = [s for s in synsets.values() if s.lexfile == LOCATION_LEXFILE]
+    countries = [s for s in locations if _is_country(s.key, synsets)]
+    country_keys = {s.key for s in countries}
+    parts = [s for s in locations if any(sym == "#p" and t in country_keys for sym, t in s.pointers)]
     out: dict[str, list[str]] = {}
     for code in sorted(codes):
-        names = lex.texts(code, "en", ["name"])
-        first = [s.key for s in countries if _wn_text(s.lemmas[0]) in names]
-        found = first or [s.key for s in countries if any(_wn_text(lemma) in names for lemma in s.lemmas)]
-        if found:
-            out[code] = sorted(found)
+        names = {_fold(name) for name in lex.texts(code, "en", ["name"])}  # "Côte d'Ivoire", "Cote_d'Ivoire"
+        for tier, first_only in ((countries, True), (countries, False), (parts, True)):
+            found = [
+                s.key
+                for s in tier
+                if any(_fold(_wn_text(lemma)) in names for lemma in s.lemmas[: 1 if first_only else None])
+            ]
+            if found:
+                out[code] = sorted(found)
+                break
     return out
 
 
@@ -640,7 +666,7 @@ def _reverse_symbol(sym: str) -> str:
 def _wikt_text_ok(text: str) -> bool:
     """One to three words of letters (hyphens, apostrophes and spaces allowed), at least three letters: no
     digits, brackets, slashes or notes, which in OMW's Wiktionary data mark glosses, not words."""
-    if any(c.isdigit() or c in "()[]{}/;:,=<>\"" for c in text):
+    if any(c.isdigit() or c in '()[]{}/;:,=<>"' for c in text):
         return False
     return len(text.split()) <= MAX_WIKT_WORDS and sum(c.isalpha() for c in text) >= MIN_WIKT_LETTERS
 
@@ -665,13 +691,13 @@ def add_wordnet(lex: Lexicon, codes: frozenset[str], wikt_dir: Path, wordnet_dir
     english: dict[str, set[str]] = defaultdict(set)  # OMW key -> English lemmas (WordNet's)
     omw_key: dict[str, str] = {}
     for syn in synsets.values():
-        key = _wikt_key(syn.key, texts_of.keys())
-        if key is not None:
-            omw_key[syn.key] = key
-            english[key] |= {_wn_text(lemma) for lemma in syn.lemmas}
+        found = _wikt_key(syn.key, texts_of.keys())
+        if found is not None:
+            omw_key[syn.key] = found
+            english[found] |= {_wn_text(lemma) for lemma in syn.lemmas}
     by_english: dict[str, set[str]] = defaultdict(set)
-    for key, lemmas in english.items():
-        for lemma in lemmas:
+    for key, english_lemmas in english.items():
+        for lemma in english_lemmas:
             by_english[lemma].add(key)
     for code, country in sorted(country_synsets(lex, codes, synsets).items()):
         names = lex.texts(code, "en", ["name"])
@@ -681,7 +707,9 @@ def add_wordnet(lex: Lexicon, codes: frozenset[str], wikt_dir: Path, wordnet_dir
             if key in omw_key
         }
         own_english = set().union(*(english[k] for k in related)) if related else set()
-        allowed = {omw_key.get(k, k) for k in country} | set(related) | set().union(*(by_english[e] for e in own_english))
+        allowed = (
+            {omw_key.get(k, k) for k in country} | set(related) | set().union(*(by_english[e] for e in own_english))
+        )
         for key, kind in sorted(related.items()):
             for lang, text in sorted(texts_of[key]):
                 if _wikt_text_ok(text) and wikt[lang][text] <= allowed:
