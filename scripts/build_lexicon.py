@@ -54,7 +54,7 @@ from babel.core import get_global, parse_locale
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workers.filter.countries import known_codes  # noqa: E402
+from workers.filter.countries import MIN_LATIN_CHARS, known_codes  # noqa: E402
 from workers.filter.textnorm import normalize_term  # noqa: E402
 
 OUT_DIR = ROOT / "workers" / "filter" / "lexicon"
@@ -437,11 +437,13 @@ def add_forms(lex: Lexicon) -> None:
 
     base = lex.by_lang(["name", "adjective", "language", "capital", "demonym"])
     # The data demonyms and adjectives (omw-wiktionary, several thousand words) get simplemma's forms only in
-    # languages without ending rules: where workers.filter.inflection has endings (Finnish, Turkish, Hungarian,
-    # South Slavic...), the matcher derives their cases itself, and 20,000 more form rows would take the
-    # countries-only filter past its 400 MB (measured: 420 MB with them, SOURCES.md).
+    # languages without ending or final-swap rules (Russian, Polish, Czech, Ukrainian...): where
+    # workers.filter.inflection has them (Finnish, Turkish, Hungarian, Scandinavian, South Slavic, Baltic,
+    # Greek, Romance...), the matcher derives their cases itself, and the forms took the countries-only filter
+    # past its 400 MB (420 MB measured with every language's; keeping only the forms those rules do not match
+    # still added 9,200 rows, some 11 MB at the measured cost of a pattern).
     for lang, rows in base.items():
-        if (rules := rules_for(story_language(lang))) is not None and rules.endings:
+        if (rules := rules_for(story_language(lang))) is not None and (rules.endings or rules.swap):
             base[lang] = [r for r in rows if r.source != "omw-wiktionary"]
     for sm_lang in sorted(SUPPORTED_LANGUAGES):
         langs = SIMPLEMMA_LANGS.get(sm_lang, (sm_lang,))
@@ -496,6 +498,7 @@ WIKT_LANGS = {"arb": ("ar",), "als": ("sq",), "cmn": ("zh",), "zsm": ("ms",), "n
 # Serbo-Croatian (hbs) entries go to the languages of their script.
 HBS_LANGS = {"Latn": ("hr", "bs", "sr-Latn"), "Cyrl": ("sr", "bs-Cyrl")}
 MAX_WIKT_WORDS = 3
+_GLOSS_MARKS = frozenset('()[]{}/;:,=<>"')
 MIN_WIKT_LETTERS = 3
 
 
@@ -665,10 +668,17 @@ def _reverse_symbol(sym: str) -> str:
 
 def _wikt_text_ok(text: str) -> bool:
     """One to three words of letters (hyphens, apostrophes and spaces allowed), at least three letters: no
-    digits, brackets, slashes or notes, which in OMW's Wiktionary data mark glosses, not words."""
-    if any(c.isdigit() or c in '()[]{}/;:,=<>"' for c in text):
+    digits, brackets, slashes or notes, which in OMW's Wiktionary data mark glosses, not words. A single word
+    in Latin script needs ``MIN_LATIN_CHARS`` letters, the policy of ``workers.filter.countries`` for names:
+    Vietnamese ``Đức`` and ``nga`` are also personal names and syllables of other words (đạo đức, "morality"),
+    Turkish ``Dan``, German ``Pole``; ``người Đức`` ("German person") stays."""
+    if any(c.isdigit() or c in _GLOSS_MARKS for c in text):
         return False
-    return len(text.split()) <= MAX_WIKT_WORDS and sum(c.isalpha() for c in text) >= MIN_WIKT_LETTERS
+    words, letters = text.split(), sum(c.isalpha() for c in text)
+    latin = all("LATIN" in unicodedata.name(c, "") for c in text if c.isalpha())
+    if len(words) == 1 and latin and letters < MIN_LATIN_CHARS:
+        return False
+    return len(words) <= MAX_WIKT_WORDS and letters >= MIN_WIKT_LETTERS
 
 
 def add_wordnet(lex: Lexicon, codes: frozenset[str], wikt_dir: Path, wordnet_dir: Path) -> None:

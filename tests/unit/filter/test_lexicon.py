@@ -64,7 +64,7 @@ EXPECTED = [
     ("RU", "tr", "form", "rusya'nın", "simplemma"),
     ("RU", "he", "form", "רוסים", "simplemma"),
     ("RU", "el", "form", "ρωσικού", "simplemma"),  # a form of ρωσικός, lemma of the language name Ρωσικά
-    ("DE", "el", "form", "γερμανικός", "simplemma"),
+    ("DE", "el", "adjective", "γερμανικός", "omw-wiktionary"),  # was a simplemma form until the data gave it
     ("RU", "fi", "form", "Moskovassa", "simplemma"),
     ("RU", "zh", "name", "俄", "manual"),
     ("RU", "ja", "name", "露", "manual"),

@@ -49,6 +49,9 @@ NOT_FROM_DATA = [
     ("FR", "es", "francés"),  # also a sexual act
     ("FR", "de", "Baske"),  # the Basques live in France; they are not its demonym
     ("FR", "fi", "baski"),
+    ("DE", "vi", "Đức"),  # one Latin word under 5 letters: also a personal name, and in đạo đức ("morality")
+    ("RU", "vi", "nga"),  # likewise a personal name
+    ("DK", "tr", "Dan"),
 ]
 
 
@@ -78,7 +81,7 @@ def test_common_word_is_not_a_data_demonym(code: str, lang: str, text: str) -> N
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    topics = {code.lower(): {"countries": [code]} for code in ("FR", "JP", "BR")}
+    topics = {code.lower(): {"countries": [code]} for code in ("FR", "JP", "BR", "DE")}
     return Matcher(build_topics(TopicsFile.model_validate({"topics": topics}), Path("topics.yaml")))
 
 
@@ -91,6 +94,11 @@ MATCHES = [
     ("sw", "Mkenya mmoja alishinda mbio hizo.", "jp", False),
     ("tr", "Brezilyalı futbolcu yeni takımına imza attı.", "br", True),
     ("tr", "Arjantinli futbolcu yeni takımına imza attı.", "br", False),
+    # Norwegian definite plural (-ne, -ane), a rule added with the data demonyms (tysker-ne, japaner-ne)
+    ("no", "Japanerne vant turneringen.", "jp", True),
+    ("no", "Koreanerne vant turneringen.", "jp", False),
+    ("vi", "Người Đức thắng giải đấu.", "de", True),
+    ("vi", "Nhà trường tổ chức buổi học về đạo đức cho học sinh.", "de", False),
 ]
 
 
