@@ -55,6 +55,8 @@ _language_sets: dict[frozenset[str], frozenset[str]] = {}
 def _intern(languages: set[str]) -> frozenset[str]:
     langs = frozenset(languages)
     return _language_sets.setdefault(langs, langs)
+
+
 _known_codes: frozenset[str] | None = None
 
 
