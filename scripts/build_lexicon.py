@@ -605,6 +605,15 @@ def country_synsets(lex: Lexicon, codes: frozenset[str], synsets: dict[str, Syns
     countries = [s for s in locations if _is_country(s.key, synsets)]
     country_keys = {s.key for s in countries}
     parts = [s for s in locations if any(sym == "#p" and t in country_keys for sym, t in s.pointers)]
+    # Last tier: the countries an adjective pertains to whose lemma is the code's English demonym (countryinfo):
+    # CLDR and iso-codes say Türkiye and Eswatini, WordNet Turkey and Swaziland, and "Turkish", "Swazi" join them.
+    pertains: dict[str, set[str]] = defaultdict(set)  # folded adjective lemma -> country keys
+    for syn in synsets.values():
+        if syn.key.endswith("-a"):
+            for sym, target in syn.pointers:
+                if sym == "\\" and target in country_keys:
+                    for lemma in syn.lemmas:
+                        pertains[_fold(_wn_text(lemma))].add(target)
     out: dict[str, list[str]] = {}
     for code in sorted(codes):
         names = {_fold(name) for name in lex.texts(code, "en", ["name"])}  # "Côte d'Ivoire", "Cote_d'Ivoire"
@@ -617,6 +626,12 @@ def country_synsets(lex: Lexicon, codes: frozenset[str], synsets: dict[str, Syns
             if found:
                 out[code] = sorted(found)
                 break
+    claimed = {key for keys in out.values() for key in keys}
+    for code in sorted(codes - out.keys()):
+        demonyms = {_fold(d) for d in lex.texts(code, "en", ["demonym"])}
+        by_demonym = set().union(*(pertains.get(d, set()) for d in demonyms)) - claimed if demonyms else set()
+        if len(by_demonym) == 1:  # one country only, and no other code's: "Congolese" pertains to both Congos
+            out[code] = sorted(by_demonym)
     return out
 
 

@@ -36,6 +36,9 @@ FROM_DATA = [
     ("IR", "de", "demonym", "Iraner"),
     ("UA", "ru", "adjective", "украинский"),
     ("UA", "hu", "adjective", "ukrán"),
+    # CLDR says Türkiye, WordNet Turkey: the country is found through its English demonym, Turkish
+    ("TR", "de", "demonym", "Türke"),
+    ("TR", "ru", "demonym", "турок"),
 ]
 
 # Words the same language's Wiktionary wordnet also gives to another sense, and a people WordNet lists among a
