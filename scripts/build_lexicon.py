@@ -1,7 +1,9 @@
 """Build the multilingual country lexicon, ``workers/filter/lexicon/countries.tsv.gz``, from named sources.
 
-Run ``python scripts/build_lexicon.py [--out DIR]`` (needs the ``lexicon`` extra: simplemma, pycountry,
-countryinfo). The output is deterministic: rows sorted, gzip without a timestamp. Each row is
+Run ``python scripts/build_lexicon.py --wikt DIR [--wordnet DIR] [--out DIR]`` (needs the ``lexicon`` extra:
+simplemma, pycountry, countryinfo; and two datasets read from disk, not committed: OMW's Wiktionary wordnets,
+omw-data's ``wns/wikt``, and WordNet 3.0's database files, Debian's ``wordnet-base``). The output is
+deterministic: rows sorted, gzip without a timestamp. Each row is
 ``code, lang, kind, text, lemma, source``; see ``workers/filter/lexicon/SOURCES.md`` for the sources, their
 licences and the decisions below.
 
@@ -19,7 +21,9 @@ Order of work, per ISO 3166-1 code of ``workers.filter.countries.known_codes()``
    (fr "russe" for RU; not "anglais" for US, nor "arabe" for EG);
 4. ``capital``: countryinfo's English capital, localised through CLDR time-zone exemplar cities when the
    capital is a zone city, and through iso-codes' translated subdivision names when it is a subdivision;
-5. ``demonym`` in English from countryinfo;
+5. ``demonym`` in English from countryinfo; ``demonym`` and ``adjective`` in every language of OMW's Wiktionary
+   wordnets, for the people and adjective synsets WordNet links to the country, each word kept only where it is
+   unambiguous in its language (``add_wordnet``);
 6. ``form`` from simplemma's dictionaries, each scanned once (a third time for the forms found: one that is
    also a form of another lemma is left out, as Croatian Kino, "cinema"): every surface form whose lemma equals an entry
    of 1-5 in that language (and, for adjectives, the lemma of the entry itself: sr "руска" -> "руски");
@@ -39,7 +43,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +54,7 @@ from babel.core import get_global, parse_locale
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workers.filter.countries import known_codes  # noqa: E402
+from workers.filter.countries import MIN_LATIN_CHARS, known_codes  # noqa: E402
 from workers.filter.textnorm import normalize_term  # noqa: E402
 
 OUT_DIR = ROOT / "workers" / "filter" / "lexicon"
@@ -428,7 +432,19 @@ def add_forms(lex: Lexicon) -> None:
     """Every simplemma form whose lemma is an entry of the same language (see step 6 of the docstring)."""
     from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
 
+    from workers.filter.inflection import rules_for
+    from workers.filter.lexicon import story_language
+
     base = lex.by_lang(["name", "adjective", "language", "capital", "demonym"])
+    # The data demonyms and adjectives (omw-wiktionary, several thousand words) get simplemma's forms only in
+    # languages without ending or final-swap rules (Russian, Polish, Czech, Ukrainian...): where
+    # workers.filter.inflection has them (Finnish, Turkish, Hungarian, Scandinavian, South Slavic, Baltic,
+    # Greek, Romance...), the matcher derives their cases itself, and the forms took the countries-only filter
+    # past its 400 MB (420 MB measured with every language's; keeping only the forms those rules do not match
+    # still added 9,200 rows, some 11 MB at the measured cost of a pattern).
+    for lang, rows in base.items():
+        if (rules := rules_for(story_language(lang))) is not None and (rules.endings or rules.swap):
+            base[lang] = [r for r in rows if r.source != "omw-wiktionary"]
     for sm_lang in sorted(SUPPORTED_LANGUAGES):
         langs = SIMPLEMMA_LANGS.get(sm_lang, (sm_lang,))
         entries = [row for lang in langs for row in base.get(lang, ())]
@@ -464,6 +480,265 @@ def add_forms(lex: Lexicon) -> None:
                 continue
             for row in rows:
                 lex.add(row.code, row.lang, "form", text, lemma.decode(), "simplemma")
+
+
+# ------------------------------------------------------------------------- WordNet + Wiktionary (OMW)
+
+WORDNET_DIR = Path("/usr/share/wordnet")  # Debian's wordnet-base: Princeton WordNet 3.0's database files
+# WordNet 3.0 synsets that a country's (instance) hypernym chain reaches: "country, state, land", "state, nation,
+# country, land, commonwealth", and "Baltic State", which WordNet files under "geographical area". A US state
+# reaches none ("American state" -> "state, province").
+COUNTRY_SYNSETS = frozenset({"08544813", "08168978", "09012101"})
+PERSON_LEXFILE = "18"  # noun.person: a member of a country that is a person is its demonym ("Chadian")
+LOCATION_LEXFILE = "15"  # noun.location
+# OMW's Wiktionary wordnets are named by ISO 639-3 code; these are the lexicon languages of the codes that
+# pycountry cannot map to an ISO 639-1 code (individual languages of a macrolanguage, Serbo-Croatian).
+# Bokmål goes to "nb" only: "no" stories read "nb" rows (``lexicon.story_language``).
+WIKT_LANGS = {"arb": ("ar",), "als": ("sq",), "cmn": ("zh",), "zsm": ("ms",), "nob": ("nb",), "nno": ("nn",)}
+# Serbo-Croatian (hbs) entries go to the languages of their script.
+HBS_LANGS = {"Latn": ("hr", "bs", "sr-Latn"), "Cyrl": ("sr", "bs-Cyrl")}
+MAX_WIKT_WORDS = 3
+_GLOSS_MARKS = frozenset('()[]{}/;:,=<>"')
+MIN_WIKT_LETTERS = 3
+
+
+@dataclass(frozen=True)
+class Synset:
+    key: str  # "08929922-n"; adjectives are "-a" whatever their satellite type
+    lexfile: str
+    lemmas: tuple[str, ...]  # WordNet spelling, "_" for spaces
+    pointers: tuple[tuple[str, str], ...]  # (symbol, target key)
+
+
+def _wn_pos(pos: str) -> str:
+    return "a" if pos in ("a", "s") else pos
+
+
+def read_wordnet(wordnet_dir: Path) -> dict[str, Synset]:
+    """Noun and adjective synsets of WordNet 3.0's ``data.noun`` and ``data.adj``, keyed by their offsets."""
+    out: dict[str, Synset] = {}
+    for name in ("data.noun", "data.adj"):
+        with open(wordnet_dir / name, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("  "):  # the licence header
+                    continue
+                fields = line.split(" | ")[0].split()
+                offset, lexfile, pos, n_words = fields[0], fields[1], _wn_pos(fields[2]), int(fields[3], 16)
+                lemmas = tuple(fields[4 + 2 * i] for i in range(n_words))
+                at = 4 + 2 * n_words
+                n_pointers = int(fields[at])
+                pointers = tuple(
+                    (fields[at + 1 + 4 * i], f"{fields[at + 2 + 4 * i]}-{_wn_pos(fields[at + 3 + 4 * i])}")
+                    for i in range(n_pointers)
+                )
+                key = f"{offset}-{pos}"
+                out[key] = Synset(key, lexfile, lemmas, pointers)
+    return out
+
+
+def _wikt_langs(iso3: str, text: str) -> tuple[str, ...]:
+    import pycountry
+
+    if iso3 == "hbs":
+        return HBS_LANGS["Cyrl" if any("CYRILLIC" in unicodedata.name(c, "") for c in text) else "Latn"]
+    if iso3 in WIKT_LANGS:
+        return WIKT_LANGS[iso3]
+    lang = pycountry.languages.get(alpha_3=iso3)
+    return (lang.alpha_2,) if lang is not None and hasattr(lang, "alpha_2") else ()
+
+
+def read_wikt(wikt_dir: Path) -> dict[str, dict[str, set[str]]]:
+    """lexicon language -> lemma -> WordNet keys, from OMW's ``wn-wikt-<iso639-3>.tab`` files (English left
+    out: its file holds English words of the translation tables, not a wordnet of English)."""
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    files = sorted(wikt_dir.glob("wn-wikt-*.tab"))
+    if not files:
+        raise SystemExit(f"{wikt_dir}: no wn-wikt-*.tab files (see workers/filter/lexicon/SOURCES.md)")
+    for path in files:
+        iso3 = path.name[len("wn-wikt-") : -len(".tab")]
+        if iso3 == "eng" or not iso3.isalpha() or not iso3.islower():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split("\t")
+            if line.startswith("#") or len(fields) < 3 or not fields[1].endswith(":lemma"):
+                continue
+            key, text = fields[0], clean(fields[2])
+            key = key[:-1] + "a" if key.endswith("-s") else key
+            for lang in _wikt_langs(iso3, text):
+                out[lang][text].add(key)
+    return out
+
+
+def _wikt_key(key: str, known: Collection[str]) -> str | None:
+    """The OMW key of a synset read from Debian's WordNet files: Debian's ``data.adj`` is one byte longer than
+    Princeton's from offset 1683350 on (offsets are byte positions), so an adjective's key is its offset or the
+    offset before it, whichever OMW knows."""
+    if key in known:
+        return key
+    offset, pos = key.split("-")
+    earlier = f"{int(offset) - 1:08d}-{pos}"
+    return earlier if pos == "a" and earlier in known else None
+
+
+def _is_country(key: str, synsets: dict[str, Synset], seen: set[str] | None = None) -> bool:
+    seen = set() if seen is None else seen
+    if key.split("-")[0] in COUNTRY_SYNSETS:
+        return True
+    syn = synsets.get(key)
+    if syn is None or key in seen:
+        return False
+    seen.add(key)
+    return any(sym in ("@", "@i") and _is_country(t, synsets, seen) for sym, t in syn.pointers)
+
+
+def _wn_text(lemma: str) -> str:
+    return norm(re.sub(r"\(.*\)$", "", lemma).replace("_", " "))
+
+
+def country_synsets(lex: Lexicon, codes: frozenset[str], synsets: dict[str, Synset]) -> dict[str, list[str]]:
+    """ISO code -> WordNet country synsets, the first tier that finds any: noun.location synsets that are
+    countries by their hypernyms and whose first lemma is an English name of the code; the same with any lemma
+    ("Burma" finds "Myanmar, Burma"; "Soviet Union, Russia" is not Russia while the first tier finds it);
+    locations that are part of a country, by first lemma (Serbia and Montenegro, parts of "Serbia and
+    Montenegro"). A homonym that is not a country stays out: Georgia the US state, Lake Chad."""
+    locations = [s for s in synsets.values() if s.lexfile == LOCATION_LEXFILE]
+    countries = [s for s in locations if _is_country(s.key, synsets)]
+    country_keys = {s.key for s in countries}
+    parts = [s for s in locations if any(sym == "#p" and t in country_keys for sym, t in s.pointers)]
+    # Last tier: the countries an adjective pertains to whose lemma is the code's English demonym (countryinfo):
+    # CLDR and iso-codes say Türkiye and Eswatini, WordNet Turkey and Swaziland, and "Turkish", "Swazi" join them.
+    pertains: dict[str, set[str]] = defaultdict(set)  # folded adjective lemma -> country keys
+    for syn in synsets.values():
+        if syn.key.endswith("-a"):
+            for sym, target in syn.pointers:
+                if sym == "\\" and target in country_keys:
+                    for lemma in syn.lemmas:
+                        pertains[_fold(_wn_text(lemma))].add(target)
+    out: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        names = {_fold(name) for name in lex.texts(code, "en", ["name"])}  # "Côte d'Ivoire", "Cote_d'Ivoire"
+        for tier, first_only in ((countries, True), (countries, False), (parts, True)):
+            found = [
+                s.key
+                for s in tier
+                if any(_fold(_wn_text(lemma)) in names for lemma in s.lemmas[: 1 if first_only else None])
+            ]
+            if found:
+                out[code] = sorted(found)
+                break
+    claimed = {key for keys in out.values() for key in keys}
+    for code in sorted(codes - out.keys()):
+        demonyms = {_fold(d) for d in lex.texts(code, "en", ["demonym"])}
+        by_demonym = set().union(*(pertains.get(d, set()) for d in demonyms)) - claimed if demonyms else set()
+        if len(by_demonym) == 1:  # one country only, and no other code's: "Congolese" pertains to both Congos
+            out[code] = sorted(by_demonym)
+    return out
+
+
+def reverse_pointers(synsets: dict[str, Synset]) -> dict[str, list[tuple[str, str]]]:
+    """Target key -> (symbol, source key) of every pointer."""
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for syn in synsets.values():
+        for sym, target in syn.pointers:
+            out[target].append((sym, syn.key))
+    return out
+
+
+def related_synsets(
+    country: list[str], names: set[str], synsets: dict[str, Synset], reverse: dict[str, list[tuple[str, str]]]
+) -> dict[str, str]:
+    """Synset key -> lexicon kind for a country's adjectives and people.
+
+    Adjectives: derived from its name (``+``) or pertaining to it (``\\``). People: persons that are its members
+    (WordNet's member meronyms ``%m``, or the reverse ``#m``) or derived from its name (``+``), kept only when
+    an English lemma of theirs starts like an English name of the country or like one of its adjectives
+    ("Chadian", "French person" for French): WordNet also lists peoples that live there as members (the Basques
+    of France).
+    """
+    adjectives: set[str] = set()
+    people: set[str] = set()
+    for key in country:
+        links = [(sym, t) for sym, t in synsets[key].pointers] + [(_reverse_symbol(sym), t) for sym, t in reverse[key]]
+        for sym, target in links:
+            syn = synsets.get(target)
+            if syn is None:
+                continue
+            if target.endswith("-a") and sym in ("+", "\\"):
+                adjectives.add(target)
+            elif target.endswith("-n") and sym in ("%m", "+") and syn.lexfile == PERSON_LEXFILE:
+                people.add(target)
+    heads = names | {_wn_text(lemma) for key in adjectives for lemma in synsets[key].lemmas}
+    out = {key: "adjective" for key in adjectives}
+    for key in sorted(people):
+        if any(_agrees(_wn_text(lemma), head) for lemma in synsets[key].lemmas for head in heads):
+            out[key] = "demonym"
+    return out
+
+
+def _reverse_symbol(sym: str) -> str:
+    """The pointer seen from its target: a person's ``#m`` (member of) is the country's ``%m`` (has member);
+    an adjective's ``\\`` (pertains to) is kept as it is."""
+    return {"#m": "%m"}.get(sym, sym)
+
+
+def _wikt_text_ok(text: str) -> bool:
+    """One to three words of letters (hyphens, apostrophes and spaces allowed), at least three letters: no
+    digits, brackets, slashes or notes, which in OMW's Wiktionary data mark glosses, not words. A single word
+    in Latin script needs ``MIN_LATIN_CHARS`` letters, the policy of ``workers.filter.countries`` for names:
+    Vietnamese ``Đức`` and ``nga`` are also personal names and syllables of other words (đạo đức, "morality"),
+    Turkish ``Dan``, German ``Pole``; ``người Đức`` ("German person") stays."""
+    if any(c.isdigit() or c in _GLOSS_MARKS for c in text):
+        return False
+    words, letters = text.split(), sum(c.isalpha() for c in text)
+    latin = all("LATIN" in unicodedata.name(c, "") for c in text if c.isalpha())
+    if len(words) == 1 and latin and letters < MIN_LATIN_CHARS:
+        return False
+    return len(words) <= MAX_WIKT_WORDS and letters >= MIN_WIKT_LETTERS
+
+
+def add_wordnet(lex: Lexicon, codes: frozenset[str], wikt_dir: Path, wordnet_dir: Path) -> None:
+    """Demonyms and adjectives of every country WordNet has, in every language of OMW's Wiktionary wordnets.
+
+    WordNet links a country to its people and adjectives (``related_synsets``); OMW gives the Wiktionary
+    translations of those synsets. A word is taken for a language only when it is unambiguous there: a lemma
+    that the same language's Wiktionary wordnet also gives to a sense other than the country, its people, its
+    adjectives or a sense that shares their English lemma (the language "Russian", "the French") is another
+    word too and is left out.
+    """
+    synsets = read_wordnet(wordnet_dir)
+    reverse = reverse_pointers(synsets)
+    wikt = read_wikt(wikt_dir)
+    texts_of: dict[str, list[tuple[str, str]]] = defaultdict(list)  # OMW key -> (language, lemma)
+    for lang, lemmas in wikt.items():
+        for text, keys in lemmas.items():
+            for key in keys:
+                texts_of[key].append((lang, text))
+    english: dict[str, set[str]] = defaultdict(set)  # OMW key -> English lemmas (WordNet's)
+    omw_key: dict[str, str] = {}
+    for syn in synsets.values():
+        found = _wikt_key(syn.key, texts_of.keys())
+        if found is not None:
+            omw_key[syn.key] = found
+            english[found] |= {_wn_text(lemma) for lemma in syn.lemmas}
+    by_english: dict[str, set[str]] = defaultdict(set)
+    for key, english_lemmas in english.items():
+        for lemma in english_lemmas:
+            by_english[lemma].add(key)
+    for code, country in sorted(country_synsets(lex, codes, synsets).items()):
+        names = lex.texts(code, "en", ["name"])
+        related = {
+            omw_key[key]: kind
+            for key, kind in related_synsets(country, names, synsets, reverse).items()
+            if key in omw_key
+        }
+        own_english = set().union(*(english[k] for k in related)) if related else set()
+        allowed = (
+            {omw_key.get(k, k) for k in country} | set(related) | set().union(*(by_english[e] for e in own_english))
+        )
+        for key, kind in sorted(related.items()):
+            for lang, text in sorted(texts_of[key]):
+                if _wikt_text_ok(text) and wikt[lang][text] <= allowed:
+                    lex.add(code, lang, kind, text, sorted(english[key])[0], "omw-wiktionary")
 
 
 # --------------------------------------------------------------------------------------------- manual, output
@@ -511,11 +786,21 @@ def report(rows: list[Row], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output directory (default: %(default)s)")
+    parser.add_argument(
+        "--wikt",
+        type=Path,
+        required=True,
+        help="directory of OMW's wn-wikt-*.tab files (omw-data's wns/wikt at the commit SOURCES.md names)",
+    )
+    parser.add_argument(
+        "--wordnet", type=Path, default=WORDNET_DIR, help="WordNet 3.0 database directory (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     codes = known_codes()
     lex = Lexicon()
     add_cldr(lex, codes)
     add_iso_names(lex, codes)
+    add_wordnet(lex, codes, args.wikt, args.wordnet)
     add_manual(lex, codes)
     add_forms(lex)
     rows = finish(lex)

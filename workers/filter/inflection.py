@@ -309,7 +309,8 @@ _TABLE: dict[str, Rules] = {
     "nl": Rules("latin", endings=_n(_NL), compound=4, compound_min=5),
     "af": Rules("latin", endings=_n(_NL), compound=4, compound_min=5),
     "sv": Rules("latin", endings=_n(_SCANDINAVIAN), compound=4, compound_min=5),
-    "no": Rules("latin", endings=_n(_SCANDINAVIAN), compound=4, compound_min=5),
+    # Norwegian adds the definite plural of nouns in -er/-ar: bokmål tysker-ne, nynorsk tyskar-ane ("the Germans").
+    "no": Rules("latin", endings=_n(_SCANDINAVIAN + " ne ane"), compound=4, compound_min=5),
     "da": Rules("latin", endings=_n(_SCANDINAVIAN), compound=4, compound_min=5),
     "he": Rules(
         "hebrew", swap=_n(_HE), finals=("יה", "ה", "ית"), proclitics=_HE_PROCLITICS, max_proclitics=3, min_letters=3
