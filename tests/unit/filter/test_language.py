@@ -381,9 +381,28 @@ def test_long_texts_need_no_confirmation() -> None:
 def test_high_accuracy_models_load_only_for_a_short_overrule(monkeypatch: pytest.MonkeyPatch) -> None:
     rules = language.language_rules
     monkeypatch.setattr(rules, "_detectors", {})
+    monkeypatch.setattr(rules, "_high", rules.OrderedDict())
     rules.warm_up()
-    assert all(low for _, low in rules._detectors)
+    assert all(low for _, low in rules._detectors) and not rules._high
     assert detect("Serikali imetangaza hatua mpya za kusaidia biashara ndogo mwaka huu.").language == "sw"
-    assert all(low for _, low in rules._detectors)  # Lingua agreed with langdetect: nothing to confirm
+    assert not rules._high  # Lingua agreed with langdetect: nothing to confirm
     assert detect(SHORT_SWAHILI[0][0]).language == "sw"
-    assert [codes for codes, low in rules._detectors if not low] == [("sw", "ts")]
+    assert list(rules._high) == [("sw", "ts")]
+    assert all(low for _, low in rules._detectors), "high accuracy pairs are kept apart, bounded"
+
+
+def test_at_most_max_high_pairs_stay_loaded_and_an_unloaded_pair_answers_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = language.language_rules
+    monkeypatch.setattr(rules, "_high", rules.OrderedDict())
+    monkeypatch.setattr(rules, "MAX_HIGH_PAIRS", 2)
+    text = SHORT_SWAHILI[0][0]
+    first = rules.confirmed(text, "sw", "ts")
+    rules.confirmed(text, "sw", "zu")
+    rules.confirmed(text, "sw", "ts")  # used again: now the most recent
+    rules.confirmed(text, "sw", "xh")
+    assert list(rules._high) == [("sw", "ts"), ("sw", "xh")], "the least recently used pair went"
+    rules.confirmed(text, "sw", "zu")  # its models unloaded: loaded again, lazily
+    assert list(rules._high) == [("sw", "xh"), ("sw", "zu")]
+    assert rules.confirmed(text, "sw", "ts") == first
