@@ -100,30 +100,53 @@ def build_alert(
     cluster: str = "",
     trace: str | None = None,
     now: float | None = None,
+    shared: SharedParts | None = None,
 ) -> dict[str, Any]:
     """The alert payload (docs/alert.schema.json). ``duplicates`` and ``cluster.stories`` are refreshed from
     the live cluster when the alert is sent (``delivery.refresh_duplicates``), and ``timings.sent`` is set then.
-    ``trace`` is the match record's traceparent: the alert carries its trace id, the POST a child span."""
-    story = event.story
-    timings = {**event.timings, "enqueued": iso(time.time() if now is None else now)}
-    excerpt = story.text[:excerpt_chars].rstrip() + ("…" if len(story.text) > excerpt_chars else "")
+    ``trace`` is the match record's traceparent: the alert carries its trace id, the POST a child span.
+    ``shared``: ``SharedParts`` of the event, when the caller builds one alert per subscriber of it."""
+    parts = shared or SharedParts.of(event, excerpt_chars, time.time() if now is None else now)
     return {
         "schema": ALERT_SCHEMA_VERSION,
         "type": "story.matched",
         "alert_id": aid,
         "subscriber": sub.name,
         "subscribed_topics": [t for t in sub.topics if t in event.topics],
-        "topics": {
-            name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet, "hit_count": hit.hit_count}
-            for name, hit in event.topics.items()
-        },
-        "story": {**story_fields(event), "language_probability": event.probability, "excerpt": excerpt},
+        "topics": parts.topics,
+        "story": parts.story,
         "duplicates": duplicates,
         "cluster": {"id": cluster or "", "stories": duplicates + 1},
-        "timings": timings,
+        "timings": dict(parts.timings),  # the sender sets "sent" in each alert's own
         "trace": {"traceparent": child(trace)},
-        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "created_at": parts.created_at,
     }
+
+
+@dataclass(frozen=True)
+class SharedParts:
+    """What every subscriber's alert of one event says alike, made once per event of a batch: the alerts are
+    written to the outbox as they are built, and the lanes read their own copies back, so nothing mutates these
+    between alerts. (Building them per alert was a quarter of the batch thread's CPU at 10 subscribers.)"""
+
+    topics: dict[str, Any]
+    story: dict[str, Any]
+    timings: dict[str, str]
+    created_at: str
+
+    @classmethod
+    def of(cls, event: MatchEvent, excerpt_chars: int, now: float) -> SharedParts:
+        story = event.story
+        excerpt = story.text[:excerpt_chars].rstrip() + ("…" if len(story.text) > excerpt_chars else "")
+        return cls(
+            topics={
+                name: {"terms": hit.terms, "hits": hit.hits, "snippet": hit.snippet, "hit_count": hit.hit_count}
+                for name, hit in event.topics.items()
+            },
+            story={**story_fields(event), "language_probability": event.probability, "excerpt": excerpt},
+            timings={**event.timings, "enqueued": iso(now)},
+            created_at=datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
+        )
 
 
 class Alerter:
@@ -295,6 +318,7 @@ class Alerter:
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}
         order: list[tuple[Subscriber, MatchEvent]] = []
+        shared: dict[int, SharedParts] = {}  # per event: its subscribers' alerts share these parts
         for (sub, event), seen in zip(wanted, old_seen, strict=True):
             if seen:
                 self._duplicate(sub, event, "the previous layout")
@@ -302,7 +326,12 @@ class Alerter:
             res = resolved[event.story.id]
             aid = alert_id(sub.name, event.story.id)
             trace = self._traces.get(event.story.id)
-            alert = build_alert(sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster, trace)
+            parts = shared.get(id(event))
+            if parts is None:
+                parts = shared[id(event)] = SharedParts.of(event, self.settings.excerpt_chars, time.time())
+            alert = build_alert(
+                sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster, trace, shared=parts
+            )
             hop = seconds_between(event.timings.get("matched"), alert["timings"]["enqueued"])
             metrics.observe_hop("matched_to_enqueued", hop)
             item = Item(aid, sub.name, alert, clusters=[res.cluster])
