@@ -130,7 +130,11 @@ def read_json(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(raw)
+    except RecursionError:  # nesting deeper than the stack: a bad value, not a crash of whoever reads it
+        raise ValueError("JSON nested too deeply") from None
 
 
 # JSON can carry a lone surrogate only as an escape (raw bytes must be UTF-8): a high or low surrogate's \\uDxxx
@@ -170,6 +174,8 @@ def load_json(raw: bytes) -> Any:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoryFormatError(f"not JSON: {exc}") from None
+    except RecursionError:  # orjson refuses past 1,024 levels, json.loads overflows the stack: poison either way
+        raise StoryFormatError("not JSON: nested too deeply") from None
     return _without_surrogates(data) if _SURROGATE_ESCAPE.search(raw) or _SURROGATE.search(text) else data
 
 

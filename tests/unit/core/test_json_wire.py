@@ -63,3 +63,14 @@ def test_nan_reads_as_json_reads_it() -> None:
 def test_what_is_no_json_is_a_poison_message(raw: bytes) -> None:
     with pytest.raises(StoryFormatError):
         load_json(raw)
+
+
+def test_nesting_deeper_than_the_stack_is_a_bad_record_not_a_crash() -> None:
+    from workers.alerter.outbox import Undecodable, decode
+
+    deep = b"[" * 200_000 + b"]" * 200_000  # under Kafka's 1 MB, past both parsers' depth
+    with pytest.raises(StoryFormatError):
+        load_json(deep)
+    with pytest.raises(ValueError):
+        read_json(deep)
+    assert isinstance(decode("msg_1", "desk", deep), Undecodable), "an outbox item that deep is dead-lettered"
