@@ -168,26 +168,29 @@ LINGUA_SURE = 0.999  # Lingua's confidence in its answer, among the candidates, 
 # accuracy mode for more than a preference (>= 0.6 to 0.9 of the pair) costs 1 to 78 correct answers.
 CONFIRM_CHARS = 120
 
-_detectors: dict[tuple[tuple[str, ...], bool], object] = {}
+_detectors: dict[tuple[tuple[str, ...], bool], Any] = {}  # (candidates, low accuracy) -> detector
 _lock = threading.Lock()
 
 
-def _detector(codes: tuple[str, ...], low: bool = LOW_ACCURACY) -> object | None:
-    detector = _detectors.get((codes, low))
+def _build(codes: tuple[str, ...], low: bool) -> Any:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    iso = [getattr(IsoCode639_1, c.upper()) for c in codes]
+    # Low accuracy mode (trigrams only): the candidates are few, the texts sentences or longer, and it needs a
+    # fifth of the memory and time of the full models. Either mode loads a language's models on first use
+    # (Lingua's default), so a high accuracy pair costs nothing until a short text needs it.
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*iso)
+    return (builder.with_low_accuracy_mode() if low else builder).build()
+
+
+def _detector(codes: tuple[str, ...]) -> Any:
+    """The (low accuracy, unless ``LOW_ACCURACY`` is off) detector of a candidate set, built once, kept."""
+    detector = _detectors.get((codes, LOW_ACCURACY))
     if detector is None:
         with _lock:
-            detector = _detectors.get((codes, low))
+            detector = _detectors.get((codes, LOW_ACCURACY))
             if detector is None:
-                from lingua import IsoCode639_1, LanguageDetectorBuilder
-
-                iso = [getattr(IsoCode639_1, c.upper()) for c in codes]
-                # Low accuracy mode (trigrams only): the candidates are few, the texts sentences or longer,
-                # and it needs a fifth of the memory and time of the full models. Either mode loads a
-                # language's models on first use (Lingua's default), so a high accuracy pair costs nothing
-                # until a short text needs it.
-                builder = LanguageDetectorBuilder.from_iso_codes_639_1(*iso)
-                detector = (builder.with_low_accuracy_mode() if low else builder).build()
-                _detectors[(codes, low)] = detector
+                detector = _detectors[(codes, LOW_ACCURACY)] = _build(codes, LOW_ACCURACY)
     return detector
 
 
@@ -204,7 +207,7 @@ def second_opinion(cleaned: str, answer: str) -> tuple[str, float] | None:
     if not codes:
         return None
     try:
-        values = _detector(codes).compute_language_confidence_values(cleaned[:LINGUA_CHARS])  # type: ignore[attr-defined]
+        values = _detector(codes).compute_language_confidence_values(cleaned[:LINGUA_CHARS])
         if not values or values[0].value < LINGUA_SURE:
             return None
         code = values[0].language.iso_code_639_1.name.lower()
@@ -231,7 +234,7 @@ def confirmed(cleaned: str, answer: str, code: str) -> bool:
 # trimmed: 24 pairs in turn then hold 100-140 MB, against 440 MB kept. Loading a pair again costs 0.15-0.4 s of
 # CPU, once per short overruled text of a sixth language pair: rare in news (no corpus story needs any pair).
 MAX_HIGH_PAIRS = 4
-_high: OrderedDict[tuple[str, ...], object] = OrderedDict()
+_high: OrderedDict[tuple[str, ...], Any] = OrderedDict()  # pair -> high accuracy detector, oldest use first
 
 
 def _high_detector(pair: tuple[str, ...]) -> Any:
@@ -240,15 +243,14 @@ def _high_detector(pair: tuple[str, ...]) -> Any:
         if detector is not None:
             _high.move_to_end(pair)
             return detector
-    detector = _detector(pair, low=False)
+    detector = _build(pair, low=False)
     evicted = []
     with _lock:
-        _detectors.pop((pair, False), None)  # kept here, bounded, not with the low accuracy ones
         _high[pair] = detector
         while len(_high) > MAX_HIGH_PAIRS:
             evicted.append(_high.popitem(last=False)[1])
     for old in evicted:
-        old.unload_language_models()  # type: ignore[attr-defined]  # models reload lazily if needed again
+        old.unload_language_models()  # models reload lazily if needed again
     if evicted:
         _trim_heap()
     return detector
@@ -268,4 +270,4 @@ def warm_up() -> None:
     for answer in LANDING:
         codes = candidates(answer)
         if codes:
-            _detector(codes).compute_language_confidence_values("warm up")  # type: ignore[attr-defined]
+            _detector(codes).compute_language_confidence_values("warm up")
