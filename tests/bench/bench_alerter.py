@@ -28,6 +28,8 @@ broker's; the receiver runs in its own process (as a subscriber's would), answer
 
 With ``WIREWATCH_BENCH_BASELINE=DIR`` (a checkout of an earlier version, e.g. ``git worktree add DIR main``) the
 same measurements run on that code in a child process first; its figures are emitted as ``before_<metric>``.
+``WIREWATCH_BENCH_BASELINE_PYTHON`` runs that child on another interpreter (a virtualenv without a dependency the
+new code adds, to measure the dependency too).
 """
 
 from __future__ import annotations
@@ -371,7 +373,8 @@ def main() -> None:
     if baseline:  # the same measurements on the earlier code, first, in its own process
         code = f"import sys, runpy; sys.path.insert(0, {baseline!r}); runpy.run_path({__file__!r}, run_name='__main__')"
         env = {**os.environ, "WIREWATCH_BENCH_BASELINE": "", "WIREWATCH_BENCH_PREFIX": "before_"}
-        subprocess.run([sys.executable, "-c", code], cwd=baseline, env=env, check=True)
+        python = os.environ.get("WIREWATCH_BENCH_BASELINE_PYTHON") or sys.executable  # its own environment
+        subprocess.run([python, "-c", code], cwd=baseline, env=env, check=True)
     measure(PREFIX)
 
 

@@ -35,8 +35,10 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.5  # a lane with nothing due looks again this often (a batch of this process wakes it sooner)
-PREFETCH = 4  # a lane leases up to this many items per unit of concurrency: one round trip serves dozens
-LOW_WATER = 2  # it takes more once its line is down to this many per unit: the attempts go on while it looks
+# a lane leases up to this many items per unit of concurrency: one round trip serves dozens. 8 rather than 4 (and
+# 4 rather than 2 below): a busy lane's exchanges halve, about a tenth less CPU per alert at 10 subscribers x 8
+PREFETCH = 8
+LOW_WATER = 4  # it takes more once its line is down to this many per unit: the attempts go on while it looks
 BLOCKING_THREADS = 4  # at most this many of a lane's attempts wait on Redis, Kafka or DNS at once
 SEAL_EVERY_S = 0.5
 # an alert's cluster count (``duplicates``) is at most about this old when it is POSTed: the feeder reads the
