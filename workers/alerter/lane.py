@@ -3,8 +3,8 @@
 See ``workers.alerter.delivery`` for what an attempt does and how it ends; this module is how a lane gets its items
 and gives them back: the feeder thread's exchange (``Lane._exchange``) settles what the attempts finished and
 leases up to ``PREFETCH`` items per unit of concurrency in one ``Outbox.take``, once its local line is down to
-``LOW_WATER`` per unit; the attempts start in queue order as tasks on the sender's event loop
-(``workers.alerter.sender``), at most ``concurrency`` at once; a stopping lane gives back what it did not start.
+``LOW_WATER`` per unit; at most ``concurrency`` workers on the sender's event loop (``workers.alerter.sender``)
+attempt the line's items in queue order; a stopping lane gives back what it did not start.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Lane:
         self.due_lock = threading.Lock()  # a lease renewal and a reschedule: the reschedule's due time wins
         self.wake = threading.Event()  # the feeder waits on it: new alerts queued, or the line running low
         self.closing = threading.Event()
-        self.running = 0  # attempts started and not finished (the loop's own count)
-        self.idle = threading.Event()  # no attempt running: what a stopping lane waits for
+        self.running = 0  # workers running on the loop, at most ``concurrency`` (the loop's own count)
+        self.idle = threading.Event()  # no worker running: what a stopping lane waits for
         self.idle.set()
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
         self.pool = ThreadPoolExecutor(min(BLOCKING_THREADS, sub.concurrency), thread_name_prefix=f"lane-{sub.name}")
@@ -230,22 +230,37 @@ class Lane:
                 self.deliverer.outbox.renew(self.sub.name, held, self.deliverer.lease_s)
 
     def _kick(self) -> None:
-        """On the loop: start attempts from the head of the line while fewer than ``concurrency`` run."""
+        """On the loop: start workers while fewer than ``concurrency`` run and the line has items for them."""
         while self.running < self.sub.concurrency:
             with self.lock:  # with closing checked under it: a stopping lane starts nothing after close() looked
                 if self.closing.is_set() or not self.line:
                     return
-                item = self.line.popleft()
-                self.counted.pop(item.id, None)
-                # once, as the line comes down to the mark: the feeder's round then refills it in one take
-                low = len(self.line) == LOW_WATER * self.sub.concurrency
                 self.running += 1
                 self.idle.clear()
-            if low:
-                self.wake.set()
-            task = asyncio.get_running_loop().create_task(self._run(item))
+            task = asyncio.get_running_loop().create_task(self._work())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _work(self) -> None:
+        """A worker: attempt items from the head of the line until it is empty (or the lane stops). A busy lane's
+        workers go from one item to the next, with no task made per attempt."""
+        try:
+            while True:
+                with self.lock:
+                    if self.closing.is_set() or not self.line:
+                        return
+                    item = self.line.popleft()
+                    self.counted.pop(item.id, None)
+                    # once, as the line comes down to the mark: the feeder's round then refills it in one take
+                    low = len(self.line) == LOW_WATER * self.sub.concurrency
+                if low:
+                    self.wake.set()
+                await self._run(item)
+        finally:
+            with self.lock:
+                self.running -= 1
+                if not self.running:
+                    self.idle.set()
 
     async def _run(self, item: Item) -> None:
         try:
@@ -264,11 +279,6 @@ class Lane:
                     self.held.pop(item.id, None)
                 if not self.line:  # idle: settle what was done now rather than at the next poll
                     self.wake.set()
-                self.running -= 1
-            self._kick()
-            with self.lock:
-                if not self.running:
-                    self.idle.set()
 
     def close(self) -> None:
         """Stop taking items, let the attempts finish what they started, then settle it and give back what is
