@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,25 @@ def produce(bootstrap: str, names: Names, events: list[MatchEvent]) -> None:
         send_all(producer, [(names.matches, e.story.id.encode(), e.to_json()) for e in events])
     finally:
         producer.close()
+
+
+class InFlight:
+    """A receiver's ``respond`` that answers 204 after ``delay_s`` and counts the POSTs in progress: ``now``, and
+    ``most`` at once so far."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, _request: object) -> int:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.delay_s)
+        with self._lock:
+            self.now -= 1
+        return 204
 
 
 def sub(name: str, url: str, **extra: Any) -> Subscriber:

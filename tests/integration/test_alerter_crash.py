@@ -9,13 +9,12 @@ server of its own."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 
 import pytest
 from redis import Redis
 
-from tests.alerter_support import desk_config, match, produce, running_alerter, sub
+from tests.alerter_support import InFlight, desk_config, match, produce, running_alerter, sub
 from tests.support import wait_until
 from workers.core.names import Names
 from workers.devstack.receiver import Receiver
@@ -103,26 +102,15 @@ def test_kill_9_while_lanes_hold_leased_items(  # type: ignore[no-untyped-def]
     """Items a lane has taken (leased, POST in progress) when the alerter dies fall due again when their leases
     end and go out under the same webhook-id; the rest of the queue follows; nothing is lost."""
     n = 24
-    in_progress = {"now": 0, "most": 0}
-    lock = threading.Lock()
-
-    def slow(_r: object) -> int:
-        with lock:
-            in_progress["now"] += 1
-            in_progress["most"] = max(in_progress["most"], in_progress["now"])
-        time.sleep(0.8)
-        with lock:
-            in_progress["now"] -= 1
-        return 204
-
-    receiver = Receiver(secret=secret, respond=slow)
+    in_progress = InFlight(0.8)
+    receiver = Receiver(secret=secret, respond=in_progress)
     port = receiver.start()
     try:
         cfg = desk_config(make_config, f"http://127.0.0.1:{port}/desk", alerter={"delivery_timeout": 2})
         first = daemons("alert", cfg)
         produce(bootstrap, names, [match(i) for i in range(n)])
         queue = names.outbox_queue("desk")
-        wait_until(lambda: in_progress["now"] >= 4, 60, what="four POSTs in progress")
+        wait_until(lambda: in_progress.now >= 4, 60, what="four POSTs in progress")
         leased = {m.decode() for m, due in redis.zrange(queue, 0, -1, withscores=True) if due > time.time()}
         first.kill()
         assert len(leased) >= 4, "the lane held leased items when it was killed"
@@ -136,5 +124,5 @@ def test_kill_9_while_lanes_hold_leased_items(  # type: ignore[no-untyped-def]
         receiver.stop()
     assert_once_in_effect(receiver, n)
     assert leased <= set(receiver.unique()), "every leased item was delivered, under its own webhook-id"
-    assert in_progress["most"] <= 4 + len(leased), "one lane's concurrency at a time (plus the killed one's)"
+    assert in_progress.most <= 4 + len(leased), "one lane's concurrency at a time (plus the killed one's)"
     assert redis.hlen(names.outbox_items("desk")) == 0

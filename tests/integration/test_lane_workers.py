@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from redis import Redis
 
-from tests.alerter_support import match, running_alerter, sub
+from tests.alerter_support import InFlight, match, running_alerter, sub
 from tests.support import wait_until
 from workers.alerter.dedup import alert_id
 from workers.alerter.outbox import Item, Outbox
@@ -37,19 +36,8 @@ def queue_backlog(redis: Redis, names: Names, name: str, url: str, n: int, concu
 def test_a_backlog_goes_out_in_queue_order_at_the_lanes_concurrency(
     concurrency: int, bootstrap: str, redis: Redis, names: Names, secret: str
 ) -> None:
-    in_flight = {"now": 0, "most": 0}
-    lock = threading.Lock()
-
-    def slow(_r: object) -> int:
-        with lock:
-            in_flight["now"] += 1
-            in_flight["most"] = max(in_flight["most"], in_flight["now"])
-        time.sleep(0.05)
-        with lock:
-            in_flight["now"] -= 1
-        return 204
-
-    receiver = Receiver(secret=secret, respond=slow)
+    in_flight = InFlight(0.05)
+    receiver = Receiver(secret=secret, respond=in_flight)
     port = receiver.start()
     try:
         n = 30
@@ -65,6 +53,6 @@ def test_a_backlog_goes_out_in_queue_order_at_the_lanes_concurrency(
         receiver.stop()
     got = [r.webhook_id for r in receiver.received]
     assert sorted(got) == sorted(ids) and len(got) == n, "each alert once"
-    assert in_flight["most"] == concurrency, "a backlog keeps the lane's concurrency busy, and never more"
+    assert in_flight.most == concurrency, "a backlog keeps the lane's concurrency busy, and never more"
     if concurrency == 1:
         assert got == ids, "one at a time: exactly the queue's order"
