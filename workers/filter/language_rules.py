@@ -168,7 +168,7 @@ LINGUA_SURE = 0.999  # Lingua's confidence in its answer, among the candidates, 
 # accuracy mode for more than a preference (>= 0.6 to 0.9 of the pair) costs 1 to 78 correct answers.
 CONFIRM_CHARS = 120
 
-_detectors: dict[tuple[tuple[str, ...], bool], Any] = {}  # (candidates, low accuracy) -> detector
+_detectors: dict[tuple[str, ...], Any] = {}  # candidate set -> its detector (the high accuracy pairs: _high)
 _lock = threading.Lock()
 
 
@@ -185,12 +185,12 @@ def _build(codes: tuple[str, ...], low: bool) -> Any:
 
 def _detector(codes: tuple[str, ...]) -> Any:
     """The (low accuracy, unless ``LOW_ACCURACY`` is off) detector of a candidate set, built once, kept."""
-    detector = _detectors.get((codes, LOW_ACCURACY))
+    detector = _detectors.get(codes)
     if detector is None:
         with _lock:
-            detector = _detectors.get((codes, LOW_ACCURACY))
+            detector = _detectors.get(codes)
             if detector is None:
-                detector = _detectors[(codes, LOW_ACCURACY)] = _build(codes, LOW_ACCURACY)
+                detector = _detectors[codes] = _build(codes, LOW_ACCURACY)
     return detector
 
 
@@ -238,19 +238,19 @@ _high: OrderedDict[tuple[str, ...], Any] = OrderedDict()  # pair -> high accurac
 
 
 def _high_detector(pair: tuple[str, ...]) -> Any:
-    with _lock:
+    evicted = []
+    with _lock:  # building one loads no model (lazy), so it is made here: two threads never make the same pair
         detector = _high.get(pair)
         if detector is not None:
             _high.move_to_end(pair)
             return detector
-    detector = _build(pair, low=False)
-    evicted = []
-    with _lock:
-        _high[pair] = detector
+        detector = _high[pair] = _build(pair, low=False)
         while len(_high) > MAX_HIGH_PAIRS:
             evicted.append(_high.popitem(last=False)[1])
     for old in evicted:
-        old.unload_language_models()  # models reload lazily if needed again
+        # Lingua keeps models per language for all its detectors: the low accuracy ones' trigrams of these two
+        # languages go too, and reload on their next use (a few milliseconds), as the pair's would
+        old.unload_language_models()
     if evicted:
         _trim_heap()
     return detector
