@@ -38,18 +38,24 @@ def trace_id(traceparent: str | None) -> str | None:
     return ids[0] if ids else None
 
 
-def parse(traceparent: str | None) -> tuple[str, str] | None:
-    """(trace id, span id) of a valid traceparent; None when missing, malformed or all zeros (invalid in W3C)."""
+def _valid(traceparent: str | None) -> re.Match[str] | None:
+    """The match of a valid traceparent; None when missing, malformed or all zeros (invalid in W3C)."""
     m = _TRACEPARENT.match(traceparent or "")
     if not m or m.group(1) == "0" * 32 or m.group(2) == "0" * 16:
         return None
-    return m.group(1), m.group(2)
+    return m
+
+
+def parse(traceparent: str | None) -> tuple[str, str] | None:
+    """(trace id, span id) of a valid traceparent, else None."""
+    m = _valid(traceparent)
+    return (m.group(1), m.group(2)) if m else None
 
 
 def child(traceparent: str | None) -> str:
     """The same trace (and sampled flag) with a new span, or a new trace when the parent is missing or malformed."""
-    m = _TRACEPARENT.match(traceparent or "")  # once: every alert's POST makes a child
-    if not m or m.group(1) == "0" * 32 or m.group(2) == "0" * 16:
+    m = _valid(traceparent)  # matched once: every alert's POST makes a child
+    if not m:
         return new_traceparent()
     return f"00-{m.group(1)}-{secrets.token_hex(8)}-{'01' if int(m.group(3), 16) & 1 else '00'}"
 
