@@ -318,7 +318,8 @@ class Alerter:
         old_seen = self._old_seen(wanted)
         batches: dict[str, tuple[bool, list[Outgoing]]] = {}
         order: list[tuple[Subscriber, MatchEvent]] = []
-        shared: dict[int, SharedParts] = {}  # per event: its subscribers' alerts share these parts
+        # per event: the parts its subscribers' alerts share, and its matched-to-enqueued hop (read once)
+        shared: dict[int, tuple[SharedParts, float | None]] = {}
         for (sub, event), seen in zip(wanted, old_seen, strict=True):
             if seen:
                 self._duplicate(sub, event, "the previous layout")
@@ -326,14 +327,16 @@ class Alerter:
             res = resolved[event.story.id]
             aid = alert_id(sub.name, event.story.id)
             trace = self._traces.get(event.story.id)
-            parts = shared.get(id(event))
-            if parts is None:
-                parts = shared[id(event)] = SharedParts.of(event, self.settings.excerpt_chars, time.time())
+            per_event = shared.get(id(event))
+            if per_event is None:
+                parts = SharedParts.of(event, self.settings.excerpt_chars, time.time())
+                hop = seconds_between(event.timings.get("matched"), parts.timings["enqueued"])
+                per_event = shared[id(event)] = (parts, hop)
+            parts, hop = per_event
             alert = build_alert(
                 sub, event, aid, self.settings.excerpt_chars, res.count - 1, res.cluster, trace, shared=parts
             )
-            hop = seconds_between(event.timings.get("matched"), alert["timings"]["enqueued"])
-            metrics.observe_hop("matched_to_enqueued", hop)
+            metrics.observe_hop("matched_to_enqueued", hop)  # per alert, as before
             item = Item(aid, sub.name, alert, clusters=[res.cluster])
             batches.setdefault(sub.name, (sub.digest_seconds is not None, []))[1].append(Outgoing(item, res.cluster))
             order.append((sub, event))
